@@ -1,0 +1,450 @@
+/* loss_kernel_body.h — the fused loss kernels, written once for a real type.
+ * Included by loss_kernels.c with REAL (float or double), RSUF (f32/f64),
+ * R_EXP, R_LOG, R_LOG1P and R_TINY defined. Not a standalone header.
+ *
+ * Numerics (see focal.h): every logarithm of a probability is formed from
+ * softplus, never from a rounded probability; the focusing factor (1 − p_t)^γ
+ * is exp(γ·log(1 − p_t)) with log(1 − p_t) finite; no expression raises
+ * (1 − p_t) to γ − 1, so every γ >= 0 gives finite gradients.
+ *
+ * Speed: elements are processed in blocks that stay in the L1 cache. Within a
+ * block, each transcendental function runs as its own plain loop
+ * (dst[i] = exp(src[i])), which the compiler maps to glibc's vector math
+ * library, and the arithmetic between them runs as branch-free loops. Memory
+ * is still read and written once per element. */
+
+#define KFN(name) FOCAL_KNAME(FOCAL_CAT(name, RSUF))
+#define KBLOCK 256
+
+/* ---- vector math over a block ----------------------------------------------- */
+
+static void KFN(vexp)(size_t nb, REAL *restrict d, const REAL *restrict s)
+{
+    _Pragma("omp simd")
+    for (size_t b = 0; b < nb; b++)
+        d[b] = R_EXP(s[b]);
+}
+
+static void KFN(vlog)(size_t nb, REAL *restrict d, const REAL *restrict s)
+{
+    _Pragma("omp simd")
+    for (size_t b = 0; b < nb; b++)
+        d[b] = R_LOG(s[b]);
+}
+
+static void KFN(vlog1p)(size_t nb, REAL *restrict d, const REAL *restrict s)
+{
+    _Pragma("omp simd")
+    for (size_t b = 0; b < nb; b++)
+        d[b] = R_LOG1P(s[b]);
+}
+
+/* ---- sigmoid family ------------------------------------------------------------ */
+
+/* Per-block scratch of the sigmoid kernels. */
+struct KFN(sigblk) {
+    REAL yy[KBLOCK];   /* target, 0 where ignored */
+    REAL ok[KBLOCK];   /* 1 counted, 0 ignored */
+    REAL w[KBLOCK];    /* class weight */
+    REAL e[KBLOCK];    /* exp(−|x|) (FL*: exp(−|v|)) */
+    REAL l1[KBLOCK];   /* log1p(e) */
+    REAL t1[KBLOCK];   /* scratch */
+    REAL t2[KBLOCK];
+    REAL t3[KBLOCK];
+    REAL t4[KBLOCK];
+    REAL sink[KBLOCK]; /* per-element losses when the caller wants none */
+};
+
+/* The pieces of a logit xv every sigmoid loss needs, from e = exp(−|x|) and
+ * l1 = log1p(e): sp = softplus(x) = −log(1−p), sn = softplus(−x) = −log p,
+ * p = σ(x), q = 1 − p, each without cancellation. */
+#define SIG_PIECES(xv, ev, l1v) \
+    const REAL e = (ev); \
+    const REAL sp = ((xv) > 0 ? (xv) : (REAL)0) + (l1v); \
+    const REAL sn = ((xv) < 0 ? -(xv) : (REAL)0) + (l1v); \
+    const REAL inv = (REAL)1 / ((REAL)1 + e); \
+    const REAL p = (xv) >= 0 ? inv : e * inv; \
+    const REAL q = (xv) >= 0 ? e * inv : inv
+
+/* α_t for target yy */
+#define SIG_AT(yy) (use_alpha ? alpha * (yy) + ((REAL)1 - alpha) * ((REAL)1 - (yy)) : (REAL)1)
+
+/* Writes the block's losses li (unscaled, weighted) and gradients. */
+#define SIG_STORE(b, li, gi) do { \
+        const int okb = bk->ok[b] != 0; \
+        const REAL lw = okb ? bk->w[b] * (li) : (REAL)0; \
+        sum += (double)lw; \
+        g[b] = okb ? bk->w[b] * (gi) * gs : (REAL)0; \
+        per[b] = lw; \
+    } while (0)
+
+/* BCE, torchvision's focal loss and poly-1 on one block (x, g, per point at
+ * the block). with_gamma and poly are constants at each call site. */
+static inline __attribute__((always_inline)) double
+KFN(blk_focal)(const struct focal_kparams *kp, struct KFN(sigblk) *restrict bk, size_t nb,
+               const REAL *restrict x, REAL *restrict g, REAL *restrict per,
+               const int with_gamma, const int poly)
+{
+    const REAL gamma = (REAL)kp->gamma, alpha = (REAL)kp->alpha, eps = (REAL)kp->epsilon;
+    const REAL gs = (REAL)kp->gscale;
+    const int use_alpha = kp->use_alpha;
+    double sum = 0;
+    if (with_gamma) {
+        /* log(1 − p_t) = m + log((1−u) + u·e), m the larger of log p and log q,
+         * u the target mass on the smaller one; exact −|x| when u = 1. */
+        _Pragma("omp simd")
+        for (size_t b = 0; b < nb; b++) {
+            const REAL u = x[b] >= 0 ? bk->yy[b] : (REAL)1 - bk->yy[b];
+            bk->t1[b] = ((REAL)1 - u) + u * bk->e[b];
+        }
+        KFN(vlog)(nb, bk->t2, bk->t1);
+        _Pragma("omp simd")
+        for (size_t b = 0; b < nb; b++) {
+            const REAL xv = x[b];
+            const REAL ax = xv < 0 ? -xv : xv;
+            const REAL m = -bk->l1[b]; /* the larger of log p, log q: −softplus(−|x|) */
+            const REAL u = xv >= 0 ? bk->yy[b] : (REAL)1 - bk->yy[b];
+            const REAL logq = u == (REAL)1 ? m - ax : m + bk->t2[b];
+            bk->t3[b] = gamma * logq;
+        }
+        KFN(vexp)(nb, bk->t4, bk->t3);
+    }
+    _Pragma("omp simd reduction(+:sum)")
+    for (size_t b = 0; b < nb; b++) {
+        const REAL xv = x[b], yy = bk->yy[b];
+        SIG_PIECES(xv, bk->e[b], bk->l1[b]);
+        const REAL bce = yy * sn + ((REAL)1 - yy) * sp;
+        const REAL at = SIG_AT(yy);
+        const REAL mod = with_gamma ? bk->t4[b] : (REAL)1;
+        const REAL qt = yy * q + ((REAL)1 - yy) * p;           /* 1 − p_t */
+        const REAL pq = p * q;
+        const REAL sgn = (REAL)1 - (REAL)2 * yy;                /* d(1−p_t)/dx = sgn·p·q */
+        const REAL ratio = pq / (qt > R_TINY ? qt : R_TINY);    /* p·q/(1−p_t) <= 2 */
+        REAL li = at * mod * bce;
+        REAL gi = at * mod * ((p - yy) + gamma * sgn * ratio * bce);
+        if (poly) {
+            li += eps * mod * qt;
+            gi += eps * (gamma + (REAL)1) * mod * sgn * pq;
+        }
+        SIG_STORE(b, li, gi);
+    }
+    return sum;
+}
+
+/* FL* = −α_t log σ(γ x_t + β)/γ with x_t = (2y−1)x, on one block. Uses its own
+ * exp/log1p of v instead of those of x. */
+static double KFN(blk_star)(const struct focal_kparams *kp, struct KFN(sigblk) *restrict bk, size_t nb,
+                            const REAL *restrict x, REAL *restrict g, REAL *restrict per)
+{
+    const REAL gamma = (REAL)kp->gamma, beta = (REAL)kp->beta, alpha = (REAL)kp->alpha;
+    const REAL gs = (REAL)kp->gscale;
+    const int use_alpha = kp->use_alpha;
+    double sum = 0;
+    _Pragma("omp simd")
+    for (size_t b = 0; b < nb; b++) {
+        const REAL v = gamma * ((REAL)2 * bk->yy[b] - (REAL)1) * x[b] + beta;
+        bk->t1[b] = v;
+        bk->t2[b] = v < 0 ? v : -v;
+    }
+    KFN(vexp)(nb, bk->e, bk->t2);
+    KFN(vlog1p)(nb, bk->l1, bk->e);
+    _Pragma("omp simd reduction(+:sum)")
+    for (size_t b = 0; b < nb; b++) {
+        const REAL yy = bk->yy[b], v = bk->t1[b], ev = bk->e[b];
+        const REAL s = (REAL)2 * yy - (REAL)1;
+        const REAL spm = (v < 0 ? -v : (REAL)0) + bk->l1[b];                 /* −log σ(v) */
+        const REAL sgm = v >= 0 ? ev / ((REAL)1 + ev) : (REAL)1 / ((REAL)1 + ev); /* σ(−v) */
+        const REAL at = SIG_AT(yy);
+        SIG_STORE(b, at * spm / gamma, -at * s * sgm);
+    }
+    return sum;
+}
+
+/* Asymmetric loss y·(1−p)^γ+ (−log p) + (1−y)·p_m^γ− (−log(1−p_m)) on one
+ * block; with_margin is a constant at each call site. */
+static inline __attribute__((always_inline)) double
+KFN(blk_asl)(const struct focal_kparams *kp, struct KFN(sigblk) *restrict bk, size_t nb,
+             const REAL *restrict x, REAL *restrict g, REAL *restrict per, const int with_margin)
+{
+    const REAL gpos = (REAL)kp->gamma_pos, gneg = (REAL)kp->gamma_neg, mg = (REAL)kp->margin;
+    const REAL alpha = (REAL)kp->alpha, gs = (REAL)kp->gscale;
+    const int use_alpha = kp->use_alpha;
+    double sum = 0;
+    _Pragma("omp simd")
+    for (size_t b = 0; b < nb; b++) {
+        const REAL xv = x[b];
+        SIG_PIECES(xv, bk->e[b], bk->l1[b]);
+        (void)q;
+        bk->t1[b] = -gpos * sp;                   /* → (1−p)^γ+ */
+        if (with_margin) {
+            const REAL pm = p - mg;
+            const REAL pmc = pm > 0 ? pm : (REAL)1; /* keeps unused lanes finite */
+            bk->t2[b] = pmc;
+            bk->t3[b] = -pmc;
+        } else {
+            bk->t2[b] = -gneg * sn;               /* → p^γ− */
+        }
+    }
+    KFN(vexp)(nb, bk->t4, bk->t1);                /* t4 = (1−p)^γ+ */
+    if (with_margin) {
+        KFN(vlog1p)(nb, bk->t1, bk->t3);          /* t1 = log(1 − p_m) */
+        KFN(vlog)(nb, bk->t3, bk->t2);            /* t3 = log p_m */
+        _Pragma("omp simd")
+        for (size_t b = 0; b < nb; b++)
+            bk->t3[b] *= gneg;
+        KFN(vexp)(nb, bk->t2, bk->t3);            /* t2 = p_m^γ− */
+    } else {
+        KFN(vexp)(nb, bk->t3, bk->t2);
+        _Pragma("omp simd")
+        for (size_t b = 0; b < nb; b++)
+            bk->t2[b] = bk->t3[b];                /* t2 = p^γ− */
+    }
+    _Pragma("omp simd reduction(+:sum)")
+    for (size_t b = 0; b < nb; b++) {
+        const REAL xv = x[b], yy = bk->yy[b];
+        SIG_PIECES(xv, bk->e[b], bk->l1[b]);
+        const REAL mod1 = bk->t4[b], mod2 = bk->t2[b];
+        const REAL f1 = mod1 * sn;
+        const REAL g1 = mod1 * (-gpos * p * sn - q);
+        REAL f2, g2;
+        if (with_margin) {
+            const REAL pm = p - mg;
+            const int pos = pm > 0;
+            const REAL pmc = pos ? pm : (REAL)1;
+            const REAL lg = bk->t1[b];
+            const REAL f2v = -mod2 * lg;
+            const REAL g2v = mod2 * p * q * (-gneg * lg / pmc + (REAL)1 / (q + mg));
+            f2 = pos ? f2v : (REAL)0;
+            g2 = pos ? g2v : (REAL)0;
+        } else {
+            f2 = mod2 * sp;
+            g2 = mod2 * (gneg * q * sp + p);
+        }
+        const REAL at = SIG_AT(yy);
+        SIG_STORE(b, at * (yy * f1 + ((REAL)1 - yy) * f2), at * (yy * g1 + ((REAL)1 - yy) * g2));
+    }
+    return sum;
+}
+
+static void KFN(sig)(const struct focal_kparams *kp, size_t c, size_t r0, size_t r1,
+                     const REAL *restrict x, const REAL *restrict y, REAL *restrict grad,
+                     REAL *restrict per, struct focal_kpart *out)
+{
+    struct KFN(sigblk) bk;
+    const size_t i0 = r0 * c, i1 = r1 * c;
+    const enum focal_loss_kind kind = kp->kind;
+    double sum = 0;
+    int64_t cnt = 0, bad = 0;
+    size_t j = 0; /* class of the next element: chunks start at a row */
+    if (!kp->w)
+        for (size_t b = 0; b < KBLOCK; b++)
+            bk.w[b] = 1;
+    for (size_t i = i0; i < i1; i += KBLOCK) {
+        const size_t nb = i1 - i < KBLOCK ? i1 - i : KBLOCK;
+        const REAL *xb = x + i, *yb = y + i;
+        REAL *gb = grad + i;
+        REAL *pb = per ? per + i : bk.sink;
+        if (kp->w) {
+            for (size_t b = 0; b < nb; b++) {
+                bk.w[b] = (REAL)kp->w[j];
+                j = j + 1 == c ? 0 : j + 1;
+            }
+        }
+        int64_t cb = 0, bb = 0;
+        _Pragma("omp simd reduction(+:cb, bb)")
+        for (size_t b = 0; b < nb; b++) {
+            const REAL yv = yb[b], xv = xb[b];
+            const int valid = yv >= 0;
+            bb += !(yv <= (REAL)1);
+            cb += valid;
+            bk.ok[b] = valid ? (REAL)1 : (REAL)0;
+            bk.yy[b] = valid ? yv : (REAL)0;
+            bk.t1[b] = xv < 0 ? xv : -xv;
+        }
+        cnt += cb;
+        bad += bb;
+        if (kind != FOCAL_LOSS_FOCAL_STAR) {
+            KFN(vexp)(nb, bk.e, bk.t1);
+            KFN(vlog1p)(nb, bk.l1, bk.e);
+        }
+        switch (kind) {
+        case FOCAL_LOSS_FOCAL_STAR:
+            sum += KFN(blk_star)(kp, &bk, nb, xb, gb, pb);
+            break;
+        case FOCAL_LOSS_ASL:
+            sum += kp->margin != 0 ? KFN(blk_asl)(kp, &bk, nb, xb, gb, pb, 1)
+                                   : KFN(blk_asl)(kp, &bk, nb, xb, gb, pb, 0);
+            break;
+        case FOCAL_LOSS_SIGMOID_POLY1:
+            sum += KFN(blk_focal)(kp, &bk, nb, xb, gb, pb, 1, 1);
+            break;
+        default: /* bce and sigmoid-focal */
+            sum += kp->gamma != 0 ? KFN(blk_focal)(kp, &bk, nb, xb, gb, pb, 1, 0)
+                                  : KFN(blk_focal)(kp, &bk, nb, xb, gb, pb, 0, 0);
+            break;
+        }
+    }
+    out->sum = sum;
+    out->counted = cnt;
+    out->bad = bad;
+}
+
+/* ---- softmax family ------------------------------------------------------------ */
+
+static void KFN(vexp_ip)(size_t n, REAL *d)
+{
+    _Pragma("omp simd")
+    for (size_t b = 0; b < n; b++)
+        d[b] = R_EXP(d[b]);
+}
+
+/* One row without label smoothing: target class t. The gradient row first
+ * holds e_c = exp(z_c − max z), then is rescaled in place. */
+static double KFN(smx_row_hard)(const struct focal_kparams *kp, size_t c, const REAL *restrict z,
+                                int32_t t, REAL *restrict g)
+{
+    REAL m = z[0];
+    for (size_t j = 1; j < c; j++)
+        m = z[j] > m ? z[j] : m;
+    _Pragma("omp simd")
+    for (size_t j = 0; j < c; j++)
+        g[j] = z[j] - m;
+    KFN(vexp_ip)(c, g);
+    double s = 0, snt = 0;
+    const size_t tt = (size_t)t;
+    _Pragma("omp simd reduction(+:s, snt)")
+    for (size_t j = 0; j < c; j++) {
+        s += (double)g[j];
+        snt += j == tt ? 0.0 : (double)g[j];
+    }
+    const double et = (double)g[t];
+    const double logs = log(s);
+    double logpt, lpr; /* log p_t and log p_t / (1 − p_t) */
+    if (snt <= et) {
+        const double v = snt / et;
+        logpt = -log1p(v);
+        lpr = v > 0 ? logpt * (1 + v) / v : -1.0;
+    } else {
+        logpt = ((double)z[t] - (double)m) - logs;
+        lpr = logpt / (snt / s);
+    }
+    const double omp = snt / s; /* 1 − p_t */
+    const double pt = et / s;
+    const double gamma = kp->gamma;
+    double mod = 1;
+    if (gamma != 0)
+        mod = snt > 0 ? exp(gamma * (log(snt) - logs)) : 0.0;
+    const double wt = kp->w ? kp->w[t] : 1.0;
+    const double a = wt * (kp->use_alpha ? kp->alpha : 1.0);
+    double loss = -a * mod * logpt;
+    double gt = a * mod * (gamma * pt * logpt - omp);
+    double kc = a * mod * (1 - gamma * pt * lpr); /* d/dz_c = p_c · kc for c ≠ t */
+    if (kp->kind == FOCAL_LOSS_SOFTMAX_POLY1) {
+        const double pe = wt * kp->epsilon * (gamma + 1) * mod;
+        loss += wt * kp->epsilon * mod * omp;
+        gt -= pe * pt * omp;
+        kc += pe * pt;
+    }
+    const REAL f = (REAL)(kc / s * kp->gscale);
+    _Pragma("omp simd")
+    for (size_t j = 0; j < c; j++)
+        g[j] *= f;
+    g[t] = (REAL)(gt * kp->gscale);
+    return loss;
+}
+
+/* One row with label smoothing: every class carries target mass q_c and its
+ * own focal term. Computed in double; g is used as scratch. */
+static double KFN(smx_row_smooth)(const struct focal_kparams *kp, size_t c, const REAL *restrict z,
+                                  int32_t t, REAL *restrict g)
+{
+    size_t k = 0;
+    for (size_t j = 1; j < c; j++)
+        if (z[j] > z[k])
+            k = j;
+    const double m = (double)z[k];
+    double s = 0, sna = 0;
+    for (size_t j = 0; j < c; j++) {
+        const double ej = exp((double)z[j] - m);
+        s += ej;
+        if (j != k)
+            sna += ej;
+    }
+    const double logs = log(s);
+    const double gamma = kp->gamma, ls = kp->label_smoothing;
+    const double qoff = ls / (double)c;
+    double loss = 0, G = 0, P = 0, OMP = 0;
+    /* pass 1: Σ q_j f(p_j); g_j = q_j·p_j·f'(p_j) kept in g; f(p) = −(1−p)^γ log p */
+    for (size_t j = 0; j < c; j++) {
+        const double ej = exp((double)z[j] - m);
+        double logp, omp, lpr; /* log p_j, 1 − p_j, log p_j / (1 − p_j) */
+        if (j == k) {
+            logp = -log1p(sna);
+            omp = sna / s;
+            lpr = sna > 0 ? logp / omp : -1.0;
+        } else {
+            logp = ((double)z[j] - m) - logs;
+            omp = 1 - ej / s;
+            lpr = logp / omp;
+        }
+        const double pj = ej / s;
+        const double mod = gamma == 0 ? 1.0 : (omp > 0 ? exp(gamma * log(omp)) : 0.0);
+        const double qj = qoff + ((size_t)t == j ? 1 - ls : 0.0);
+        loss += qj * (-mod * logp);
+        const double gj = qj * mod * (gamma * pj * lpr - 1);
+        G += gj;
+        P += qj * pj;
+        OMP += qj * omp;
+        g[j] = (REAL)gj;
+    }
+    const double wt = kp->w ? kp->w[t] : 1.0;
+    const double a = wt * (kp->use_alpha ? kp->alpha : 1.0);
+    loss *= a;
+    double pc = 0; /* poly-1: gradient term pc · p_j (q_j − P) */
+    if (kp->kind == FOCAL_LOSS_SOFTMAX_POLY1) {
+        const double modp = gamma == 0 ? 1.0 : (OMP > 0 ? exp(gamma * log(OMP)) : 0.0);
+        loss += wt * kp->epsilon * modp * OMP;
+        pc = -wt * kp->epsilon * (gamma + 1) * modp;
+    }
+    /* pass 2: d/dz_j = a (g_j − p_j G) + pc · p_j (q_j − P) */
+    for (size_t j = 0; j < c; j++) {
+        const double pj = exp((double)z[j] - m) / s;
+        const double qj = qoff + ((size_t)t == j ? 1 - ls : 0.0);
+        const double d = a * ((double)g[j] - pj * G) + pc * pj * (qj - P);
+        g[j] = (REAL)(d * kp->gscale);
+    }
+    return loss;
+}
+
+static void KFN(smx)(const struct focal_kparams *kp, size_t c, size_t r0, size_t r1,
+                     const REAL *restrict x, const int32_t *restrict t, REAL *restrict grad,
+                     REAL *restrict per, struct focal_kpart *out)
+{
+    double sum = 0;
+    int64_t cnt = 0;
+    const int smooth = kp->label_smoothing != 0;
+    for (size_t r = r0; r < r1; r++) {
+        const REAL *z = x + r * c;
+        REAL *g = grad + r * c;
+        double l = 0;
+        if (t[r] == kp->ignore_index) {
+            for (size_t j = 0; j < c; j++)
+                g[j] = 0;
+        } else {
+            l = smooth ? KFN(smx_row_smooth)(kp, c, z, t[r], g) : KFN(smx_row_hard)(kp, c, z, t[r], g);
+            cnt++;
+        }
+        if (per)
+            per[r] = (REAL)l;
+        sum += l;
+    }
+    out->sum = sum;
+    out->counted = cnt;
+    out->bad = 0;
+}
+
+#undef KBLOCK
+#undef KFN
+#undef SIG_PIECES
+#undef SIG_AT
+#undef SIG_STORE
