@@ -1,0 +1,333 @@
+/* test_loss_props.c — properties every loss must have, whatever the inputs:
+ *   - γ = 0 without α gives exactly BCE / CE;
+ *   - focal loss <= cross-entropy, element by element;
+ *   - no NaN or Inf in loss or gradient for logits up to ±1e4, γ in [0,5];
+ *   - bit-identical results for 1 and 2 threads; float32 agrees with float64;
+ *   - reductions: mean excludes ignored elements, positives divides by them;
+ *   - failure paths return the right status and name the offending value. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "focal.h"
+
+static uint64_t rng_state = 0x2545f4914f6cdd1dull;
+
+static double urand(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (double)(rng_state >> 11) / 9007199254740992.0;
+}
+
+static const double gammas[] = {0, 0.1, 0.5, 0.9, 1, 2, 5};
+#define NGAMMA (sizeof gammas / sizeof gammas[0])
+
+/* γ = 0 and no α: sigmoid-focal is BCE and softmax-focal is CE, bit for bit. */
+static void test_gamma0_exact(void)
+{
+    enum { n = 64, c = 7 };
+    static float x[n * c], y[n * c], g1[n * c], g2[n * c], p1[n * c], p2[n * c];
+    static int32_t t[n];
+    for (int i = 0; i < n * c; i++) {
+        x[i] = (float)((urand() * 2 - 1) * 30);
+        y[i] = urand() < 0.3 ? 1.0f : 0.0f;
+    }
+    for (int i = 0; i < n; i++)
+        t[i] = (int32_t)(urand() * c);
+    struct focal_loss a, b;
+    double la, lb;
+    focal_loss_init(&a, FOCAL_LOSS_SIGMOID_FOCAL);
+    focal_loss_init(&b, FOCAL_LOSS_BCE);
+    a.gamma = 0;
+    a.reduction = b.reduction = FOCAL_REDUCTION_NONE;
+    CHECK(focal_sigmoid_loss(&a, n, c, x, y, g1, p1, &la) == FOCAL_OK);
+    CHECK(focal_sigmoid_loss(&b, n, c, x, y, g2, p2, &lb) == FOCAL_OK);
+    CHECK(la == lb);
+    CHECK(memcmp(g1, g2, sizeof g1) == 0);
+    CHECK(memcmp(p1, p2, sizeof p1) == 0);
+
+    focal_loss_init(&a, FOCAL_LOSS_SOFTMAX_FOCAL);
+    focal_loss_init(&b, FOCAL_LOSS_CE);
+    a.gamma = 0;
+    a.reduction = b.reduction = FOCAL_REDUCTION_NONE;
+    CHECK(focal_softmax_loss(&a, n, c, x, t, g1, p1, &la) == FOCAL_OK);
+    CHECK(focal_softmax_loss(&b, n, c, x, t, g2, p2, &lb) == FOCAL_OK);
+    CHECK(la == lb);
+    CHECK(memcmp(g1, g2, sizeof g1) == 0);
+    CHECK(memcmp(p1, p2, n * sizeof(float)) == 0);
+}
+
+/* FL <= CE element by element (sigmoid, soft targets too) and row by row (softmax). */
+static void test_focal_below_ce(void)
+{
+    enum { n = 50, c = 6 };
+    static double x[n * c], y[n * c], pf[n * c], pc[n * c], g[n * c];
+    static int32_t t[n];
+    for (int i = 0; i < n * c; i++) {
+        x[i] = (urand() * 2 - 1) * 15;
+        y[i] = urand() < 0.5 ? (urand() < 0.5 ? 1.0 : 0.0) : urand();
+    }
+    for (int i = 0; i < n; i++)
+        t[i] = (int32_t)(urand() * c);
+    for (size_t k = 0; k < NGAMMA; k++) {
+        struct focal_loss fl, ce;
+        double lf, lc;
+        focal_loss_init(&fl, FOCAL_LOSS_SIGMOID_FOCAL);
+        focal_loss_init(&ce, FOCAL_LOSS_BCE);
+        fl.gamma = gammas[k];
+        fl.alpha = ce.alpha = 0.25;
+        fl.reduction = ce.reduction = FOCAL_REDUCTION_NONE;
+        CHECK(focal_sigmoid_loss_f64(&fl, n, c, x, y, g, pf, &lf) == FOCAL_OK);
+        CHECK(focal_sigmoid_loss_f64(&ce, n, c, x, y, g, pc, &lc) == FOCAL_OK);
+        int bad = 0;
+        for (int i = 0; i < n * c; i++)
+            bad += !(pf[i] <= pc[i] * (1 + 1e-15));
+        CHECKF(bad == 0, "sigmoid gamma=%g: %d elements with FL > CE", gammas[k], bad);
+
+        focal_loss_init(&fl, FOCAL_LOSS_SOFTMAX_FOCAL);
+        focal_loss_init(&ce, FOCAL_LOSS_CE);
+        fl.gamma = gammas[k];
+        fl.reduction = ce.reduction = FOCAL_REDUCTION_NONE;
+        CHECK(focal_softmax_loss_f64(&fl, n, c, x, t, g, pf, &lf) == FOCAL_OK);
+        CHECK(focal_softmax_loss_f64(&ce, n, c, x, t, g, pc, &lc) == FOCAL_OK);
+        bad = 0;
+        for (int i = 0; i < n; i++)
+            bad += !(pf[i] <= pc[i] * (1 + 1e-15));
+        CHECKF(bad == 0, "softmax gamma=%g: %d rows with FL > CE", gammas[k], bad);
+    }
+}
+
+/* Every kind, γ in [0,5], logits up to ±1e4 (and γ < 1 at p_t → 1): finite. */
+static void test_finite_everywhere(void)
+{
+    static const float extremes[] = {1e4f, -1e4f, 1e3f, -1e3f, 100, -100, 89, -89, 88.7f, -88.7f,
+                                     40, -40, 20, -20, 1, -1, 1e-30f, -1e-30f, 0};
+    enum { ne = sizeof extremes / sizeof extremes[0], c = ne };
+    /* rows: each row holds every extreme once, targets vary by row */
+    enum { n = 6 };
+    static float x[n * c], y[n * c], g[n * c], per[n * c];
+    static double xd[n * c], yd[n * c], gd[n * c], perd[n * c];
+    static int32_t t[n];
+    for (int r = 0; r < n; r++) {
+        for (int j = 0; j < c; j++) {
+            x[r * c + j] = extremes[(j + r) % ne];
+            y[r * c + j] = r < 2 ? (float)r : (r == 2 ? 0.3f : (r == 3 ? 0.999f : (r == 4 ? 1e-6f : -1.0f)));
+            xd[r * c + j] = x[r * c + j];
+            yd[r * c + j] = y[r * c + j];
+        }
+        t[r] = r == 5 ? -100 : (int32_t)((r * 5) % c);
+    }
+    int cases = 0, bad = 0;
+    for (int kind = 0; kind < FOCAL_LOSS_KIND_COUNT; kind++) {
+        for (size_t k = 0; k < NGAMMA; k++) {
+            for (int variant = 0; variant < 2; variant++) {
+                struct focal_loss l;
+                focal_loss_init(&l, (enum focal_loss_kind)kind);
+                l.gamma = gammas[k];
+                if (kind == FOCAL_LOSS_FOCAL_STAR && l.gamma == 0)
+                    l.gamma = 0.1;
+                l.gamma_neg = gammas[k];
+                l.gamma_pos = gammas[NGAMMA - 1 - k];
+                l.reduction = FOCAL_REDUCTION_NONE;
+                if (variant) {
+                    l.alpha = 0.25;
+                    l.label_smoothing = 0.1;
+                    l.margin = 0;
+                }
+                double loss = 0, lossd = 0;
+                focal_status st, std;
+                if (focal_loss_is_softmax(l.kind)) {
+                    st = focal_softmax_loss(&l, n, c, x, t, g, per, &loss);
+                    std = focal_softmax_loss_f64(&l, n, c, xd, t, gd, perd, &lossd);
+                } else {
+                    st = focal_sigmoid_loss(&l, n, c, x, y, g, per, &loss);
+                    std = focal_sigmoid_loss_f64(&l, n, c, xd, yd, gd, perd, &lossd);
+                }
+                CHECKF(st == FOCAL_OK && std == FOCAL_OK, "%s gamma=%g: %s", focal_loss_kind_name(l.kind),
+                       l.gamma, focal_last_error());
+                int nonfinite = !isfinite(loss) || !isfinite(lossd);
+                for (int i = 0; i < n * c; i++)
+                    nonfinite += !isfinite(g[i]) || !isfinite(gd[i]) || !isfinite(per[i]) || !isfinite(perd[i]);
+                CHECKF(nonfinite == 0, "%s gamma=%g variant=%d: %d non-finite values",
+                       focal_loss_kind_name(l.kind), l.gamma, variant, nonfinite);
+                bad += nonfinite != 0;
+                cases++;
+            }
+        }
+    }
+    printf("finite: %d extreme-logit cases, %d with non-finite output\n", cases, bad);
+}
+
+/* Same input, 1 thread and 2 threads: bit-identical; float32 close to float64. */
+static void test_threads_and_precision(void)
+{
+    const size_t n = 20000, c = 16;
+    float *x = malloc(n * c * sizeof *x), *y = malloc(n * c * sizeof *y);
+    float *g1 = malloc(n * c * sizeof *g1), *g2 = malloc(n * c * sizeof *g2);
+    double *xd = malloc(n * c * sizeof *xd), *yd = malloc(n * c * sizeof *yd), *gd = malloc(n * c * sizeof *gd);
+    int32_t *t = malloc(n * sizeof *t);
+    CHECK(x && y && g1 && g2 && xd && yd && gd && t);
+    if (!(x && y && g1 && g2 && xd && yd && gd && t))
+        goto out;
+    for (size_t i = 0; i < n * c; i++) {
+        x[i] = (float)((urand() * 2 - 1) * 8);
+        y[i] = urand() < 0.05 ? 1.0f : (urand() < 0.02 ? -1.0f : 0.0f);
+        xd[i] = x[i];
+        yd[i] = y[i];
+    }
+    for (size_t i = 0; i < n; i++)
+        t[i] = (int32_t)(urand() * c);
+    for (int kind = 0; kind < FOCAL_LOSS_KIND_COUNT; kind++) {
+        struct focal_loss l;
+        focal_loss_init(&l, (enum focal_loss_kind)kind);
+        l.alpha = focal_loss_is_softmax(l.kind) ? -1 : 0.25;
+        double a, b, d;
+        const int sm = focal_loss_is_softmax(l.kind);
+        focal_set_threads(1);
+        CHECK((sm ? focal_softmax_loss(&l, n, c, x, t, g1, NULL, &a) : focal_sigmoid_loss(&l, n, c, x, y, g1, NULL, &a)) == FOCAL_OK);
+        focal_set_threads(2);
+        CHECK((sm ? focal_softmax_loss(&l, n, c, x, t, g2, NULL, &b) : focal_sigmoid_loss(&l, n, c, x, y, g2, NULL, &b)) == FOCAL_OK);
+        CHECKF(a == b, "%s: 1 thread %.17g, 2 threads %.17g", focal_loss_kind_name(l.kind), a, b);
+        CHECKF(memcmp(g1, g2, n * c * sizeof *g1) == 0, "%s: gradients differ between thread counts",
+               focal_loss_kind_name(l.kind));
+        CHECK((sm ? focal_softmax_loss_f64(&l, n, c, xd, t, gd, NULL, &d) : focal_sigmoid_loss_f64(&l, n, c, xd, yd, gd, NULL, &d)) == FOCAL_OK);
+        CHECKF(check_close(a, d, 1e-5, 0), "%s: float32 %.9g vs float64 %.9g", focal_loss_kind_name(l.kind), a, d);
+        double worst = 0;
+        for (size_t i = 0; i < n * c; i++) {
+            const double e = fabs(g1[i] - gd[i]) / fmax(fabs(gd[i]), 1e-2 / (double)(n * c));
+            worst = e > worst ? e : worst;
+        }
+        CHECKF(worst < 1e-4, "%s: float32 gradient off float64 by %.3g (relative)", focal_loss_kind_name(l.kind), worst);
+    }
+    focal_set_threads(0);
+out:
+    free(x), free(y), free(g1), free(g2), free(xd), free(yd), free(gd), free(t);
+}
+
+/* mean excludes ignored elements from sum and count; positives divides by the
+ * positive targets; an all-ignored input gives 0 and zero gradients. */
+static void test_reductions(void)
+{
+    const double x[6] = {0.3, -1.2, 2.0, 0.7, -0.4, 5.0};
+    const double y[6] = {1, 0, -1, 0, 1, -1};
+    double per[6], g[6], gs[6], loss, sum = 0;
+    struct focal_loss l;
+    focal_loss_init(&l, FOCAL_LOSS_SIGMOID_FOCAL);
+    l.reduction = FOCAL_REDUCTION_NONE;
+    CHECK(focal_sigmoid_loss_f64(&l, 2, 3, x, y, gs, per, &loss) == FOCAL_OK);
+    for (int i = 0; i < 6; i++)
+        sum += per[i];
+    CHECK(per[2] == 0 && per[5] == 0 && gs[2] == 0 && gs[5] == 0);
+    CHECK(check_close(loss, sum, 1e-15, 0));
+    l.reduction = FOCAL_REDUCTION_MEAN;
+    CHECK(focal_sigmoid_loss_f64(&l, 2, 3, x, y, g, NULL, &loss) == FOCAL_OK);
+    CHECKF(check_close(loss, sum / 4, 1e-15, 0), "mean %.17g, expected %.17g", loss, sum / 4);
+    for (int i = 0; i < 6; i++)
+        CHECK(check_close(g[i], gs[i] / 4, 1e-14, 0));
+    l.reduction = FOCAL_REDUCTION_POSITIVES;
+    CHECK(focal_sigmoid_loss_f64(&l, 2, 3, x, y, g, NULL, &loss) == FOCAL_OK);
+    CHECK(check_close(loss, sum / 2, 1e-15, 0));
+    for (int i = 0; i < 6; i++)
+        CHECK(check_close(g[i], gs[i] / 2, 1e-14, 0));
+
+    const double none[6] = {-1, -1, -1, -1, -1, -1};
+    l.reduction = FOCAL_REDUCTION_MEAN;
+    CHECK(focal_sigmoid_loss_f64(&l, 2, 3, x, none, g, NULL, &loss) == FOCAL_OK);
+    CHECK(loss == 0);
+    int nz = 0;
+    for (int i = 0; i < 6; i++)
+        nz += g[i] != 0;
+    CHECK(nz == 0);
+
+    /* softmax: ignored rows leave the mean */
+    const int32_t t[2] = {2, -100};
+    focal_loss_init(&l, FOCAL_LOSS_CE);
+    l.reduction = FOCAL_REDUCTION_NONE;
+    CHECK(focal_softmax_loss_f64(&l, 2, 3, x, t, gs, per, &loss) == FOCAL_OK);
+    CHECK(per[1] == 0 && gs[3] == 0 && gs[4] == 0 && gs[5] == 0);
+    l.reduction = FOCAL_REDUCTION_MEAN;
+    double lm;
+    CHECK(focal_softmax_loss_f64(&l, 2, 3, x, t, g, NULL, &lm) == FOCAL_OK);
+    CHECK(check_close(lm, per[0], 1e-15, 0));
+}
+
+static int has(const char *needle)
+{
+    return strstr(focal_last_error(), needle) != NULL;
+}
+
+static void test_errors(void)
+{
+    struct focal_loss l;
+    double x[4] = {0.1, 0.2, 0.3, 0.4}, y[4] = {0, 1, 0, 1}, g[4], loss;
+    int32_t t[2] = {0, 1};
+
+    focal_loss_init(&l, FOCAL_LOSS_SIGMOID_FOCAL);
+    l.gamma = -1;
+    CHECK(focal_sigmoid_loss_f64(&l, 2, 2, x, y, g, NULL, &loss) == FOCAL_ERR_ARG && has("gamma"));
+    l.gamma = 2;
+    l.alpha = 1.5;
+    CHECK(focal_sigmoid_loss_f64(&l, 2, 2, x, y, g, NULL, &loss) == FOCAL_ERR_ARG && has("alpha"));
+    l.alpha = NAN;
+    CHECK(focal_sigmoid_loss_f64(&l, 2, 2, x, y, g, NULL, &loss) == FOCAL_ERR_ARG && has("alpha"));
+    focal_loss_init(&l, FOCAL_LOSS_FOCAL_STAR);
+    l.gamma = 0;
+    CHECK(focal_sigmoid_loss_f64(&l, 2, 2, x, y, g, NULL, &loss) == FOCAL_ERR_ARG && has("gamma > 0"));
+    focal_loss_init(&l, FOCAL_LOSS_ASL);
+    l.margin = 1;
+    CHECK(focal_sigmoid_loss_f64(&l, 2, 2, x, y, g, NULL, &loss) == FOCAL_ERR_ARG && has("margin"));
+    focal_loss_init(&l, FOCAL_LOSS_CE);
+    CHECK(focal_sigmoid_loss_f64(&l, 2, 2, x, y, g, NULL, &loss) == FOCAL_ERR_ARG && has("softmax"));
+    l.label_smoothing = 1.5;
+    CHECK(focal_softmax_loss_f64(&l, 2, 2, x, t, g, NULL, &loss) == FOCAL_ERR_ARG && has("smoothing"));
+    focal_loss_init(&l, FOCAL_LOSS_CE);
+    const double wneg[2] = {1, -2};
+    l.class_weights = wneg;
+    CHECK(focal_softmax_loss_f64(&l, 2, 2, x, t, g, NULL, &loss) == FOCAL_ERR_ARG && has("class weight 1"));
+    l.class_weights = NULL;
+
+    /* targets */
+    int32_t tbad[2] = {0, 5};
+    CHECK(focal_softmax_loss_f64(&l, 2, 2, x, tbad, g, NULL, &loss) == FOCAL_ERR_ARG && has("row 1") && has("5"));
+    focal_loss_init(&l, FOCAL_LOSS_BCE);
+    double ybad[4] = {0, 1, 2, 0};
+    CHECK(focal_sigmoid_loss_f64(&l, 2, 2, x, ybad, g, NULL, &loss) == FOCAL_ERR_ARG && has("row 1, column 0"));
+    ybad[2] = NAN;
+    CHECK(focal_sigmoid_loss_f64(&l, 2, 2, x, ybad, g, NULL, &loss) == FOCAL_ERR_ARG && has("row 1, column 0"));
+
+    /* non-finite logits: reported where they count, harmless where ignored */
+    double xn[4] = {0.1, NAN, 0.3, 0.4};
+    CHECK(focal_sigmoid_loss_f64(&l, 2, 2, xn, y, g, NULL, &loss) == FOCAL_ERR_NUMERIC && has("row 0, column 1"));
+    double yi[4] = {0, -1, 0, 1};
+    CHECK(focal_sigmoid_loss_f64(&l, 2, 2, xn, yi, g, NULL, &loss) == FOCAL_OK && isfinite(loss) && g[1] == 0);
+    float xf[4] = {0.1f, 0.2f, INFINITY, 0.4f}, yf[4] = {0, 1, 0, 1}, gf[4];
+    CHECK(focal_sigmoid_loss(&l, 2, 2, xf, yf, gf, NULL, &loss) == FOCAL_ERR_NUMERIC && has("row 1, column 0"));
+    focal_loss_init(&l, FOCAL_LOSS_SOFTMAX_FOCAL);
+    CHECK(focal_softmax_loss(&l, 2, 2, xf, t, gf, NULL, &loss) == FOCAL_ERR_NUMERIC && has("row 1"));
+
+    /* names */
+    enum focal_loss_kind k;
+    enum focal_reduction r;
+    CHECK(focal_loss_kind_parse("softmax-poly1", &k) == FOCAL_OK && k == FOCAL_LOSS_SOFTMAX_POLY1);
+    CHECK(focal_loss_kind_parse("focal", &k) == FOCAL_ERR_ARG && has("'focal'") && has("sigmoid-focal"));
+    CHECK(focal_reduction_parse("positives", &r) == FOCAL_OK && r == FOCAL_REDUCTION_POSITIVES);
+    CHECK(focal_reduction_parse("avg", &r) == FOCAL_ERR_ARG && has("'avg'"));
+    for (int i = 0; i < FOCAL_LOSS_KIND_COUNT; i++) {
+        CHECK(focal_loss_kind_parse(focal_loss_kind_name((enum focal_loss_kind)i), &k) == FOCAL_OK && (int)k == i);
+    }
+}
+
+int main(void)
+{
+    printf("kernels: %s\n", focal_isa());
+    test_gamma0_exact();
+    test_focal_below_ce();
+    test_finite_everywhere();
+    test_threads_and_precision();
+    test_reductions();
+    test_errors();
+    return check_done("test_loss_props");
+}
