@@ -14,7 +14,7 @@
  * is still read and written once per element. */
 
 #define KFN(name) FOCAL_KNAME(FOCAL_CAT(name, RSUF))
-#define KBLOCK 256
+#define KBLOCK 512
 
 /* ---- vector math over a block ----------------------------------------------- */
 
@@ -79,12 +79,16 @@ struct KFN(sigblk) {
     } while (0)
 
 /* BCE, torchvision's focal loss and poly-1 on one block (x, g, per point at
- * the block). with_gamma and poly are constants at each call site. */
+ * the block). mode and poly are constants at each call site. mode: MOD_NONE
+ * (γ = 0), MOD_EXP ((1−p_t)^γ = exp(γ·log(1−p_t))) or MOD_INT (γ an integer
+ * in 1..7: (1−p_t)^γ by multiplication of the directly computed 1 − p_t). */
 static inline __attribute__((always_inline)) double
 KFN(blk_focal)(const struct focal_kparams *kp, struct KFN(sigblk) *restrict bk, size_t nb,
                const REAL *restrict x, REAL *restrict g, REAL *restrict per,
-               const int with_gamma, const int poly)
+               const int mode, const int poly)
 {
+    const int with_gamma = mode == MOD_EXP;
+    const int ig = (int)kp->gamma;
     const REAL gamma = (REAL)kp->gamma, alpha = (REAL)kp->alpha, eps = (REAL)kp->epsilon;
     const REAL gs = (REAL)kp->gscale;
     const int use_alpha = kp->use_alpha;
@@ -115,8 +119,16 @@ KFN(blk_focal)(const struct focal_kparams *kp, struct KFN(sigblk) *restrict bk, 
         SIG_PIECES(xv, bk->e[b], bk->l1[b]);
         const REAL bce = yy * sn + ((REAL)1 - yy) * sp;
         const REAL at = SIG_AT(yy);
-        const REAL mod = with_gamma ? bk->t4[b] : (REAL)1;
         const REAL qt = yy * q + ((REAL)1 - yy) * p;           /* 1 − p_t */
+        REAL mod = (REAL)1;
+        if (mode == MOD_EXP) {
+            mod = bk->t4[b];
+        } else if (mode == MOD_INT) {
+            const REAL q2 = qt * qt;
+            mod = (ig & 1) ? qt : (REAL)1;
+            mod = (ig & 2) ? mod * q2 : mod;
+            mod = (ig & 4) ? mod * (q2 * q2) : mod;
+        }
         const REAL pq = p * q;
         const REAL sgn = (REAL)1 - (REAL)2 * yy;                /* d(1−p_t)/dx = sgn·p·q */
         const REAL ratio = pq / (qt > R_TINY ? qt : R_TINY);    /* p·q/(1−p_t) <= 2 */
@@ -236,6 +248,7 @@ static void KFN(sig)(const struct focal_kparams *kp, size_t c, size_t r0, size_t
     double sum = 0;
     int64_t cnt = 0, bad = 0;
     size_t j = 0; /* class of the next element: chunks start at a row */
+    const int int_gamma = kp->gamma >= 1 && kp->gamma <= 7 && kp->gamma == (double)(int)kp->gamma;
     if (!kp->w)
         for (size_t b = 0; b < KBLOCK; b++)
             bk.w[b] = 1;
@@ -276,11 +289,16 @@ static void KFN(sig)(const struct focal_kparams *kp, size_t c, size_t r0, size_t
                                    : KFN(blk_asl)(kp, &bk, nb, xb, gb, pb, 0);
             break;
         case FOCAL_LOSS_SIGMOID_POLY1:
-            sum += KFN(blk_focal)(kp, &bk, nb, xb, gb, pb, 1, 1);
+            sum += int_gamma ? KFN(blk_focal)(kp, &bk, nb, xb, gb, pb, MOD_INT, 1)
+                             : KFN(blk_focal)(kp, &bk, nb, xb, gb, pb, MOD_EXP, 1);
             break;
         default: /* bce and sigmoid-focal */
-            sum += kp->gamma != 0 ? KFN(blk_focal)(kp, &bk, nb, xb, gb, pb, 1, 0)
-                                  : KFN(blk_focal)(kp, &bk, nb, xb, gb, pb, 0, 0);
+            if (kp->gamma == 0)
+                sum += KFN(blk_focal)(kp, &bk, nb, xb, gb, pb, MOD_NONE, 0);
+            else if (int_gamma)
+                sum += KFN(blk_focal)(kp, &bk, nb, xb, gb, pb, MOD_INT, 0);
+            else
+                sum += KFN(blk_focal)(kp, &bk, nb, xb, gb, pb, MOD_EXP, 0);
             break;
         }
     }
@@ -298,59 +316,153 @@ static void KFN(vexp_ip)(size_t n, REAL *d)
         d[b] = R_EXP(d[b]);
 }
 
-/* One row without label smoothing: target class t. The gradient row first
- * holds e_c = exp(z_c − max z), then is rescaled in place. */
-static double KFN(smx_row_hard)(const struct focal_kparams *kp, size_t c, const REAL *restrict z,
-                                int32_t t, REAL *restrict g)
+/* Double-precision vector math for per-row quantities. */
+static void KFN(dvexp)(size_t n, double *restrict d, const double *restrict s)
 {
-    REAL m = z[0];
-    for (size_t j = 1; j < c; j++)
-        m = z[j] > m ? z[j] : m;
     _Pragma("omp simd")
-    for (size_t j = 0; j < c; j++)
-        g[j] = z[j] - m;
-    KFN(vexp_ip)(c, g);
-    double s = 0, snt = 0;
-    const size_t tt = (size_t)t;
-    _Pragma("omp simd reduction(+:s, snt)")
-    for (size_t j = 0; j < c; j++) {
-        s += (double)g[j];
-        snt += j == tt ? 0.0 : (double)g[j];
+    for (size_t b = 0; b < n; b++)
+        d[b] = exp(s[b]);
+}
+
+static void KFN(dvlog)(size_t n, double *restrict d, const double *restrict s)
+{
+    _Pragma("omp simd")
+    for (size_t b = 0; b < n; b++)
+        d[b] = log(s[b]);
+}
+
+static void KFN(dvlog1p)(size_t n, double *restrict d, const double *restrict s)
+{
+    _Pragma("omp simd")
+    for (size_t b = 0; b < n; b++)
+        d[b] = log1p(s[b]);
+}
+
+#define SMX_ROWS 64
+
+/* Σ g[0..n) in double, in a fixed order (16 lanes, then a tree), so that it
+ * vectorises without depending on the vector width. */
+static inline double KFN(lanesum)(const REAL *restrict g, size_t n)
+{
+    double acc[16] = {0};
+    size_t j = 0;
+    for (; j + 16 <= n; j += 16)
+        for (size_t l = 0; l < 16; l++)
+            acc[l] += (double)g[j + l];
+    for (; j < n; j++)
+        acc[j & 15] += (double)g[j];
+    for (size_t l = 0; l < 8; l++)
+        acc[l] += acc[l + 8];
+    for (size_t l = 0; l < 4; l++)
+        acc[l] += acc[l + 4];
+    for (size_t l = 0; l < 2; l++)
+        acc[l] += acc[l + 2];
+    return acc[0] + acc[1];
+}
+
+/* Rows [r0, r0+nr) without label smoothing, batched so that every
+ * transcendental runs as a vector loop: over the rows' logits for the
+ * exponentials, and across rows for the per-row logarithms. The gradient rows
+ * first hold e_c = exp(z_c − max z), then are rescaled in place:
+ *   d/dz_t = a·mod·(γ p_t log p_t − (1 − p_t)) [+ poly-1 term]
+ *   d/dz_c = p_c·a·mod·(1 − γ p_t log p_t/(1 − p_t)) [+ poly-1 term], c ≠ t
+ * where 1 − p_t = Σ_{c≠t} e_c / Σ e_c is summed directly, never as 1 − p_t. */
+static double KFN(smx_rows_hard)(const struct focal_kparams *kp, size_t c, size_t r0, size_t nr,
+                                 const REAL *restrict x, const int32_t *restrict t,
+                                 REAL *restrict grad, REAL *restrict per, int64_t *counted)
+{
+    double S[SMX_ROWS], SNT[SMX_ROWS], ET[SMX_ROWS], ZT[SMX_ROWS], OK[SMX_ROWS], W[SMX_ROWS];
+    double A[SMX_ROWS], B[SMX_ROWS], D[SMX_ROWS], E[SMX_ROWS];
+    int32_t T[SMX_ROWS];
+    const REAL *xb = x + r0 * c;
+    REAL *gb = grad + r0 * c;
+    int64_t cnt = 0;
+    for (size_t i = 0; i < nr; i++) {
+        const int32_t ti = t[r0 + i];
+        const int ok = ti != kp->ignore_index;
+        cnt += ok;
+        T[i] = ok ? ti : 0; /* ignored rows run on class 0 and are zeroed below */
+        OK[i] = ok;
+        W[i] = (ok && kp->w) ? kp->w[ti] : 1.0;
+        const REAL *z = xb + i * c;
+        REAL *g = gb + i * c;
+        REAL m = z[0];
+        _Pragma("omp simd reduction(max:m)")
+        for (size_t j = 0; j < c; j++)
+            m = z[j] > m ? z[j] : m;
+        _Pragma("omp simd")
+        for (size_t j = 0; j < c; j++)
+            g[j] = z[j] - m;
+        ZT[i] = (double)g[T[i]];
     }
-    const double et = (double)g[t];
-    const double logs = log(s);
-    double logpt, lpr; /* log p_t and log p_t / (1 − p_t) */
-    if (snt <= et) {
-        const double v = snt / et;
-        logpt = -log1p(v);
-        lpr = v > 0 ? logpt * (1 + v) / v : -1.0;
-    } else {
-        logpt = ((double)z[t] - (double)m) - logs;
-        lpr = logpt / (snt / s);
+    KFN(vexp_ip)(nr * c, gb);
+    for (size_t i = 0; i < nr; i++) {
+        REAL *g = gb + i * c;
+        const REAL et = g[T[i]];
+        g[T[i]] = 0; /* Σ_{c≠t} e_c directly, then s = Σ_{c≠t} + e_t */
+        SNT[i] = KFN(lanesum)(g, c);
+        g[T[i]] = et;
+        ET[i] = (double)et;
+        S[i] = SNT[i] + ET[i];
     }
-    const double omp = snt / s; /* 1 − p_t */
-    const double pt = et / s;
+    /* per-row logarithms, vectorised across rows */
     const double gamma = kp->gamma;
-    double mod = 1;
-    if (gamma != 0)
-        mod = snt > 0 ? exp(gamma * (log(snt) - logs)) : 0.0;
-    const double wt = kp->w ? kp->w[t] : 1.0;
-    const double a = wt * (kp->use_alpha ? kp->alpha : 1.0);
-    double loss = -a * mod * logpt;
-    double gt = a * mod * (gamma * pt * logpt - omp);
-    double kc = a * mod * (1 - gamma * pt * lpr); /* d/dz_c = p_c · kc for c ≠ t */
-    if (kp->kind == FOCAL_LOSS_SOFTMAX_POLY1) {
-        const double pe = wt * kp->epsilon * (gamma + 1) * mod;
-        loss += wt * kp->epsilon * mod * omp;
-        gt -= pe * pt * omp;
-        kc += pe * pt;
-    }
-    const REAL f = (REAL)(kc / s * kp->gscale);
     _Pragma("omp simd")
-    for (size_t j = 0; j < c; j++)
-        g[j] *= f;
-    g[t] = (REAL)(gt * kp->gscale);
-    return loss;
+    for (size_t i = 0; i < nr; i++) {
+        A[i] = SNT[i] / ET[i];                      /* v = Σ_{c≠t} e_c / e_t */
+        B[i] = SNT[i] > 0 ? SNT[i] : 1.0;
+    }
+    KFN(dvlog)(nr, D, S);                           /* D = log s */
+    KFN(dvlog1p)(nr, E, A);                         /* E = log1p(v) */
+    KFN(dvlog)(nr, A, B);                           /* A = log Σ_{c≠t} e_c (guarded) */
+    _Pragma("omp simd")
+    for (size_t i = 0; i < nr; i++)
+        B[i] = gamma * (A[i] - D[i]);               /* γ·log(1 − p_t) */
+    KFN(dvexp)(nr, A, B);                           /* A = (1 − p_t)^γ where Σ_{c≠t} > 0 */
+    const int poly = kp->kind == FOCAL_LOSS_SOFTMAX_POLY1;
+    const double scal = kp->use_alpha ? kp->alpha : 1.0, eps = kp->epsilon, gs = kp->gscale;
+    double sum = 0;
+    _Pragma("omp simd reduction(+:sum)")
+    for (size_t i = 0; i < nr; i++) {
+        const double s = S[i], snt = SNT[i], et = ET[i];
+        const double v = snt / et;
+        const int dom = snt <= et;                  /* p_t >= 1/2: use the log1p form */
+        const double logpt = dom ? -E[i] : ZT[i] - D[i];
+        const double omp = snt / s;                 /* 1 − p_t */
+        const double lpr_dom = v > 0 ? logpt * (1 + v) / v : -1.0;
+        const double lpr = dom ? lpr_dom : logpt / omp;
+        const double pt = et / s;
+        const double mod = gamma == 0 ? 1.0 : (snt > 0 ? A[i] : 0.0);
+        const double wt = W[i];
+        const double a = wt * scal;
+        double loss = -a * mod * logpt;
+        double gt = a * mod * (gamma * pt * logpt - omp);
+        double kc = a * mod * (1 - gamma * pt * lpr);
+        if (poly) {
+            const double pe = wt * eps * (gamma + 1) * mod;
+            loss += wt * eps * mod * omp;
+            gt -= pe * pt * omp;
+            kc += pe * pt;
+        }
+        const int ok = OK[i] != 0;
+        loss = ok ? loss : 0.0;
+        B[i] = ok ? kc / s * gs : 0.0;              /* factor for e_c */
+        E[i] = ok ? gt * gs : 0.0;                  /* d/dz_t */
+        D[i] = loss;
+        sum += loss;
+    }
+    for (size_t i = 0; i < nr; i++) {
+        REAL *g = gb + i * c;
+        const REAL f = (REAL)B[i];
+        _Pragma("omp simd")
+        for (size_t j = 0; j < c; j++)
+            g[j] *= f;
+        g[T[i]] = (REAL)E[i];
+        if (per)
+            per[r0 + i] = (REAL)D[i];
+    }
+    *counted += cnt;
+    return sum;
 }
 
 /* One row with label smoothing: every class carries target mass q_c and its
@@ -422,21 +534,27 @@ static void KFN(smx)(const struct focal_kparams *kp, size_t c, size_t r0, size_t
 {
     double sum = 0;
     int64_t cnt = 0;
-    const int smooth = kp->label_smoothing != 0;
-    for (size_t r = r0; r < r1; r++) {
-        const REAL *z = x + r * c;
-        REAL *g = grad + r * c;
-        double l = 0;
-        if (t[r] == kp->ignore_index) {
-            for (size_t j = 0; j < c; j++)
-                g[j] = 0;
-        } else {
-            l = smooth ? KFN(smx_row_smooth)(kp, c, z, t[r], g) : KFN(smx_row_hard)(kp, c, z, t[r], g);
-            cnt++;
+    if (kp->label_smoothing == 0) {
+        for (size_t r = r0; r < r1; r += SMX_ROWS) {
+            const size_t nr = r1 - r < SMX_ROWS ? r1 - r : SMX_ROWS;
+            sum += KFN(smx_rows_hard)(kp, c, r, nr, x, t, grad, per, &cnt);
         }
-        if (per)
-            per[r] = (REAL)l;
-        sum += l;
+    } else {
+        for (size_t r = r0; r < r1; r++) {
+            const REAL *z = x + r * c;
+            REAL *g = grad + r * c;
+            double l = 0;
+            if (t[r] == kp->ignore_index) {
+                for (size_t j = 0; j < c; j++)
+                    g[j] = 0;
+            } else {
+                l = KFN(smx_row_smooth)(kp, c, z, t[r], g);
+                cnt++;
+            }
+            if (per)
+                per[r] = (REAL)l;
+            sum += l;
+        }
     }
     out->sum = sum;
     out->counted = cnt;
@@ -444,6 +562,7 @@ static void KFN(smx)(const struct focal_kparams *kp, size_t c, size_t r0, size_t
 }
 
 #undef KBLOCK
+#undef SMX_ROWS
 #undef KFN
 #undef SIG_PIECES
 #undef SIG_AT

@@ -29,6 +29,9 @@ extern double log1p(double);
 #define FOCAL_STR2(x) #x
 #define FOCAL_STR(x) FOCAL_STR2(x)
 
+/* How a sigmoid kernel forms the focusing factor (1 − p_t)^γ. */
+enum { MOD_NONE, MOD_EXP, MOD_INT };
+
 /* float instantiation */
 #define REAL float
 #define RSUF f32
