@@ -109,7 +109,8 @@ focal_status focal_loss_check(const struct focal_loss *l, size_t c)
         return focal_fail(FOCAL_ERR_ARG, "the number of classes is 0; expected at least 1");
     const char *kn = kind_names[l->kind];
     const int softmax = focal_loss_is_softmax(l->kind);
-    if (!isfinite(l->gamma) || l->gamma < 0)
+    const int uses_gamma = l->kind != FOCAL_LOSS_BCE && l->kind != FOCAL_LOSS_CE && l->kind != FOCAL_LOSS_ASL;
+    if (uses_gamma && (!isfinite(l->gamma) || l->gamma < 0))
         return focal_fail(FOCAL_ERR_ARG, "%s: gamma is %g; expected a finite value >= 0", kn, l->gamma);
     if (l->kind == FOCAL_LOSS_FOCAL_STAR && !(l->gamma > 0))
         return focal_fail(FOCAL_ERR_ARG, "focal-star: gamma is %g; FL* needs gamma > 0", l->gamma);
@@ -208,7 +209,8 @@ static void kparams_from(struct focal_kparams *kp, const struct focal_loss *l)
     kp->kind = l->kind;
     kp->use_alpha = l->alpha >= 0;
     kp->alpha = l->alpha;
-    kp->gamma = l->gamma;
+    /* bce and ce have no focusing term: their γ field is ignored */
+    kp->gamma = (l->kind == FOCAL_LOSS_BCE || l->kind == FOCAL_LOSS_CE) ? 0.0 : l->gamma;
     kp->beta = l->beta;
     kp->gamma_pos = l->gamma_pos;
     kp->gamma_neg = l->gamma_neg;

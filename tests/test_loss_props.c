@@ -58,6 +58,22 @@ static void test_gamma0_exact(void)
     CHECK(la == lb);
     CHECK(memcmp(g1, g2, sizeof g1) == 0);
     CHECK(memcmp(p1, p2, n * sizeof(float)) == 0);
+
+    /* bce and ce have no γ: a value left in the field changes nothing */
+    focal_loss_init(&a, FOCAL_LOSS_BCE);
+    a.gamma = 2;
+    a.reduction = FOCAL_REDUCTION_NONE;
+    focal_loss_init(&b, FOCAL_LOSS_BCE);
+    b.reduction = FOCAL_REDUCTION_NONE;
+    CHECK(focal_sigmoid_loss(&a, n, c, x, y, g1, p1, &la) == FOCAL_OK);
+    CHECK(focal_sigmoid_loss(&b, n, c, x, y, g2, p2, &lb) == FOCAL_OK);
+    CHECK(la == lb && memcmp(g1, g2, sizeof g1) == 0);
+    focal_loss_init(&a, FOCAL_LOSS_CE);
+    a.gamma = 2;
+    focal_loss_init(&b, FOCAL_LOSS_CE);
+    CHECK(focal_softmax_loss(&a, n, c, x, t, g1, NULL, &la) == FOCAL_OK);
+    CHECK(focal_softmax_loss(&b, n, c, x, t, g2, NULL, &lb) == FOCAL_OK);
+    CHECK(la == lb && memcmp(g1, g2, sizeof g1) == 0);
 }
 
 /* FL <= CE element by element (sigmoid, soft targets too) and row by row (softmax). */

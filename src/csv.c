@@ -1,0 +1,249 @@
+/* csv.c — reading numeric CSV matrices (no header, comma-separated).
+ *
+ * Accepted: an optional UTF-8 byte-order mark, LF or CRLF line ends, a last line
+ * without a line end, blank (empty or whitespace-only) lines anywhere, spaces or
+ * tabs around a field. Every field must be a finite decimal number as strtod
+ * reads it in the C locale. Columns in messages are 1-based byte offsets within
+ * the line, not counting a byte-order mark. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Longest piece of offending text quoted in a message. */
+#define CSV_QUOTE_MAX 40
+
+/* Growable array of doubles. */
+struct csv_buf {
+    double *v;
+    size_t n, cap;
+};
+
+/* Appends x to b, growing it geometrically. FOCAL_ERR_NOMEM on failure. */
+static focal_status csv_push(struct csv_buf *b, double x, const char *path)
+{
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 256;
+        if (cap < b->cap || cap > (size_t)-1 / sizeof *b->v)
+            return focal_fail(FOCAL_ERR_NOMEM, "%s: too many values to hold in memory", path);
+        double *v = realloc(b->v, cap * sizeof *v);
+        if (!v)
+            return focal_fail(FOCAL_ERR_NOMEM, "%s: out of memory after %zu values", path, b->n);
+        b->v = v;
+        b->cap = cap;
+    }
+    b->v[b->n++] = x;
+    return FOCAL_OK;
+}
+
+/* Reads the whole of fp into a NUL-terminated buffer; *len receives the byte
+ * count (the text may hold NUL bytes of its own). Caller frees *out. */
+static focal_status csv_slurp(FILE *fp, const char *path, char **out, size_t *len)
+{
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    if (!buf)
+        return focal_fail(FOCAL_ERR_NOMEM, "%s: out of memory", path);
+    for (;;) {
+        if (cap - n < 2) {
+            if (cap > (size_t)-1 / 2) {
+                free(buf);
+                return focal_fail(FOCAL_ERR_NOMEM, "%s: file too large", path);
+            }
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                return focal_fail(FOCAL_ERR_NOMEM, "%s: out of memory reading %zu bytes", path, n);
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        size_t got = fread(buf + n, 1, cap - n - 1, fp);
+        n += got;
+        if (got == 0) {
+            if (ferror(fp)) {
+                int e = errno;
+                free(buf);
+                return focal_fail(FOCAL_ERR_IO, "%s: read error: %s", path,
+                                  e ? strerror(e) : "unknown error");
+            }
+            break;
+        }
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return FOCAL_OK;
+}
+
+/* Copies up to CSV_QUOTE_MAX bytes of s[0..n) into q (size >= CSV_QUOTE_MAX + 4)
+ * for quoting, replacing control bytes by '?' and marking a cut with "...". */
+static void csv_quote(char *q, const char *s, size_t n)
+{
+    size_t k = n < CSV_QUOTE_MAX ? n : CSV_QUOTE_MAX;
+    for (size_t i = 0; i < k; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        q[i] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
+    }
+    if (k < n) {
+        memcpy(q + k, "...", 4);
+    } else {
+        q[k] = '\0';
+    }
+}
+
+/* 1 for the blanks allowed around a field. */
+static int csv_is_blank(char ch)
+{
+    return ch == ' ' || ch == '\t';
+}
+
+/* Parses one trimmed, non-empty field s[0..n) (s[n] is a delimiter or NUL, never
+ * whitespace that strtod could skip into) into *x. FOCAL_ERR_FORMAT naming
+ * path:line:col otherwise. */
+static focal_status csv_number(const char *s, size_t n, const char *path, size_t line,
+                               size_t col, double *x)
+{
+    char q[CSV_QUOTE_MAX + 4];
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end != s + n) {
+        csv_quote(q, s, n);
+        return focal_fail(FOCAL_ERR_FORMAT,
+                          "%s:%zu:%zu: '%s' is not a number; expected a decimal number such as 0.5 or -1e-3",
+                          path, line, col, q);
+    }
+    if (!isfinite(v) || (errno == ERANGE && fabs(v) > 1.0)) {
+        csv_quote(q, s, n);
+        return focal_fail(FOCAL_ERR_FORMAT,
+                          "%s:%zu:%zu: '%s' is not a finite number; expected a value within +-1.7e308 (no nan or inf)",
+                          path, line, col, q);
+    }
+    *x = v;
+    return FOCAL_OK;
+}
+
+focal_status focal_csv_read(const char *path, struct focal_csv_matrix *m)
+{
+    focal_status st;
+    char *text = NULL;
+    size_t len = 0;
+    struct csv_buf b = { NULL, 0, 0 };
+    size_t cols = 0, rows = 0, first_line = 0;
+
+    m->rows = m->cols = 0;
+    m->data = NULL;
+
+    errno = 0;
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        int e = errno;
+        return focal_fail(FOCAL_ERR_IO, "%s: cannot open: %s", path,
+                          e ? strerror(e) : "unknown error");
+    }
+    st = csv_slurp(fp, path, &text, &len);
+    fclose(fp);
+    if (st != FOCAL_OK)
+        return st;
+
+    char *p = text, *end = text + len;
+    if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+        p += 3;
+
+    for (size_t line = 1; p < end; line++) {
+        char *ls = p;
+        char *le = memchr(p, '\n', (size_t)(end - p));
+        if (!le)
+            le = end;
+        p = le < end ? le + 1 : end;
+        if (le > ls && le[-1] == '\r')
+            le--;
+
+        char *t = ls;
+        while (t < le && (csv_is_blank(*t) || *t == '\r'))
+            t++;
+        if (t == le)
+            continue;   /* blank line */
+
+        size_t nf = 0;
+        char *f = ls;
+        for (;;) {
+            char *fe = f;
+            while (fe < le && *fe != ',')
+                fe++;
+            char *a = f, *z = fe;
+            while (a < z && csv_is_blank(*a))
+                a++;
+            while (z > a && csv_is_blank(z[-1]))
+                z--;
+            size_t col = (size_t)(a - ls) + 1;
+            if (rows > 0 && nf == cols) {
+                st = focal_fail(FOCAL_ERR_FORMAT,
+                                "%s:%zu:%zu: row has more than %zu fields; expected %zu on every row (as on line %zu)",
+                                path, line, (size_t)(f - ls) + 1, cols, cols, first_line);
+                goto fail;
+            }
+            if (a == z) {
+                st = focal_fail(FOCAL_ERR_FORMAT,
+                                "%s:%zu:%zu: empty field %zu; expected a number",
+                                path, line, col, nf + 1);
+                goto fail;
+            }
+            double x = 0.0;
+            /* strtod stops at the delimiter, a blank or NUL: none is whitespace
+             * it would skip, because a is not blank and the text ends in NUL. */
+            char save = *z;
+            *z = '\0';
+            st = csv_number(a, (size_t)(z - a), path, line, col, &x);
+            *z = save;
+            if (st != FOCAL_OK)
+                goto fail;
+            st = csv_push(&b, x, path);
+            if (st != FOCAL_OK)
+                goto fail;
+            nf++;
+            if (fe == le)
+                break;
+            f = fe + 1;
+        }
+        if (rows == 0) {
+            cols = nf;
+            first_line = line;
+        } else if (nf != cols) {
+            st = focal_fail(FOCAL_ERR_FORMAT,
+                            "%s:%zu:%zu: row has %zu field%s; expected %zu on every row (as on line %zu)",
+                            path, line, (size_t)(le - ls) + 1, nf, nf == 1 ? "" : "s",
+                            cols, first_line);
+            goto fail;
+        }
+        rows++;
+    }
+    if (rows == 0) {
+        st = focal_fail(FOCAL_ERR_FORMAT, "%s: no data; expected at least one row of comma-separated numbers",
+                        path);
+        goto fail;
+    }
+    free(text);
+    m->rows = rows;
+    m->cols = cols;
+    m->data = b.v;
+    return FOCAL_OK;
+
+fail:
+    free(b.v);
+    free(text);
+    return st;
+}
+
+void focal_csv_free(struct focal_csv_matrix *m)
+{
+    if (!m)
+        return;
+    free(m->data);
+    m->data = NULL;
+    m->rows = m->cols = 0;
+}

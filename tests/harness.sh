@@ -1,0 +1,39 @@
+# harness.sh — shared helpers of the shell tests (sourced, not run).
+# The sourcing script sets NAME first; then: ok/bad count checks, run captures
+# the program's stdout/stderr/status, expect and fails assert, finish prints
+# "N passed, M failed" and sets the exit status.
+if [ -z "${FOCAL_BIN:-}" ] || [ ! -x "$FOCAL_BIN" ]; then
+    echo "$NAME: set FOCAL_BIN to the focal program" >&2
+    exit 1
+fi
+T=$(mktemp -d "${TMPDIR:-/tmp}/focal-$NAME.XXXXXX") || exit 1
+trap 'rm -rf "$T"' EXIT
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); printf 'FAIL: %s\n' "$*" >&2; }
+
+# run ARGS...: runs the program; sets out, err (texts) and rc.
+run() {
+    "$FOCAL_BIN" "$@" >"$T/stdout" 2>"$T/stderr"
+    rc=$?
+    out=$(cat "$T/stdout")
+    err=$(cat "$T/stderr")
+}
+
+# expect DESC CONDITION-COMMAND...: the command succeeds.
+expect() {
+    local desc=$1
+    shift
+    if "$@"; then ok; else bad "$desc"; fi
+}
+
+# fails DESC STATUS TEXT ARGS...: exits with STATUS, stderr contains TEXT, stdout empty.
+fails() {
+    local desc=$1 want=$2 text=$3
+    shift 3
+    run "$@"
+    if [ "$rc" -eq "$want" ] && [ -z "$out" ] && grep -qF -- "$text" "$T/stderr"; then ok
+    else bad "$desc: rc=$rc (expected $want) stdout='$out' stderr='$err' (expected to contain '$text')"; fi
+}
