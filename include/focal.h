@@ -104,7 +104,8 @@ enum focal_loss_kind {
 enum focal_reduction {
     FOCAL_REDUCTION_NONE,      /* *loss receives the sum; per-element values via `per` */
     FOCAL_REDUCTION_SUM,
-    FOCAL_REDUCTION_MEAN,      /* sum / number of counted (non-ignored) elements or rows */
+    FOCAL_REDUCTION_MEAN,      /* sum / number of counted (non-ignored) elements or rows;
+                                  0, with zero gradients, when nothing is counted */
     FOCAL_REDUCTION_POSITIVES, /* sum / max(1, number of positive targets) */
     FOCAL_REDUCTION_COUNT
 };

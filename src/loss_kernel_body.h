@@ -133,7 +133,8 @@ KFN(blk_focal)(const struct focal_kparams *kp, struct KFN(sigblk) *restrict bk, 
         const REAL sgn = (REAL)1 - (REAL)2 * yy;                /* d(1−p_t)/dx = sgn·p·q */
         const REAL ratio = pq / (qt > R_TINY ? qt : R_TINY);    /* p·q/(1−p_t) <= 2 */
         REAL li = at * mod * bce;
-        REAL gi = at * mod * ((p - yy) + gamma * sgn * ratio * bce);
+        const REAL pmy = ((REAL)1 - yy) * p - yy * q;           /* p − y without cancellation */
+        REAL gi = at * mod * (pmy + gamma * sgn * ratio * bce);
         if (poly) {
             li += eps * mod * qt;
             gi += eps * (gamma + (REAL)1) * mod * sgn * pq;

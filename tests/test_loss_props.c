@@ -223,6 +223,56 @@ out:
     free(x), free(y), free(g1), free(g2), free(xd), free(yd), free(gd), free(t);
 }
 
+/* Confident, correct predictions (|x| up to 30, y matching) have tiny losses
+ * and gradients; float32 must get them to relative accuracy, not only below
+ * an absolute floor (p − y must not be formed by cancellation). */
+static void test_saturated_relative(void)
+{
+    enum { n = 2, c = 31 };
+    float x[n * c], y[n * c], g[n * c], per[n * c];
+    double xd[n * c], yd[n * c], gd[n * c], perd[n * c];
+    for (int j = 0; j < c; j++) {
+        x[j] = (float)j;           /* positives, p_t = σ(x) → 1 */
+        y[j] = 1;
+        x[c + j] = -(float)j;      /* negatives, p_t = σ(−x) → 1 */
+        y[c + j] = 0;
+    }
+    for (int i = 0; i < n * c; i++) {
+        xd[i] = x[i];
+        yd[i] = y[i];
+    }
+    const enum focal_loss_kind kinds[] = {FOCAL_LOSS_BCE, FOCAL_LOSS_SIGMOID_FOCAL, FOCAL_LOSS_SIGMOID_POLY1,
+                                          FOCAL_LOSS_FOCAL_STAR, FOCAL_LOSS_ASL};
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        for (size_t gi = 0; gi < NGAMMA; gi++) {
+            struct focal_loss l;
+            double loss;
+            focal_loss_init(&l, kinds[k]);
+            l.gamma = gammas[gi] > 0 ? gammas[gi] : (kinds[k] == FOCAL_LOSS_FOCAL_STAR ? 0.5 : 0.0);
+            l.margin = 0;
+            l.epsilon = 0.5;
+            l.reduction = FOCAL_REDUCTION_NONE;
+            CHECK(focal_sigmoid_loss(&l, n, c, x, y, g, per, &loss) == FOCAL_OK);
+            CHECK(focal_sigmoid_loss_f64(&l, n, c, xd, yd, gd, perd, &loss) == FOCAL_OK);
+            double worst = 0;
+            int at = -1;
+            for (int i = 0; i < n * c; i++) {
+                /* values float32 can represent as normal numbers */
+                if (fabs(gd[i]) > 1e-30) {
+                    const double e = fabs(g[i] - gd[i]) / fabs(gd[i]);
+                    if (e > worst) worst = e, at = i;
+                }
+                if (fabs(perd[i]) > 1e-30) {
+                    const double e = fabs(per[i] - perd[i]) / fabs(perd[i]);
+                    if (e > worst) worst = e, at = i;
+                }
+            }
+            CHECKF(worst < 2e-5, "%s gamma=%g: float32 off float64 by %.3g (relative) at logit %g, target %g",
+                   focal_loss_kind_name(l.kind), l.gamma, worst, at >= 0 ? x[at] : 0.0, at >= 0 ? y[at] : 0.0);
+        }
+    }
+}
+
 /* mean excludes ignored elements from sum and count; positives divides by the
  * positive targets; an all-ignored input gives 0 and zero gradients. */
 static void test_reductions(void)
@@ -343,6 +393,7 @@ int main(void)
     test_focal_below_ce();
     test_finite_everywhere();
     test_threads_and_precision();
+    test_saturated_relative();
     test_reductions();
     test_errors();
     return check_done("test_loss_props");
