@@ -69,14 +69,39 @@ struct KFN(sigblk) {
 /* α_t for target yy */
 #define SIG_AT(yy) (use_alpha ? alpha * (yy) + ((REAL)1 - alpha) * ((REAL)1 - (yy)) : (REAL)1)
 
-/* Writes the block's losses li (unscaled, weighted) and gradients. */
+/* Writes the block's losses li (weighted, unscaled) to per and gradients to
+ * g; ignored elements get 0 even when their logit is not finite. Loads are
+ * unconditional so that only the results are selected. */
 #define SIG_STORE(b, li, gi) do { \
+        const REAL wv = bk->w[b]; \
         const int okb = bk->ok[b] != 0; \
-        const REAL lw = okb ? bk->w[b] * (li) : (REAL)0; \
-        sum += (double)lw; \
-        g[b] = okb ? bk->w[b] * (gi) * gs : (REAL)0; \
-        per[b] = lw; \
+        const REAL lw = wv * (li), gw = wv * (gi) * gs; \
+        g[b] = okb ? gw : (REAL)0; \
+        per[b] = okb ? lw : (REAL)0; \
     } while (0)
+
+/* Σ v[0..n) in double over 64 independent lanes and then a fixed tree: the
+ * order does not depend on the vector width, and the adds do not wait on
+ * each other. */
+static double KFN(blocksum)(const REAL *restrict v, size_t n)
+{
+    double acc[64] = {0};
+    size_t j = 0;
+    for (; j + 64 <= n; j += 64)
+        for (size_t l = 0; l < 64; l++)
+            acc[l] += (double)v[j + l];
+    for (; j < n; j++)
+        acc[j & 63] += (double)v[j];
+    for (size_t l = 0; l < 32; l++)
+        acc[l] += acc[l + 32];
+    for (size_t l = 0; l < 16; l++)
+        acc[l] += acc[l + 16];
+    for (size_t l = 0; l < 8; l++)
+        acc[l] += acc[l + 8];
+    for (size_t l = 0; l < 4; l++)
+        acc[l] += acc[l + 4];
+    return (acc[0] + acc[2]) + (acc[1] + acc[3]);
+}
 
 /* BCE, torchvision's focal loss and poly-1 on one block (x, g, per point at
  * the block). mode and poly are constants at each call site. mode: MOD_NONE
@@ -92,7 +117,6 @@ KFN(blk_focal)(const struct focal_kparams *kp, struct KFN(sigblk) *restrict bk, 
     const REAL gamma = (REAL)kp->gamma, alpha = (REAL)kp->alpha, eps = (REAL)kp->epsilon;
     const REAL gs = (REAL)kp->gscale;
     const int use_alpha = kp->use_alpha;
-    double sum = 0;
     if (with_gamma) {
         /* log(1 − p_t) = m + log((1−u) + u·e), m the larger of log p and log q,
          * u the target mass on the smaller one; exact −|x| when u = 1. */
@@ -113,7 +137,7 @@ KFN(blk_focal)(const struct focal_kparams *kp, struct KFN(sigblk) *restrict bk, 
         }
         KFN(vexp)(nb, bk->t4, bk->t3);
     }
-    _Pragma("omp simd reduction(+:sum)")
+    _Pragma("omp simd")
     for (size_t b = 0; b < nb; b++) {
         const REAL xv = x[b], yy = bk->yy[b];
         SIG_PIECES(xv, bk->e[b], bk->l1[b]);
@@ -141,7 +165,7 @@ KFN(blk_focal)(const struct focal_kparams *kp, struct KFN(sigblk) *restrict bk, 
         }
         SIG_STORE(b, li, gi);
     }
-    return sum;
+    return KFN(blocksum)(per, nb);
 }
 
 /* FL* = −α_t log σ(γ x_t + β)/γ with x_t = (2y−1)x, on one block. Uses its own
@@ -152,7 +176,6 @@ static double KFN(blk_star)(const struct focal_kparams *kp, struct KFN(sigblk) *
     const REAL gamma = (REAL)kp->gamma, beta = (REAL)kp->beta, alpha = (REAL)kp->alpha;
     const REAL gs = (REAL)kp->gscale;
     const int use_alpha = kp->use_alpha;
-    double sum = 0;
     _Pragma("omp simd")
     for (size_t b = 0; b < nb; b++) {
         const REAL v = gamma * ((REAL)2 * bk->yy[b] - (REAL)1) * x[b] + beta;
@@ -161,7 +184,7 @@ static double KFN(blk_star)(const struct focal_kparams *kp, struct KFN(sigblk) *
     }
     KFN(vexp)(nb, bk->e, bk->t2);
     KFN(vlog1p)(nb, bk->l1, bk->e);
-    _Pragma("omp simd reduction(+:sum)")
+    _Pragma("omp simd")
     for (size_t b = 0; b < nb; b++) {
         const REAL yy = bk->yy[b], v = bk->t1[b], ev = bk->e[b];
         const REAL s = (REAL)2 * yy - (REAL)1;
@@ -170,7 +193,7 @@ static double KFN(blk_star)(const struct focal_kparams *kp, struct KFN(sigblk) *
         const REAL at = SIG_AT(yy);
         SIG_STORE(b, at * spm / gamma, -at * s * sgm);
     }
-    return sum;
+    return KFN(blocksum)(per, nb);
 }
 
 /* Asymmetric loss y·(1−p)^γ+ (−log p) + (1−y)·p_m^γ− (−log(1−p_m)) on one
@@ -182,7 +205,6 @@ KFN(blk_asl)(const struct focal_kparams *kp, struct KFN(sigblk) *restrict bk, si
     const REAL gpos = (REAL)kp->gamma_pos, gneg = (REAL)kp->gamma_neg, mg = (REAL)kp->margin;
     const REAL alpha = (REAL)kp->alpha, gs = (REAL)kp->gscale;
     const int use_alpha = kp->use_alpha;
-    double sum = 0;
     _Pragma("omp simd")
     for (size_t b = 0; b < nb; b++) {
         const REAL xv = x[b];
@@ -212,7 +234,7 @@ KFN(blk_asl)(const struct focal_kparams *kp, struct KFN(sigblk) *restrict bk, si
         for (size_t b = 0; b < nb; b++)
             bk->t2[b] = bk->t3[b];                /* t2 = p^γ− */
     }
-    _Pragma("omp simd reduction(+:sum)")
+    _Pragma("omp simd")
     for (size_t b = 0; b < nb; b++) {
         const REAL xv = x[b], yy = bk->yy[b];
         SIG_PIECES(xv, bk->e[b], bk->l1[b]);
@@ -236,7 +258,7 @@ KFN(blk_asl)(const struct focal_kparams *kp, struct KFN(sigblk) *restrict bk, si
         const REAL at = SIG_AT(yy);
         SIG_STORE(b, at * (yy * f1 + ((REAL)1 - yy) * f2), at * (yy * g1 + ((REAL)1 - yy) * g2));
     }
-    return sum;
+    return KFN(blocksum)(per, nb);
 }
 
 static void KFN(sig)(const struct focal_kparams *kp, size_t c, size_t r0, size_t r1,
@@ -264,7 +286,7 @@ static void KFN(sig)(const struct focal_kparams *kp, size_t c, size_t r0, size_t
                 j = j + 1 == c ? 0 : j + 1;
             }
         }
-        int64_t cb = 0, bb = 0;
+        int cb = 0, bb = 0;
         _Pragma("omp simd reduction(+:cb, bb)")
         for (size_t b = 0; b < nb; b++) {
             const REAL yv = yb[b], xv = xb[b];
@@ -341,17 +363,18 @@ static void KFN(dvlog1p)(size_t n, double *restrict d, const double *restrict s)
 
 #define SMX_ROWS 64
 
-/* Σ g[0..n) in double, in a fixed order (16 lanes, then a tree), so that it
- * vectorises without depending on the vector width. */
-static inline double KFN(lanesum)(const REAL *restrict g, size_t n)
+/* Σ_{j ≠ skip} g[j], j in [0, n), in double, in a fixed order (16 lanes, then
+ * a tree), so that it vectorises without depending on the vector width. The
+ * skipped entry is masked in registers, not overwritten in memory. */
+static inline double KFN(lanesum_skip)(const REAL *restrict g, size_t n, size_t skip)
 {
     double acc[16] = {0};
     size_t j = 0;
     for (; j + 16 <= n; j += 16)
         for (size_t l = 0; l < 16; l++)
-            acc[l] += (double)g[j + l];
+            acc[l] += j + l == skip ? 0.0 : (double)g[j + l];
     for (; j < n; j++)
-        acc[j & 15] += (double)g[j];
+        acc[j & 15] += j == skip ? 0.0 : (double)g[j];
     for (size_t l = 0; l < 8; l++)
         acc[l] += acc[l + 8];
     for (size_t l = 0; l < 4; l++)
@@ -359,6 +382,43 @@ static inline double KFN(lanesum)(const REAL *restrict g, size_t n)
     for (size_t l = 0; l < 2; l++)
         acc[l] += acc[l + 2];
     return acc[0] + acc[1];
+}
+
+/* The per-row tail of smx_rows_hard, vectorised across rows: from the row
+ * sums and logarithms, the loss LS, the factor FAC that turns e_c into
+ * d/dz_c, and GT = d/dz_t; MOD = (1 − p_t)^γ, LOGS = log s, L1V = log1p(Σ_{c≠t}/e_t). */
+static void KFN(smx_finish)(const struct focal_kparams *kp, size_t nr, const double *restrict S,
+                            const double *restrict SNT, const double *restrict ET,
+                            const double *restrict ZT, const double *restrict OK,
+                            const double *restrict W, const double *restrict MOD,
+                            const double *restrict LOGS, const double *restrict L1V,
+                            double *restrict FAC, double *restrict GT, double *restrict LS)
+{
+    const double gamma = kp->gamma;
+    const int poly = kp->kind == FOCAL_LOSS_SOFTMAX_POLY1;
+    const double scal = kp->use_alpha ? kp->alpha : 1.0, gs = kp->gscale;
+    const double eps1 = poly ? kp->epsilon : 0.0, peps = eps1 * (gamma + 1);
+    _Pragma("omp simd")
+    for (size_t i = 0; i < nr; i++) {
+        const double s = S[i], snt = SNT[i], et = ET[i];
+        const double v = snt / et;
+        /* p_t >= 1/2 (Σ_{c≠t} <= e_t): log p_t by the log1p form */
+        const double logpt = snt <= et ? -L1V[i] : ZT[i] - LOGS[i];
+        const double omp = snt / s;                 /* 1 − p_t */
+        const double lpr_dom = v > 0 ? logpt * (1 + v) / v : -1.0;
+        const double lpr = snt <= et ? lpr_dom : logpt / omp;
+        const double pt = et / s;
+        const double mod = gamma == 0 ? 1.0 : (snt > 0 ? MOD[i] : 0.0);
+        const double wt = W[i];
+        const double a = wt * scal;
+        const double pe = wt * peps * mod;          /* poly-1 (0 unless poly) */
+        const double loss = -a * mod * logpt + wt * eps1 * mod * omp;
+        const double gt = a * mod * (gamma * pt * logpt - omp) - pe * pt * omp;
+        const double kc = a * mod * (1 - gamma * pt * lpr) + pe * pt;
+        FAC[i] = OK[i] != 0 ? kc / s * gs : 0.0;    /* factor for e_c */
+        GT[i] = OK[i] != 0 ? gt * gs : 0.0;         /* d/dz_t */
+        LS[i] = OK[i] != 0 ? loss : 0.0;
+    }
 }
 
 /* Rows [r0, r0+nr) without label smoothing, batched so that every
@@ -374,6 +434,7 @@ static double KFN(smx_rows_hard)(const struct focal_kparams *kp, size_t c, size_
 {
     double S[SMX_ROWS], SNT[SMX_ROWS], ET[SMX_ROWS], ZT[SMX_ROWS], OK[SMX_ROWS], W[SMX_ROWS];
     double A[SMX_ROWS], B[SMX_ROWS], D[SMX_ROWS], E[SMX_ROWS];
+    double FAC[SMX_ROWS], GT[SMX_ROWS], LS[SMX_ROWS];
     int32_t T[SMX_ROWS];
     const REAL *xb = x + r0 * c;
     REAL *gb = grad + r0 * c;
@@ -394,16 +455,14 @@ static double KFN(smx_rows_hard)(const struct focal_kparams *kp, size_t c, size_
         _Pragma("omp simd")
         for (size_t j = 0; j < c; j++)
             g[j] = z[j] - m;
-        ZT[i] = (double)g[T[i]];
+        ZT[i] = (double)(z[T[i]] - m); /* from z: reading g back would stall on the store */
     }
     KFN(vexp_ip)(nr * c, gb);
     for (size_t i = 0; i < nr; i++) {
-        REAL *g = gb + i * c;
-        const REAL et = g[T[i]];
-        g[T[i]] = 0; /* Σ_{c≠t} e_c directly, then s = Σ_{c≠t} + e_t */
-        SNT[i] = KFN(lanesum)(g, c);
-        g[T[i]] = et;
-        ET[i] = (double)et;
+        const REAL *g = gb + i * c;
+        /* Σ_{c≠t} e_c directly, then s = Σ_{c≠t} + e_t: no cancellation */
+        SNT[i] = KFN(lanesum_skip)(g, c, (size_t)T[i]);
+        ET[i] = (double)g[T[i]];
         S[i] = SNT[i] + ET[i];
     }
     /* per-row logarithms, vectorised across rows */
@@ -420,47 +479,19 @@ static double KFN(smx_rows_hard)(const struct focal_kparams *kp, size_t c, size_
     for (size_t i = 0; i < nr; i++)
         B[i] = gamma * (A[i] - D[i]);               /* γ·log(1 − p_t) */
     KFN(dvexp)(nr, A, B);                           /* A = (1 − p_t)^γ where Σ_{c≠t} > 0 */
-    const int poly = kp->kind == FOCAL_LOSS_SOFTMAX_POLY1;
-    const double scal = kp->use_alpha ? kp->alpha : 1.0, eps = kp->epsilon, gs = kp->gscale;
+    KFN(smx_finish)(kp, nr, S, SNT, ET, ZT, OK, W, A, D, E, FAC, GT, LS);
     double sum = 0;
-    _Pragma("omp simd reduction(+:sum)")
-    for (size_t i = 0; i < nr; i++) {
-        const double s = S[i], snt = SNT[i], et = ET[i];
-        const double v = snt / et;
-        const int dom = snt <= et;                  /* p_t >= 1/2: use the log1p form */
-        const double logpt = dom ? -E[i] : ZT[i] - D[i];
-        const double omp = snt / s;                 /* 1 − p_t */
-        const double lpr_dom = v > 0 ? logpt * (1 + v) / v : -1.0;
-        const double lpr = dom ? lpr_dom : logpt / omp;
-        const double pt = et / s;
-        const double mod = gamma == 0 ? 1.0 : (snt > 0 ? A[i] : 0.0);
-        const double wt = W[i];
-        const double a = wt * scal;
-        double loss = -a * mod * logpt;
-        double gt = a * mod * (gamma * pt * logpt - omp);
-        double kc = a * mod * (1 - gamma * pt * lpr);
-        if (poly) {
-            const double pe = wt * eps * (gamma + 1) * mod;
-            loss += wt * eps * mod * omp;
-            gt -= pe * pt * omp;
-            kc += pe * pt;
-        }
-        const int ok = OK[i] != 0;
-        loss = ok ? loss : 0.0;
-        B[i] = ok ? kc / s * gs : 0.0;              /* factor for e_c */
-        E[i] = ok ? gt * gs : 0.0;                  /* d/dz_t */
-        D[i] = loss;
-        sum += loss;
-    }
+    for (size_t i = 0; i < nr; i++)
+        sum += LS[i];
     for (size_t i = 0; i < nr; i++) {
         REAL *g = gb + i * c;
-        const REAL f = (REAL)B[i];
+        const REAL f = (REAL)FAC[i];
         _Pragma("omp simd")
         for (size_t j = 0; j < c; j++)
             g[j] *= f;
-        g[T[i]] = (REAL)E[i];
+        g[T[i]] = (REAL)GT[i];
         if (per)
-            per[r0 + i] = (REAL)D[i];
+            per[r0 + i] = (REAL)LS[i];
     }
     *counted += cnt;
     return sum;
