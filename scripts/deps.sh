@@ -4,7 +4,7 @@
 #   scripts/deps.sh --reference  also PyTorch, torchvision, scikit-learn and numpy,
 #                                for regenerating reference values and the benchmark peers
 set -euo pipefail
-pkgs=(cmake make gcc libc6-dev pkg-config)
+pkgs=(cmake make gcc libc6-dev pkg-config libopenblas-openmp-dev libcjson-dev)
 if [ "${1:-}" = "--reference" ]; then
     pkgs+=(python3 python3-numpy python3-torch python3-torchvision python3-sklearn)
 elif [ -n "${1:-}" ]; then

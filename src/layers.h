@@ -1,0 +1,129 @@
+/* layers.h — the network layers: one explicit forward and one backward
+ * function per layer, on NCHW float32 tensors. Internal to the library (the
+ * public entry point is struct focal_model in focal.h); the tests use it
+ * directly. None of these functions allocates, prints or fails: shapes are the
+ * caller's responsibility and are asserted.
+ *
+ * Backward conventions: parameter gradients (dw, db, dgamma, dbeta) are
+ * ACCUMULATED (+=) — the caller zeroes them once per step; input gradients
+ * (dinp) are OVERWRITTEN. */
+#ifndef FOCAL_LAYERS_H
+#define FOCAL_LAYERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- the one BLAS call site (blas.c) ------------------------------------ */
+
+/* C (m×n) = alpha · op(A) · op(B) + beta · C, row-major; op(X) = Xᵀ when the
+ * matching trans flag is 1. A is m×k after op, B is k×n after op. */
+void focal_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
+                 const float *b, int ldb, float beta, float *c, int ldc);
+
+/* Sets the BLAS's thread count (n >= 1). */
+void focal_blas_set_threads(int n);
+
+/* ---- random numbers (rng.c) ----------------------------------------------- */
+
+/* xoshiro256** state; seeded explicitly, saved with checkpoints. */
+struct focal_rng {
+    uint64_t s[4];
+};
+
+/* Seeds the generator from one 64-bit seed (splitmix64 expansion). */
+void focal_rng_seed(struct focal_rng *r, uint64_t seed);
+uint64_t focal_rng_next(struct focal_rng *r);
+/* Uniform in [0, 1) with 24 random bits. */
+float focal_rng_uniform(struct focal_rng *r);
+
+/* ---- conv2d (conv.c) --------------------------------------------------------- */
+
+struct focal_conv {
+    int c, h, w;          /* input channels and size */
+    int oc, k, stride, pad;
+    int oh, ow;           /* output size: (h + 2·pad − k)/stride + 1 */
+};
+
+/* Fills oh, ow; returns 0, or −1 if the output would be empty. */
+int focal_conv_init(struct focal_conv *p, int c, int h, int w, int oc, int k, int stride, int pad);
+
+/* Floats of scratch the forward and backward need (im2col of one image,
+ * C·K·K × OH·OW; 0 for the 1×1, stride 1, pad 0 fast path). */
+size_t focal_conv_col_size(const struct focal_conv *p);
+
+/* out (N,OC,OH,OW) = conv(inp (N,C,H,W), w (OC,C,K,K)) + b (OC); b may be NULL. */
+void focal_conv_forward(float *out, float *col, const float *inp, const float *w, const float *b,
+                        const struct focal_conv *p, int n);
+
+/* dinp (N,C,H,W; may be NULL) overwritten; dw (OC,C,K,K) and db (OC; may be
+ * NULL) accumulated. */
+void focal_conv_backward(float *dinp, float *dw, float *db, float *col, const float *dout,
+                         const float *inp, const float *w, const struct focal_conv *p, int n);
+
+/* ---- batch normalisation over N·H·W per channel (bn.c) -------------------- */
+
+/* Training mode: normalises with the batch statistics, saves mean and
+ * rstd = 1/sqrt(var + eps) (C each) for backward, and updates the running
+ * statistics as PyTorch does: run = (1 − momentum)·run + momentum·batch, with
+ * the unbiased batch variance for run_var. */
+void focal_bn_forward_train(float *out, float *mean, float *rstd, float *run_mean, float *run_var,
+                            const float *inp, const float *gamma, const float *beta, int n, int c,
+                            int hw, float momentum, float eps);
+/* Evaluation mode: normalises with the running statistics. */
+void focal_bn_forward_eval(float *out, const float *inp, const float *gamma, const float *beta,
+                           const float *run_mean, const float *run_var, int n, int c, int hw, float eps);
+/* dinp overwritten; dgamma, dbeta accumulated. inp, mean, rstd from the
+ * training-mode forward. */
+void focal_bn_backward(float *dinp, float *dgamma, float *dbeta, const float *dout, const float *inp,
+                       const float *mean, const float *rstd, const float *gamma, int n, int c, int hw);
+
+/* ---- element-wise (act.c) ------------------------------------------------------ */
+
+/* out = inp > 0 ? inp : slope·inp (slope 0: ReLU). out may equal inp. */
+void focal_relu_forward(float *out, const float *inp, size_t len, float slope);
+/* dinp = dout · (inp > 0 ? 1 : slope). */
+void focal_relu_backward(float *dinp, const float *dout, const float *inp, size_t len, float slope);
+
+/* Inverted dropout: keeps each element with probability 1 − p and scales it by
+ * 1/(1 − p); mask records the kept elements. p in [0, 1). The mask is drawn
+ * sequentially from rng, so it does not depend on the thread count. */
+void focal_dropout_forward(float *out, uint8_t *mask, const float *inp, size_t len, float p,
+                           struct focal_rng *rng);
+void focal_dropout_backward(float *dinp, const float *dout, const uint8_t *mask, size_t len, float p);
+
+/* out = a + b (residual add); its backward passes dout to both inputs. */
+void focal_add_forward(float *out, const float *a, const float *b, size_t len);
+
+/* ---- pooling (pool.c) ----------------------------------------------------------- */
+
+struct focal_pool {
+    int c, h, w;
+    int k, stride, pad;
+    int oh, ow;           /* floor((h + 2·pad − k)/stride) + 1, as PyTorch */
+};
+
+int focal_pool_init(struct focal_pool *p, int c, int h, int w, int k, int stride, int pad);
+
+/* Max pool; argmax (N,C,OH,OW) records the input index (within the image's
+ * channel plane) of each maximum; padding never wins. */
+void focal_maxpool_forward(float *out, int32_t *argmax, const float *inp, const struct focal_pool *p, int n);
+void focal_maxpool_backward(float *dinp, const float *dout, const int32_t *argmax, const struct focal_pool *p,
+                            int n);
+/* Average pool counting padded zeros in the divisor (PyTorch's default,
+ * count_include_pad=True). */
+void focal_avgpool_forward(float *out, const float *inp, const struct focal_pool *p, int n);
+void focal_avgpool_backward(float *dinp, const float *dout, const struct focal_pool *p, int n);
+
+/* Global average pool: out (N,C) = mean over H·W of inp (N,C,H,W). */
+void focal_gap_forward(float *out, const float *inp, int n, int c, int hw);
+void focal_gap_backward(float *dinp, const float *dout, int n, int c, int hw);
+
+/* ---- dense (dense.c) -------------------------------------------------------------- */
+
+/* out (N,O) = inp (N,I) · wᵀ + b, w (O,I) as PyTorch's nn.Linear; b may be NULL. */
+void focal_dense_forward(float *out, const float *inp, const float *w, const float *b, int n, int in, int out_n);
+/* dinp (N,I; may be NULL) overwritten; dw (O,I), db (O; may be NULL) accumulated. */
+void focal_dense_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                          const float *w, int n, int in, int out_n);
+
+#endif
