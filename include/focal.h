@@ -338,6 +338,20 @@ focal_status focal_model_forward(struct focal_model *m, const float *x, int n, i
 focal_status focal_model_backward(struct focal_model *m, const float *dlogits, int n);
 void focal_model_zero_grad(struct focal_model *m);
 
+/* Multiply-add FLOPs (2 per multiply-add) of the convolutions and dense
+ * layers in one forward pass of n samples; a training step costs about three
+ * times this (forward, input gradient, weight gradient). */
+double focal_model_flops(const struct focal_model *m, int n);
+
+/* Per-layer timing: when on, every forward and backward adds its wall time
+ * per layer; focal_model_layer_time reports layer i (0-based among the
+ * description's layers) with its kind ("conv", "block", ...), its line, and
+ * the seconds accumulated since profiling was switched on. */
+void focal_model_profile(struct focal_model *m, int on);
+int focal_model_num_layers(const struct focal_model *m);
+void focal_model_layer_time(const struct focal_model *m, int i, const char **kind, int *line, double *forward_s,
+                            double *backward_s);
+
 /* ------------------------------------------------------------------------ */
 /* Optimisers                                                                */
 /* ------------------------------------------------------------------------ */

@@ -1,0 +1,219 @@
+/* conv.c — 2-D convolution (PyTorch nn.Conv2d with groups = 1, dilation = 1)
+ * as im2col + one GEMM per image. The im2col/col2im loops are parallel over
+ * rows/channels; the GEMMs run outside any parallel region so the BLAS uses
+ * its own threads. Every reduction runs in a fixed order, so results depend
+ * only on the inputs and the thread count (and on the thread count only
+ * through the BLAS). */
+#include <assert.h>
+#include <string.h>
+
+#include "layers.h"
+
+/* Below this many floats of work a loop stays on one thread. */
+#define CONV_PAR_MIN 16384
+
+/* Fills oh, ow from the input size and hyper-parameters; returns −1 (leaving
+ * *p partly filled) for invalid parameters (c, h, w, oc, k, stride < 1 or
+ * pad < 0) or an empty output. */
+int focal_conv_init(struct focal_conv *p, int c, int h, int w, int oc, int k, int stride, int pad)
+{
+    p->c = c;
+    p->h = h;
+    p->w = w;
+    p->oc = oc;
+    p->k = k;
+    p->stride = stride;
+    p->pad = pad;
+    p->oh = p->ow = 0;
+    if (c < 1 || h < 1 || w < 1 || oc < 1 || k < 1 || stride < 1 || pad < 0)
+        return -1;
+    if (h + 2 * pad < k || w + 2 * pad < k)
+        return -1;
+    p->oh = (h + 2 * pad - k) / stride + 1;
+    p->ow = (w + 2 * pad - k) / stride + 1;
+    return 0;
+}
+
+/* 1 for the 1×1, stride 1, pad 0 case, where an image (C × H·W) already is
+ * its own im2col matrix. */
+static int conv_is_pointwise(const struct focal_conv *p)
+{
+    return p->k == 1 && p->stride == 1 && p->pad == 0;
+}
+
+/* Floats of im2col scratch for one image (C·K·K × OH·OW); 0 when pointwise. */
+size_t focal_conv_col_size(const struct focal_conv *p)
+{
+    if (conv_is_pointwise(p))
+        return 0;
+    return (size_t)p->c * p->k * p->k * p->oh * p->ow;
+}
+
+/* The output positions [*lo, *hi) along one axis whose input coordinate
+ * o·stride − pad + kk falls inside [0, size). */
+static void conv_valid_range(int kk, int size, int out, int stride, int pad, int *lo, int *hi)
+{
+    const int first = pad - kk; /* smallest o·stride allowed */
+    int l = first > 0 ? (first + stride - 1) / stride : 0;
+    const int last = size - 1 + pad - kk; /* largest o·stride allowed */
+    int h = last >= 0 ? last / stride + 1 : 0;
+    if (h > out)
+        h = out;
+    if (l > h)
+        l = h;
+    *lo = l;
+    *hi = h;
+}
+
+/* col (C·K·K, OH·OW) = im2col of one image img (C, H, W); padding reads 0. */
+static void conv_im2col(float *col, const float *img, const struct focal_conv *p)
+{
+    const int K = p->k, S = p->stride, P = p->pad, H = p->h, W = p->w, OH = p->oh, OW = p->ow;
+    const int rows = p->c * K * K;
+    const size_t plane = (size_t)OH * OW;
+#pragma omp parallel for schedule(static) if ((size_t)rows * plane >= CONV_PAR_MIN)
+    for (int r = 0; r < rows; r++) {
+        const int c = r / (K * K), ki = (r / K) % K, kj = r % K;
+        const float *src = img + (size_t)c * H * W;
+        float *dst = col + (size_t)r * plane;
+        int ylo, yhi, xlo, xhi;
+        conv_valid_range(ki, H, OH, S, P, &ylo, &yhi);
+        conv_valid_range(kj, W, OW, S, P, &xlo, &xhi);
+        memset(dst, 0, (size_t)ylo * OW * sizeof *dst);
+        for (int oy = ylo; oy < yhi; oy++) {
+            float *d = dst + (size_t)oy * OW;
+            const float *s = src + (size_t)(oy * S - P + ki) * W; /* input row */
+            const int off = kj - P; /* input column of output column 0 */
+            for (int ox = 0; ox < xlo; ox++)
+                d[ox] = 0.0f;
+            if (S == 1) {
+                if (xhi > xlo)
+                    memcpy(d + xlo, s + xlo + off, (size_t)(xhi - xlo) * sizeof *d);
+            } else {
+                for (int ox = xlo; ox < xhi; ox++)
+                    d[ox] = s[ox * S + off];
+            }
+            for (int ox = xhi; ox < OW; ox++)
+                d[ox] = 0.0f;
+        }
+        memset(dst + (size_t)yhi * OW, 0, (size_t)(OH - yhi) * OW * sizeof *dst);
+    }
+}
+
+/* img (C, H, W) = col2im of col (C·K·K, OH·OW): overwrites img with the sum,
+ * over every (row, output position), of the col entry at the input pixel it
+ * was read from (padding contributions are dropped). Parallel over channels:
+ * each channel's plane is summed by one thread in a fixed order. */
+static void conv_col2im(float *img, const float *col, const struct focal_conv *p)
+{
+    const int K = p->k, S = p->stride, P = p->pad, H = p->h, W = p->w, OH = p->oh, OW = p->ow;
+    const size_t plane = (size_t)OH * OW;
+#pragma omp parallel for schedule(static) if ((size_t)p->c * K * K * plane >= CONV_PAR_MIN)
+    for (int c = 0; c < p->c; c++) {
+        float *dst = img + (size_t)c * H * W;
+        memset(dst, 0, (size_t)H * W * sizeof *dst);
+        for (int ki = 0; ki < K; ki++) {
+            int ylo, yhi;
+            conv_valid_range(ki, H, OH, S, P, &ylo, &yhi);
+            for (int kj = 0; kj < K; kj++) {
+                int xlo, xhi;
+                conv_valid_range(kj, W, OW, S, P, &xlo, &xhi);
+                const float *src = col + ((size_t)(c * K + ki) * K + kj) * plane;
+                for (int oy = ylo; oy < yhi; oy++) {
+                    const float *s = src + (size_t)oy * OW;
+                    float *d = dst + (size_t)(oy * S - P + ki) * W; /* input row */
+                    const int off = kj - P;
+                    if (S == 1) {
+                        for (int ox = xlo; ox < xhi; ox++)
+                            d[ox + off] += s[ox];
+                    } else {
+                        for (int ox = xlo; ox < xhi; ox++)
+                            d[ox * S + off] += s[ox];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* out (N,OC,OH,OW) = conv(inp (N,C,H,W), w (OC,C,K,K)) + b (OC; may be NULL).
+ * col: scratch of focal_conv_col_size(p) floats (unused when that is 0). One
+ * GEMM per image: out_img (OC × OH·OW) = W (OC × C·K·K) · col. */
+void focal_conv_forward(float *out, float *col, const float *inp, const float *w, const float *b,
+                        const struct focal_conv *p, int n)
+{
+    assert(p->oh >= 1 && p->ow >= 1 && n >= 0);
+    const int ckk = p->c * p->k * p->k;
+    const int plane = p->oh * p->ow;
+    const size_t in_img = (size_t)p->c * p->h * p->w, out_img = (size_t)p->oc * plane;
+    const int pointwise = conv_is_pointwise(p);
+    assert(pointwise || col != NULL);
+    for (int i = 0; i < n; i++) {
+        const float *src = inp + i * in_img;
+        if (!pointwise) {
+            conv_im2col(col, src, p);
+            src = col;
+        }
+        focal_sgemm(0, 0, p->oc, plane, ckk, 1.0f, w, ckk, src, plane, 0.0f, out + i * out_img, plane);
+    }
+    if (b != NULL) {
+        const int planes = n * p->oc;
+#pragma omp parallel for schedule(static) if ((size_t)planes * plane >= CONV_PAR_MIN)
+        for (int q = 0; q < planes; q++) {
+            float *o = out + (size_t)q * plane;
+            const float bias = b[q % p->oc];
+            for (int j = 0; j < plane; j++)
+                o[j] += bias;
+        }
+    }
+}
+
+/* Backward of focal_conv_forward for the same inp, w, p, n. dinp (N,C,H,W;
+ * may be NULL) is overwritten; dw (OC,C,K,K) and db (OC; may be NULL) are
+ * accumulated (+=). col: scratch as for the forward (its contents on entry
+ * are ignored). Per image: dw += dout_img · colᵀ, then col = Wᵀ · dout_img
+ * and dinp_img = col2im(col); db sums in double over images and positions in
+ * a fixed order. */
+void focal_conv_backward(float *dinp, float *dw, float *db, float *col, const float *dout,
+                         const float *inp, const float *w, const struct focal_conv *p, int n)
+{
+    assert(p->oh >= 1 && p->ow >= 1 && n >= 0);
+    const int ckk = p->c * p->k * p->k;
+    const int plane = p->oh * p->ow;
+    const size_t in_img = (size_t)p->c * p->h * p->w, out_img = (size_t)p->oc * plane;
+    const int pointwise = conv_is_pointwise(p);
+    assert(pointwise || col != NULL);
+    for (int i = 0; i < n; i++) {
+        const float *g = dout + i * out_img;
+        const float *src = inp + i * in_img;
+        if (!pointwise) {
+            conv_im2col(col, src, p);
+            src = col;
+        }
+        focal_sgemm(0, 1, p->oc, ckk, plane, 1.0f, g, plane, src, plane, 1.0f, dw, ckk);
+        if (dinp == NULL)
+            continue;
+        if (pointwise) {
+            focal_sgemm(1, 0, ckk, plane, p->oc, 1.0f, w, ckk, g, plane, 0.0f, dinp + i * in_img, plane);
+        } else {
+            focal_sgemm(1, 0, ckk, plane, p->oc, 1.0f, w, ckk, g, plane, 0.0f, col, plane);
+            conv_col2im(dinp + i * in_img, col, p);
+        }
+    }
+    if (db != NULL) {
+        const int oc = p->oc;
+#pragma omp parallel for schedule(static) if ((size_t)n * out_img >= CONV_PAR_MIN)
+        for (int o = 0; o < oc; o++) {
+            double s = 0.0;
+            for (int i = 0; i < n; i++) {
+                const float *g = dout + i * out_img + (size_t)o * plane;
+                double t = 0.0;
+#pragma omp simd reduction(+ : t)
+                for (int j = 0; j < plane; j++)
+                    t += g[j];
+                s += t;
+            }
+            db[o] += (float)s;
+        }
+    }
+}

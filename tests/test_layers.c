@@ -1,0 +1,1009 @@
+/* test_layers.c — every layer of layers.h against finite differences and
+ * hand-written references.
+ *
+ * Gradient checks: with random inputs and a fixed random dout, L = Σ out·dout
+ * is accumulated in double from the float layer's output; the numerical
+ * derivative of L with respect to each input, weight and bias element is the
+ * central difference (L(x + h) − L(x − h)) / (x₊ − x₋), where x₊ and x₋ are
+ * the perturbed values as actually stored in float. Error: |a − n| /
+ * max(|a|, |n|, 1e-3) against the backward's analytic gradient a. Inputs stay
+ * away from ReLU kinks and max-pool ties by more than h.
+ *
+ * Why h and the tolerance are what they are: L is a sum of float outputs, so
+ * it carries a rounding error of roughly 1e-7·Σ|out·dout|; divided by 2h that
+ * is ~1e-5 for h = 1e-2 on these sizes, while every layer but batch norm is
+ * linear in each perturbed value (no truncation error) and batch norm's
+ * truncation error is O(h²) ≈ 1e-4 relative. The tolerance 2e-3 sits above
+ * both by an order of magnitude and below what a real bug produces: every
+ * check is repeated with the analytic gradient scaled by 1.01 and must then
+ * FAIL, which shows a 1 % error in any one gradient would be caught.
+ *
+ * Also: conv forward against a direct convolution in double, the 1×1 fast
+ * path against the general im2col path, accumulation (+=) of parameter
+ * gradients and overwriting of input gradients, batch-norm statistics and
+ * running averages and evaluation mode against hand formulas, pooling
+ * forwards against direct loops, dropout's mask statistics and
+ * reproducibility, and the generator against its published vectors. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "layers.h"
+
+/* Perturbations: layers linear in the perturbed value have no truncation
+ * error, so a large h only shrinks the rounding noise; ReLU and max pool are
+ * linear within a margin of 0.05 (their inputs are built that way); batch
+ * norm is smooth and nonlinear, where h trades truncation for noise. */
+#define H_LINEAR 0.5f
+#define H_KINK 0.01f
+#define H_SMOOTH 0.05f
+#define GC_TOL 2e-3
+#define GC_FLOOR 1e-3
+
+/* ---- test-side random numbers (independent of the library's rng) -------- */
+
+static uint64_t test_state = 0x2545f4914f6cdd1dull;
+
+static double urand(void)
+{
+    test_state ^= test_state << 13;
+    test_state ^= test_state >> 7;
+    test_state ^= test_state << 17;
+    return (double)(test_state >> 11) / 9007199254740992.0;
+}
+
+static void fill(float *x, size_t len, double lo, double hi)
+{
+    for (size_t i = 0; i < len; i++)
+        x[i] = (float)(lo + (hi - lo) * urand());
+}
+
+/* Values with |x| in [0.1, 1] and a random sign: more than h from ReLU's kink. */
+static void fill_away_from_zero(float *x, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        x[i] = (float)((0.1 + 0.9 * urand()) * (urand() < 0.5 ? -1 : 1));
+}
+
+/* Distinct values 0.05 apart in random order: no two within 2h of each other,
+ * so perturbing one by h never changes which element of a window is largest. */
+static void fill_distinct(float *x, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        x[i] = (float)(0.05 * ((double)i - (double)len / 2));
+    for (size_t i = len; i > 1; i--) {
+        const size_t j = (size_t)(urand() * (double)i);
+        const float t = x[i - 1];
+        x[i - 1] = x[j];
+        x[j] = t;
+    }
+}
+
+static float *alloc_f(size_t len)
+{
+    float *p = malloc((len ? len : 1) * sizeof *p);
+    if (p == NULL) {
+        fprintf(stderr, "test_layers: out of memory\n");
+        exit(1);
+    }
+    return p;
+}
+
+static double dot_d(const float *a, const float *b, size_t len)
+{
+    double s = 0;
+    for (size_t i = 0; i < len; i++)
+        s += (double)a[i] * b[i];
+    return s;
+}
+
+static double max_abs_diff(const float *a, const float *b, size_t len)
+{
+    double m = 0;
+    for (size_t i = 0; i < len; i++) {
+        const double d = fabs((double)a[i] - b[i]);
+        if (!(d <= m))
+            m = d; /* NaN propagates */
+    }
+    return m;
+}
+
+/* ---- the gradient checker ---------------------------------------------------- */
+
+/* Recomputes the layer's output from its current inputs. */
+typedef void (*forward_fn)(void *ctx);
+
+struct gc_problem {
+    forward_fn forward;
+    void *ctx;
+    const float *out;   /* the output forward() writes */
+    const float *dout;  /* fixed random weights of L */
+    size_t out_len;
+    int smooth;         /* nonlinear: extrapolate the difference quotient */
+};
+
+/* Worst error per layer, printed at the end. */
+struct gc_report {
+    const char *layer;
+    double worst;
+    float h; /* 0: not a finite-difference check */
+};
+static struct gc_report reports[32];
+static int n_reports;
+
+static void report(const char *layer, double err, float h)
+{
+    int i;
+    for (i = 0; i < n_reports; i++)
+        if (strcmp(reports[i].layer, layer) == 0)
+            break;
+    if (i == n_reports) {
+        if (n_reports == (int)(sizeof reports / sizeof reports[0]))
+            return;
+        reports[n_reports].layer = layer;
+        reports[n_reports].worst = 0;
+        reports[n_reports].h = h;
+        n_reports++;
+    }
+    if (!(err <= reports[i].worst))
+        reports[i].worst = err;
+}
+
+static double rel_err(double a, double n)
+{
+    double d = fabs(a);
+    if (fabs(n) > d)
+        d = fabs(n);
+    if (GC_FLOOR > d)
+        d = GC_FLOOR;
+    return fabs(a - n) / d;
+}
+
+/* The central difference quotient of L in x[i] with step h, divided by the
+ * distance between the two perturbed values as stored in float. */
+static double central(const struct gc_problem *pr, float *x, size_t i, float h)
+{
+    const float x0 = x[i];
+    const float xp = x0 + h, xm = x0 - h;
+    x[i] = xp;
+    pr->forward(pr->ctx);
+    const double lp = dot_d(pr->out, pr->dout, pr->out_len);
+    x[i] = xm;
+    pr->forward(pr->ctx);
+    const double lm = dot_d(pr->out, pr->dout, pr->out_len);
+    x[i] = x0;
+    return (lp - lm) / ((double)xp - (double)xm);
+}
+
+/* Checks the analytic gradient ga (len elements) of L with respect to the
+ * tensor x, which the problem's forward reads; x is restored afterwards.
+ * For a smooth problem the quotients for h and 2h are combined (Richardson:
+ * (4·D(h) − D(2h))/3) so the O(h²) truncation error cancels and h can stay
+ * large enough to keep float rounding small. `what` names the check in
+ * failure messages; the error is also reported under `layer`. */
+static void gradcheck(const struct gc_problem *pr, float *x, const float *ga, size_t len, float h,
+                      const char *layer, const char *what)
+{
+    double worst = 0, worst_scaled = 0;
+    size_t worst_at = 0;
+    for (size_t i = 0; i < len; i++) {
+        double num = central(pr, x, i, h);
+        if (pr->smooth)
+            num = (4 * num - central(pr, x, i, 2 * h)) / 3;
+        const double e = rel_err(ga[i], num);
+        if (!(e <= worst)) {
+            worst = e;
+            worst_at = i;
+        }
+        /* the same comparison for a gradient 1 % off */
+        worst_scaled = fmax(worst_scaled, rel_err(1.01 * ga[i], num));
+    }
+    pr->forward(pr->ctx); /* leave out consistent with the restored inputs */
+    CHECKF(worst <= GC_TOL, "%s: %s: worst relative error %.3g at element %zu", layer, what, worst, worst_at);
+    CHECKF(worst_scaled > GC_TOL,
+           "%s: %s: a 1%% gradient error would pass (%.3g): the check is too loose", layer, what,
+           worst_scaled);
+    report(layer, worst, h);
+}
+
+/* ---- rng ---------------------------------------------------------------------- */
+
+static void test_rng(void)
+{
+    /* Published xoshiro256** outputs from the state {1, 2, 3, 4}. */
+    static const uint64_t ref[6] = {11520u, 0u, 1509978240u, 1215971899390074240u, 1216172134540287360u,
+                                    607988272756665600u};
+    struct focal_rng r = {{1, 2, 3, 4}};
+    for (int i = 0; i < 6; i++)
+        CHECKF(focal_rng_next(&r) == ref[i], "xoshiro256** output %d", i);
+    /* Seeding: the first four splitmix64 outputs of 0, as published. */
+    focal_rng_seed(&r, 0);
+    CHECK(r.s[0] == 0xe220a8397b1dcdafull && r.s[1] == 0x6e789e6aa1b965f4ull &&
+          r.s[2] == 0x06c45d188009454full && r.s[3] == 0xf88bb8a8724c81ecull);
+    struct focal_rng a, b;
+    focal_rng_seed(&a, 42);
+    focal_rng_seed(&b, 42);
+    int same = 1;
+    double sum = 0, lo = 1, hi = 0;
+    const int draws = 100000;
+    for (int i = 0; i < draws; i++) {
+        const float u = focal_rng_uniform(&a);
+        same &= u == focal_rng_uniform(&b);
+        sum += u;
+        lo = u < lo ? u : lo;
+        hi = u > hi ? u : hi;
+    }
+    CHECK(same);
+    CHECKF(lo >= 0 && hi < 1, "uniform range [%g, %g]", lo, hi);
+    /* mean of 1e5 uniforms: standard deviation 9e-4 */
+    CHECKF(fabs(sum / draws - 0.5) < 0.005, "uniform mean %g", sum / draws);
+}
+
+/* ---- conv2d -------------------------------------------------------------------- */
+
+struct conv_ctx {
+    struct focal_conv p;
+    int n;
+    float *x, *w, *b, *out, *col;
+};
+
+static void conv_fwd(void *v)
+{
+    struct conv_ctx *c = v;
+    focal_conv_forward(c->out, c->col, c->x, c->w, c->b, &c->p, c->n);
+}
+
+/* Direct convolution in double: ref[n][o][y][x] and, in mag, the sum of
+ * |terms| (the scale of the float rounding error). */
+static void conv_naive(double *ref, double *mag, const float *x, const float *w, const float *b,
+                       const struct focal_conv *p, int n)
+{
+    for (int i = 0; i < n; i++)
+        for (int o = 0; o < p->oc; o++)
+            for (int oy = 0; oy < p->oh; oy++)
+                for (int ox = 0; ox < p->ow; ox++) {
+                    double s = b ? b[o] : 0, m = b ? fabs(b[o]) : 0;
+                    for (int c = 0; c < p->c; c++)
+                        for (int ki = 0; ki < p->k; ki++)
+                            for (int kj = 0; kj < p->k; kj++) {
+                                const int iy = oy * p->stride - p->pad + ki, ix = ox * p->stride - p->pad + kj;
+                                if (iy < 0 || iy >= p->h || ix < 0 || ix >= p->w)
+                                    continue;
+                                const double t = (double)w[((o * p->c + c) * p->k + ki) * p->k + kj] *
+                                                 x[((size_t)(i * p->c + c) * p->h + iy) * p->w + ix];
+                                s += t;
+                                m += fabs(t);
+                            }
+                    const size_t at = (((size_t)i * p->oc + o) * p->oh + oy) * p->ow + ox;
+                    ref[at] = s;
+                    mag[at] = m;
+                }
+}
+
+/* Forward against the direct convolution, then gradients of x, w and b, the
+ * accumulation of dw/db and the overwriting of dinp. */
+static void test_conv_case(int n, int c, int h, int w, int oc, int k, int stride, int pad, int bias)
+{
+    char what[96];
+    snprintf(what, sizeof what, "n%d c%d %dx%d oc%d k%d s%d p%d%s", n, c, h, w, oc, k, stride, pad,
+             bias ? " bias" : "");
+    struct conv_ctx cx;
+    CHECKF(focal_conv_init(&cx.p, c, h, w, oc, k, stride, pad) == 0, "%s: init", what);
+    CHECK(cx.p.oh == (h + 2 * pad - k) / stride + 1 && cx.p.ow == (w + 2 * pad - k) / stride + 1);
+    const size_t xl = (size_t)n * c * h * w, wl = (size_t)oc * c * k * k;
+    const size_t ol = (size_t)n * oc * cx.p.oh * cx.p.ow, cl = focal_conv_col_size(&cx.p);
+    CHECK((cl == 0) == (k == 1 && stride == 1 && pad == 0));
+    cx.n = n;
+    cx.x = alloc_f(xl);
+    cx.w = alloc_f(wl);
+    cx.b = bias ? alloc_f(oc) : NULL;
+    cx.out = alloc_f(ol);
+    cx.col = cl ? alloc_f(cl) : NULL;
+    float *dout = alloc_f(ol), *dx = alloc_f(xl), *dx2 = alloc_f(xl), *dw = alloc_f(wl), *dw1 = alloc_f(wl);
+    float db[64] = {0}, db1[64];
+    fill(cx.x, xl, -1, 1);
+    fill(cx.w, wl, -0.5, 0.5);
+    if (bias)
+        fill(cx.b, oc, -0.5, 0.5);
+    fill(dout, ol, -1, 1);
+
+    conv_fwd(&cx);
+    double *ref = malloc(ol * sizeof *ref), *mag = malloc(ol * sizeof *mag);
+    CHECK(ref && mag);
+    conv_naive(ref, mag, cx.x, cx.w, cx.b, &cx.p, n);
+    double worst = 0;
+    for (size_t i = 0; i < ol; i++) {
+        const double e = fabs(cx.out[i] - ref[i]) / (mag[i] + 1e-30);
+        worst = e > worst ? e : worst;
+    }
+    /* float GEMM: error well below 1e-6 of the sum of |terms| at these depths */
+    CHECKF(worst < 1e-6, "%s: forward vs direct: %.3g of Σ|terms|", what, worst);
+    report("conv forward vs direct (rel)", worst, 0);
+    free(ref);
+    free(mag);
+
+    for (size_t i = 0; i < xl; i++)
+        dx[i] = 1e30f; /* must be overwritten */
+    memset(dw, 0, wl * sizeof *dw);
+    focal_conv_backward(dx, dw, bias ? db : NULL, cx.col, dout, cx.x, cx.w, &cx.p, n);
+    memcpy(dw1, dw, wl * sizeof *dw);
+    memcpy(db1, db, sizeof db);
+
+    struct gc_problem pr = {conv_fwd, &cx, cx.out, dout, ol, 0};
+    char w2[128];
+    snprintf(w2, sizeof w2, "%s dinp", what);
+    gradcheck(&pr, cx.x, dx, xl, H_LINEAR, "conv", w2);
+    snprintf(w2, sizeof w2, "%s dw", what);
+    gradcheck(&pr, cx.w, dw, wl, H_LINEAR, "conv", w2);
+    if (bias) {
+        snprintf(w2, sizeof w2, "%s db", what);
+        gradcheck(&pr, cx.b, db, oc, H_LINEAR, "conv", w2);
+    }
+
+    /* A second backward adds the same dw/db again and rewrites the same dinp;
+     * dinp may be NULL. */
+    focal_conv_backward(NULL, dw, bias ? db : NULL, cx.col, dout, cx.x, cx.w, &cx.p, n);
+    focal_conv_backward(dx2, dw, bias ? db : NULL, cx.col, dout, cx.x, cx.w, &cx.p, n);
+    double acc = 0;
+    for (size_t i = 0; i < wl; i++)
+        acc = fmax(acc, fabs(dw[i] - 3.0 * dw1[i]) / (fabs(dw1[i]) + 1e-3));
+    for (int i = 0; bias && i < oc; i++)
+        acc = fmax(acc, fabs(db[i] - 3.0 * db1[i]) / (fabs(db1[i]) + 1e-3));
+    CHECKF(acc < 1e-5, "%s: dw/db after three backwards differ from 3× one: %.3g", what, acc);
+    CHECKF(memcmp(dx, dx2, xl * sizeof *dx) == 0, "%s: dinp not overwritten identically", what);
+
+    free(cx.x);
+    free(cx.w);
+    free(cx.b);
+    free(cx.out);
+    free(cx.col);
+    free(dout);
+    free(dx);
+    free(dx2);
+    free(dw);
+    free(dw1);
+}
+
+/* The 1×1/stride 1/pad 0 fast path against the general path on the same
+ * problem: a 3×3, pad 1 convolution whose only nonzero tap is the centre. */
+static void test_conv_pointwise_vs_general(void)
+{
+    const int n = 2, c = 5, h = 6, w = 7, oc = 4;
+    struct focal_conv p1, p3;
+    CHECK(focal_conv_init(&p1, c, h, w, oc, 1, 1, 0) == 0);
+    CHECK(focal_conv_init(&p3, c, h, w, oc, 3, 1, 1) == 0);
+    CHECK(focal_conv_col_size(&p1) == 0 && focal_conv_col_size(&p3) > 0);
+    const size_t xl = (size_t)n * c * h * w, ol = (size_t)n * oc * h * w;
+    float *x = alloc_f(xl), *w1 = alloc_f((size_t)oc * c), *w3 = alloc_f((size_t)oc * c * 9), b[4];
+    float *o1 = alloc_f(ol), *o3 = alloc_f(ol), *dout = alloc_f(ol), *col = alloc_f(focal_conv_col_size(&p3));
+    float *dx1 = alloc_f(xl), *dx3 = alloc_f(xl), *dw1 = alloc_f((size_t)oc * c), *dw3 = alloc_f((size_t)oc * c * 9);
+    float db1[4] = {0}, db3[4] = {0};
+    fill(x, xl, -1, 1);
+    fill(w1, (size_t)oc * c, -1, 1);
+    fill(b, 4, -1, 1);
+    fill(dout, ol, -1, 1);
+    memset(w3, 0, (size_t)oc * c * 9 * sizeof *w3);
+    for (int i = 0; i < oc * c; i++)
+        w3[i * 9 + 4] = w1[i];
+    focal_conv_forward(o1, NULL, x, w1, b, &p1, n);
+    focal_conv_forward(o3, col, x, w3, b, &p3, n);
+    const double ef = max_abs_diff(o1, o3, ol);
+    memset(dw1, 0, (size_t)oc * c * sizeof *dw1);
+    memset(dw3, 0, (size_t)oc * c * 9 * sizeof *dw3);
+    focal_conv_backward(dx1, dw1, db1, NULL, dout, x, w1, &p1, n);
+    focal_conv_backward(dx3, dw3, db3, col, dout, x, w3, &p3, n);
+    double eb = max_abs_diff(dx1, dx3, xl);
+    for (int i = 0; i < oc * c; i++)
+        eb = fmax(eb, fabs(dw1[i] - dw3[i * 9 + 4]));
+    eb = fmax(eb, max_abs_diff(db1, db3, 4));
+    CHECKF(ef < 1e-5 && eb < 1e-5, "1x1 fast path vs general: forward %.3g, backward %.3g", ef, eb);
+    report("conv 1x1 vs general (abs)", fmax(ef, eb), 0);
+    free(x);
+    free(w1);
+    free(w3);
+    free(o1);
+    free(o3);
+    free(dout);
+    free(col);
+    free(dx1);
+    free(dx3);
+    free(dw1);
+    free(dw3);
+}
+
+/* A larger problem whose im2col, col2im and bias loops run on several threads
+ * (forward against the direct convolution, backward twice with bitwise equal
+ * results). */
+static void test_conv_large(void)
+{
+    const int n = 2, c = 16, h = 20, w = 18, oc = 24, k = 3;
+    struct focal_conv p;
+    CHECK(focal_conv_init(&p, c, h, w, oc, k, 1, 1) == 0);
+    const size_t xl = (size_t)n * c * h * w, wl = (size_t)oc * c * k * k, ol = (size_t)n * oc * p.oh * p.ow;
+    float *x = alloc_f(xl), *wt = alloc_f(wl), *b = alloc_f(oc), *out = alloc_f(ol), *col = alloc_f(focal_conv_col_size(&p));
+    float *dout = alloc_f(ol), *dx = alloc_f(xl), *dx2 = alloc_f(xl), *dw = alloc_f(wl), *dw2 = alloc_f(wl);
+    double *ref = malloc(ol * sizeof *ref), *mag = malloc(ol * sizeof *mag);
+    CHECK(ref && mag);
+    fill(x, xl, -1, 1);
+    fill(wt, wl, -0.2, 0.2);
+    fill(b, oc, -1, 1);
+    fill(dout, ol, -1, 1);
+    focal_conv_forward(out, col, x, wt, b, &p, n);
+    conv_naive(ref, mag, x, wt, b, &p, n);
+    double worst = 0;
+    for (size_t i = 0; i < ol; i++)
+        worst = fmax(worst, fabs(out[i] - ref[i]) / (mag[i] + 1e-30));
+    CHECKF(worst < 1e-6, "large conv forward vs direct: %.3g", worst);
+    report("conv forward vs direct (rel)", worst, 0);
+    memset(dw, 0, wl * sizeof *dw);
+    memset(dw2, 0, wl * sizeof *dw2);
+    float db[24] = {0}, db2[24] = {0};
+    focal_conv_backward(dx, dw, db, col, dout, x, wt, &p, n);
+    focal_conv_backward(dx2, dw2, db2, col, dout, x, wt, &p, n);
+    CHECK(memcmp(dx, dx2, xl * sizeof *dx) == 0 && memcmp(dw, dw2, wl * sizeof *dw) == 0 &&
+          memcmp(db, db2, sizeof db) == 0);
+    /* dinp against the direct formula dinp[c][iy][ix] = Σ w·dout, in double */
+    double ed = 0;
+    for (int i = 0; i < n; i++)
+        for (int ci = 0; ci < c; ci++)
+            for (int iy = 0; iy < h; iy++)
+                for (int ix = 0; ix < w; ix++) {
+                    double s = 0, m = 0;
+                    for (int o = 0; o < oc; o++)
+                        for (int ki = 0; ki < k; ki++)
+                            for (int kj = 0; kj < k; kj++) {
+                                const int oy = iy + 1 - ki, ox = ix + 1 - kj; /* stride 1, pad 1 */
+                                if (oy < 0 || oy >= p.oh || ox < 0 || ox >= p.ow)
+                                    continue;
+                                const double t = (double)wt[((o * c + ci) * k + ki) * k + kj] *
+                                                 dout[(((size_t)i * oc + o) * p.oh + oy) * p.ow + ox];
+                                s += t;
+                                m += fabs(t);
+                            }
+                    const size_t at = (((size_t)i * c + ci) * h + iy) * w + ix;
+                    ed = fmax(ed, fabs(dx[at] - s) / (m + 1e-30));
+                }
+    CHECKF(ed < 1e-6, "large conv dinp vs direct: %.3g", ed);
+    report("conv dinp vs direct (rel)", ed, 0);
+    free(x);
+    free(wt);
+    free(b);
+    free(out);
+    free(col);
+    free(dout);
+    free(dx);
+    free(dx2);
+    free(dw);
+    free(dw2);
+    free(ref);
+    free(mag);
+}
+
+static void test_conv(void)
+{
+    struct focal_conv p;
+    CHECK(focal_conv_init(&p, 3, 4, 4, 2, 7, 1, 1) == -1); /* 4 + 2 < 7: empty */
+    CHECK(focal_conv_init(&p, 3, 4, 4, 2, 3, 0, 1) == -1);
+    test_conv_case(2, 3, 7, 6, 4, 3, 1, 1, 1);
+    test_conv_case(2, 3, 7, 6, 4, 3, 1, 1, 0);
+    test_conv_case(2, 3, 8, 7, 4, 3, 2, 1, 1);
+    test_conv_case(1, 2, 7, 7, 3, 3, 2, 0, 0); /* floor: 7 − 3 = 4, 4/2 + 1 */
+    test_conv_case(2, 4, 5, 6, 3, 1, 1, 0, 1); /* 1×1 fast path */
+    test_conv_case(2, 4, 5, 6, 3, 1, 1, 0, 0);
+    test_conv_case(2, 4, 7, 6, 3, 1, 2, 0, 1); /* 1×1 strided: general path */
+    test_conv_case(1, 2, 8, 9, 3, 5, 1, 2, 1);
+    test_conv_case(2, 2, 9, 8, 2, 5, 2, 2, 0);
+    test_conv_case(1, 2, 6, 7, 3, 2, 2, 0, 1);
+    test_conv_case(1, 2, 5, 5, 2, 4, 3, 3, 1); /* pad > k/2: windows of pure padding */
+    test_conv_pointwise_vs_general();
+    test_conv_large();
+}
+
+/* ---- batch norm ------------------------------------------------------------------- */
+
+struct bn_ctx {
+    int n, c, hw;
+    float *x, *gamma, *beta, *out, *mean, *rstd, *rm, *rv;
+};
+
+static void bn_fwd(void *v)
+{
+    struct bn_ctx *b = v;
+    focal_bn_forward_train(b->out, b->mean, b->rstd, b->rm, b->rv, b->x, b->gamma, b->beta, b->n, b->c, b->hw,
+                           0.1f, 1e-5f);
+}
+
+/* Hand formulas in double for one channel: mean, biased and unbiased variance. */
+static void bn_stats(const float *x, int n, int c, int hw, int ch, double *mean, double *var_b, double *var_u)
+{
+    const double m = (double)n * hw;
+    double s = 0, ss = 0;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < hw; j++)
+            s += x[((size_t)i * c + ch) * hw + j];
+    *mean = s / m;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < hw; j++) {
+            const double d = x[((size_t)i * c + ch) * hw + j] - *mean;
+            ss += d * d;
+        }
+    *var_b = ss / m;
+    *var_u = ss / (m - 1);
+}
+
+/* Training forward (output, saved mean/rstd, running statistics) and eval
+ * forward against the formulas; `offset` shifts every channel's values to
+ * test the accuracy of the variance when |mean| is large. */
+static void test_bn_forward(float offset)
+{
+    const int n = 4, c = 3, hw = 10;
+    const size_t len = (size_t)n * c * hw;
+    const float momentum = 0.1f, eps = 1e-5f;
+    float *x = alloc_f(len), *out = alloc_f(len), *oe = alloc_f(len);
+    float g[3], bt[3], mean[3], rstd[3], rm[3], rv[3], rm0[3], rv0[3];
+    fill(x, len, -2, 2);
+    for (size_t i = 0; i < len; i++)
+        x[i] += offset;
+    fill(g, 3, 0.5, 1.5);
+    fill(bt, 3, -0.5, 0.5);
+    fill(rm0, 3, -1, 1);
+    fill(rv0, 3, 0.5, 2);
+    memcpy(rm, rm0, sizeof rm);
+    memcpy(rv, rv0, sizeof rv);
+    focal_bn_forward_train(out, mean, rstd, rm, rv, x, g, bt, n, c, hw, momentum, eps);
+    double e_stat = 0, e_out = 0, e_eval = 0;
+    for (int ch = 0; ch < c; ch++) {
+        double mu, vb, vu;
+        bn_stats(x, n, c, hw, ch, &mu, &vb, &vu);
+        const double r = 1 / sqrt(vb + eps);
+        e_stat = fmax(e_stat, fabs(mean[ch] - mu) / (fabs(mu) + 1));
+        e_stat = fmax(e_stat, fabs(rstd[ch] - r) / r);
+        e_stat = fmax(e_stat, fabs(rm[ch] - ((1 - momentum) * rm0[ch] + momentum * mu)) / (fabs(rm[ch]) + 1));
+        e_stat = fmax(e_stat, fabs(rv[ch] - ((1 - momentum) * rv0[ch] + momentum * vu)) / rv[ch]);
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < hw; j++) {
+                const size_t at = ((size_t)i * c + ch) * hw + j;
+                e_out = fmax(e_out, fabs(out[at] - ((x[at] - mu) * r * g[ch] + bt[ch])));
+            }
+    }
+    focal_bn_forward_eval(oe, x, g, bt, rm, rv, n, c, hw, eps);
+    for (int ch = 0; ch < c; ch++)
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < hw; j++) {
+                const size_t at = ((size_t)i * c + ch) * hw + j;
+                const double want = (x[at] - (double)rm[ch]) / sqrt((double)rv[ch] + eps) * g[ch] + bt[ch];
+                e_eval = fmax(e_eval, fabs(oe[at] - want) / fmax(1, fabs(want)));
+            }
+    /* Training outputs are O(1) whatever the offset, but with |mean| = 1000
+     * the float mean alone is 3e-5 off (half an ulp of 1000), times
+     * rstd·gamma; evaluation outputs here are O(offset) (the running mean lags
+     * the batch mean), so their error is taken relative to max(1, |out|). */
+    const double out_tol = offset == 0 ? 1e-6 : 2e-4;
+    CHECKF(e_stat < 1e-6, "bn statistics (offset %g): %.3g", offset, e_stat);
+    CHECKF(e_out < out_tol, "bn train output (offset %g): %.3g", offset, e_out);
+    CHECKF(e_eval < 1e-6, "bn eval output (offset %g): %.3g", offset, e_eval);
+    report("bn stats/running (rel)", e_stat, 0);
+    report(offset == 0 ? "bn train forward (abs)" : "bn train forward, mean 1e3 (abs)", e_out, 0);
+    report("bn eval forward (rel)", e_eval, 0);
+    free(x);
+    free(out);
+    free(oe);
+}
+
+static void test_bn(void)
+{
+    test_bn_forward(0);
+    test_bn_forward(1000);
+
+    struct bn_ctx b = {.n = 3, .c = 4, .hw = 5};
+    const size_t len = (size_t)b.n * b.c * b.hw;
+    float g[4], bt[4], mean[4], rstd[4], rm[4] = {0}, rv[4] = {1, 1, 1, 1};
+    b.x = alloc_f(len);
+    b.out = alloc_f(len);
+    b.gamma = g;
+    b.beta = bt;
+    b.mean = mean;
+    b.rstd = rstd;
+    b.rm = rm;
+    b.rv = rv;
+    float *dout = alloc_f(len), *dx = alloc_f(len), *dx2 = alloc_f(len);
+    float dg[4] = {0}, db[4] = {0}, dg1[4], db1[4];
+    fill(b.x, len, -1, 1);
+    for (size_t i = 0; i < len; i++)
+        b.x[i] += (float)((i / b.hw) % b.c) - 1.5f; /* a different mean per channel */
+    fill(g, 4, 0.5, 1.5);
+    fill(bt, 4, -0.5, 0.5);
+    fill(dout, len, -1, 1);
+    bn_fwd(&b);
+    for (size_t i = 0; i < len; i++)
+        dx[i] = 1e30f;
+    focal_bn_backward(dx, dg, db, dout, b.x, mean, rstd, g, b.n, b.c, b.hw);
+    memcpy(dg1, dg, sizeof dg);
+    memcpy(db1, db, sizeof db);
+    struct gc_problem pr = {bn_fwd, &b, b.out, dout, len, 1};
+    gradcheck(&pr, b.x, dx, len, H_SMOOTH, "batchnorm", "dinp");
+    gradcheck(&pr, g, dg, 4, H_SMOOTH, "batchnorm", "dgamma");
+    gradcheck(&pr, bt, db, 4, H_SMOOTH, "batchnorm", "dbeta");
+    bn_fwd(&b);
+    focal_bn_backward(dx2, dg, db, dout, b.x, mean, rstd, g, b.n, b.c, b.hw);
+    double acc = 0;
+    for (int i = 0; i < 4; i++)
+        acc = fmax(acc, fmax(fabs(dg[i] - 2.0 * dg1[i]), fabs(db[i] - 2.0 * db1[i])));
+    CHECKF(acc < 1e-6, "bn dgamma/dbeta do not accumulate: %.3g", acc);
+    CHECK(memcmp(dx, dx2, len * sizeof *dx) == 0);
+    free(b.x);
+    free(b.out);
+    free(dout);
+    free(dx);
+    free(dx2);
+}
+
+/* ---- relu, dropout, add ------------------------------------------------------------- */
+
+struct relu_ctx {
+    float *x, *out;
+    size_t len;
+    float slope;
+};
+
+static void relu_fwd(void *v)
+{
+    struct relu_ctx *r = v;
+    focal_relu_forward(r->out, r->x, r->len, r->slope);
+}
+
+static void test_relu(float slope, const char *layer)
+{
+    enum { LEN = 300 };
+    float x[LEN], out[LEN], dout[LEN], dx[LEN], y[LEN];
+    struct relu_ctx r = {x, out, LEN, slope};
+    fill_away_from_zero(x, LEN);
+    fill(dout, LEN, -1, 1);
+    relu_fwd(&r);
+    int ok = 1;
+    for (int i = 0; i < LEN; i++)
+        ok &= out[i] == (x[i] > 0 ? x[i] : slope * x[i]);
+    CHECKF(ok, "%s forward", layer);
+    memcpy(y, x, sizeof y);
+    focal_relu_forward(y, y, LEN, slope); /* in place */
+    CHECK(memcmp(y, out, sizeof y) == 0);
+    focal_relu_backward(dx, dout, x, LEN, slope);
+    struct gc_problem pr = {relu_fwd, &r, out, dout, LEN, 0};
+    gradcheck(&pr, x, dx, LEN, H_KINK, layer, "dinp");
+}
+
+struct dropout_ctx {
+    float *x, *out;
+    uint8_t *mask;
+    size_t len;
+    float p;
+    struct focal_rng start; /* every forward starts here: a fixed mask */
+};
+
+static void dropout_fwd(void *v)
+{
+    struct dropout_ctx *d = v;
+    struct focal_rng r = d->start;
+    focal_dropout_forward(d->out, d->mask, d->x, d->len, d->p, &r);
+}
+
+static void test_dropout(void)
+{
+    /* gradient with a fixed mask */
+    enum { LEN = 300 };
+    float x[LEN], out[LEN], dout[LEN], dx[LEN];
+    uint8_t mask[LEN];
+    struct dropout_ctx d = {x, out, mask, LEN, 0.3f, {{0}}};
+    focal_rng_seed(&d.start, 7);
+    fill(x, LEN, -1, 1);
+    fill(dout, LEN, -1, 1);
+    dropout_fwd(&d);
+    focal_dropout_backward(dx, dout, mask, LEN, d.p);
+    struct gc_problem pr = {dropout_fwd, &d, out, dout, LEN, 0};
+    gradcheck(&pr, x, dx, LEN, H_LINEAR, "dropout", "dinp (fixed mask)");
+
+    /* statistics: keep rate 1 − p, kept values scaled by 1/(1 − p); the mask
+     * depends only on the rng state and is reproduced from the same seed */
+    const size_t big = 200000;
+    const float p = 0.25f;
+    float *bx = alloc_f(big), *bo = alloc_f(big);
+    uint8_t *m1 = malloc(big), *m2 = malloc(big);
+    CHECK(m1 && m2);
+    fill(bx, big, -1, 1);
+    struct focal_rng r1, r2;
+    focal_rng_seed(&r1, 99);
+    focal_rng_seed(&r2, 99);
+    focal_dropout_forward(bo, m1, bx, big, p, &r1);
+    size_t kept = 0;
+    int vals_ok = 1;
+    for (size_t i = 0; i < big; i++) {
+        kept += m1[i];
+        vals_ok &= m1[i] <= 1 && bo[i] == (m1[i] ? bx[i] * (1.0f / (1.0f - p)) : 0.0f);
+    }
+    const double rate = (double)kept / big, sd = sqrt(0.75 * 0.25 / big);
+    CHECKF(fabs(rate - 0.75) < 5 * sd, "dropout keep rate %.5f, expected 0.75", rate);
+    CHECK(vals_ok);
+    focal_dropout_forward(bx, m2, bx, big, p, &r2); /* in place, same seed */
+    CHECK(memcmp(m1, m2, big) == 0 && memcmp(bx, bo, big * sizeof *bx) == 0);
+    CHECK(memcmp(&r1, &r2, sizeof r1) == 0);
+    /* p = 0 copies, keeps everything and draws nothing */
+    struct focal_rng r3 = r1;
+    fill(bx, 1000, -1, 1);
+    focal_dropout_forward(bo, m1, bx, 1000, 0.0f, &r3);
+    int all = 1;
+    for (int i = 0; i < 1000; i++)
+        all &= m1[i] == 1;
+    CHECK(all && memcmp(bo, bx, 1000 * sizeof *bo) == 0 && memcmp(&r3, &r1, sizeof r1) == 0);
+    focal_dropout_backward(bo, bx, m1, 1000, 0.0f);
+    CHECK(memcmp(bo, bx, 1000 * sizeof *bo) == 0);
+    free(bx);
+    free(bo);
+    free(m1);
+    free(m2);
+}
+
+struct add_ctx {
+    float *a, *b, *out;
+    size_t len;
+};
+
+static void add_fwd(void *v)
+{
+    struct add_ctx *c = v;
+    focal_add_forward(c->out, c->a, c->b, c->len);
+}
+
+static void test_add(void)
+{
+    enum { LEN = 200 };
+    float a[LEN], b[LEN], out[LEN], dout[LEN];
+    struct add_ctx c = {a, b, out, LEN};
+    fill(a, LEN, -1, 1);
+    fill(b, LEN, -1, 1);
+    fill(dout, LEN, -1, 1);
+    struct gc_problem pr = {add_fwd, &c, out, dout, LEN, 0};
+    add_fwd(&c);
+    /* the documented backward: dout to both inputs */
+    gradcheck(&pr, a, dout, LEN, H_LINEAR, "add", "da");
+    gradcheck(&pr, b, dout, LEN, H_LINEAR, "add", "db");
+}
+
+/* ---- pooling ----------------------------------------------------------------------- */
+
+struct pool_ctx {
+    struct focal_pool p;
+    int n, max;
+    float *x, *out;
+    int32_t *argmax;
+};
+
+static void pool_fwd(void *v)
+{
+    struct pool_ctx *c = v;
+    if (c->max)
+        focal_maxpool_forward(c->out, c->argmax, c->x, &c->p, c->n);
+    else
+        focal_avgpool_forward(c->out, c->x, &c->p, c->n);
+}
+
+static void test_pool_case(int max, int n, int c, int h, int w, int k, int s, int pad)
+{
+    char what[80];
+    snprintf(what, sizeof what, "%dx%d k%d s%d p%d", h, w, k, s, pad);
+    struct pool_ctx pc = {.n = n, .max = max};
+    CHECKF(focal_pool_init(&pc.p, c, h, w, k, s, pad) == 0, "%s: init", what);
+    CHECK(pc.p.oh == (h + 2 * pad - k) / s + 1 && pc.p.ow == (w + 2 * pad - k) / s + 1);
+    const size_t xl = (size_t)n * c * h * w, ol = (size_t)n * c * pc.p.oh * pc.p.ow;
+    pc.x = alloc_f(xl);
+    pc.out = alloc_f(ol);
+    pc.argmax = malloc(ol * sizeof *pc.argmax);
+    CHECK(pc.argmax != NULL);
+    float *dout = alloc_f(ol), *dx = alloc_f(xl);
+    if (max)
+        fill_distinct(pc.x, xl);
+    else
+        fill(pc.x, xl, -1, 1);
+    fill(dout, ol, -1, 1);
+    pool_fwd(&pc);
+
+    /* forward against direct loops over the zero-padded input */
+    double e = 0;
+    int am_ok = 1;
+    for (int q = 0; q < n * c; q++)
+        for (int oy = 0; oy < pc.p.oh; oy++)
+            for (int ox = 0; ox < pc.p.ow; ox++) {
+                double best = -INFINITY, sum = 0;
+                int at = -1;
+                for (int ky = 0; ky < k; ky++)
+                    for (int kx = 0; kx < k; kx++) {
+                        const int iy = oy * s - pad + ky, ix = ox * s - pad + kx;
+                        if (iy < 0 || iy >= h || ix < 0 || ix >= w)
+                            continue;
+                        const double v = pc.x[(size_t)q * h * w + iy * w + ix];
+                        sum += v;
+                        if (v > best) {
+                            best = v;
+                            at = iy * w + ix;
+                        }
+                    }
+                const size_t o = ((size_t)q * pc.p.oh + oy) * pc.p.ow + ox;
+                e = fmax(e, fabs(pc.out[o] - (max ? best : sum / (k * k))));
+                if (max)
+                    am_ok &= pc.argmax[o] == at;
+            }
+    CHECKF(e < 1e-6 && am_ok, "%s pool %s forward: %.3g, argmax %s", max ? "max" : "avg", what, e,
+           am_ok ? "ok" : "wrong");
+
+    for (size_t i = 0; i < xl; i++)
+        dx[i] = 1e30f;
+    if (max)
+        focal_maxpool_backward(dx, dout, pc.argmax, &pc.p, n);
+    else
+        focal_avgpool_backward(dx, dout, &pc.p, n);
+    struct gc_problem pr = {pool_fwd, &pc, pc.out, dout, ol, 0};
+    gradcheck(&pr, pc.x, dx, xl, max ? H_KINK : H_LINEAR, max ? "maxpool" : "avgpool", what);
+    free(pc.x);
+    free(pc.out);
+    free(pc.argmax);
+    free(dout);
+    free(dx);
+}
+
+struct gap_ctx {
+    int n, c, hw;
+    float *x, *out;
+};
+
+static void gap_fwd(void *v)
+{
+    struct gap_ctx *g = v;
+    focal_gap_forward(g->out, g->x, g->n, g->c, g->hw);
+}
+
+static void test_pool(void)
+{
+    struct focal_pool p;
+    CHECK(focal_pool_init(&p, 1, 4, 4, 3, 1, 2) == -1); /* pad > k/2 */
+    CHECK(focal_pool_init(&p, 1, 2, 2, 5, 1, 1) == -1); /* empty */
+    for (int max = 0; max <= 1; max++) {
+        test_pool_case(max, 2, 3, 6, 6, 2, 2, 0);
+        test_pool_case(max, 2, 3, 7, 7, 2, 2, 0); /* floor drops the last row/column */
+        test_pool_case(max, 2, 2, 7, 8, 3, 2, 1);
+        test_pool_case(max, 1, 2, 6, 5, 3, 1, 1);
+        test_pool_case(max, 1, 2, 9, 9, 5, 2, 2);
+    }
+    /* max pool: padding never wins even when every real value is negative */
+    {
+        float x[4] = {-4, -3, -2, -1}, out[4];
+        int32_t am[4];
+        CHECK(focal_pool_init(&p, 1, 2, 2, 3, 1, 1) == 0);
+        focal_maxpool_forward(out, am, x, &p, 1);
+        CHECK(out[0] == -1 && am[0] == 3 && out[3] == -1);
+    }
+
+    enum { N = 2, C = 3, HW = 10 };
+    float x[N * C * HW], out[N * C], dout[N * C], dx[N * C * HW];
+    struct gap_ctx g = {N, C, HW, x, out};
+    fill(x, N * C * HW, -1, 1);
+    fill(dout, N * C, -1, 1);
+    gap_fwd(&g);
+    double e = 0;
+    for (int q = 0; q < N * C; q++) {
+        double s = 0;
+        for (int j = 0; j < HW; j++)
+            s += x[q * HW + j];
+        e = fmax(e, fabs(out[q] - s / HW));
+    }
+    CHECKF(e < 1e-7, "gap forward: %.3g", e);
+    focal_gap_backward(dx, dout, N, C, HW);
+    struct gc_problem pr = {gap_fwd, &g, out, dout, N * C, 0};
+    gradcheck(&pr, x, dx, N * C * HW, H_LINEAR, "gap", "dinp");
+}
+
+/* ---- dense ---------------------------------------------------------------------------- */
+
+struct dense_ctx {
+    int n, in, out_n;
+    float *x, *w, *b, *out;
+};
+
+static void dense_fwd(void *v)
+{
+    struct dense_ctx *d = v;
+    focal_dense_forward(d->out, d->x, d->w, d->b, d->n, d->in, d->out_n);
+}
+
+static void test_dense_case(int bias)
+{
+    enum { N = 4, I = 7, O = 5 };
+    float x[N * I], w[O * I], b[O], out[N * O], dout[N * O], dx[N * I], dx2[N * I], dw[O * I] = {0},
+                                                                                   db[O] = {0}, dw1[O * I], db1[O];
+    struct dense_ctx d = {N, I, O, x, w, bias ? b : NULL, out};
+    fill(x, N * I, -1, 1);
+    fill(w, O * I, -1, 1);
+    fill(b, O, -1, 1);
+    fill(dout, N * O, -1, 1);
+    dense_fwd(&d);
+    double e = 0;
+    for (int i = 0; i < N; i++)
+        for (int o = 0; o < O; o++) {
+            double s = bias ? b[o] : 0;
+            for (int j = 0; j < I; j++)
+                s += (double)x[i * I + j] * w[o * I + j];
+            e = fmax(e, fabs(out[i * O + o] - s));
+        }
+    CHECKF(e < 1e-5, "dense forward: %.3g", e);
+    for (int i = 0; i < N * I; i++)
+        dx[i] = 1e30f;
+    focal_dense_backward(dx, dw, bias ? db : NULL, dout, x, w, N, I, O);
+    memcpy(dw1, dw, sizeof dw);
+    memcpy(db1, db, sizeof db);
+    struct gc_problem pr = {dense_fwd, &d, out, dout, N * O, 0};
+    gradcheck(&pr, x, dx, N * I, H_LINEAR, "dense", bias ? "dinp (bias)" : "dinp");
+    gradcheck(&pr, w, dw, O * I, H_LINEAR, "dense", bias ? "dw (bias)" : "dw");
+    if (bias)
+        gradcheck(&pr, b, db, O, H_LINEAR, "dense", "db");
+    focal_dense_backward(dx2, dw, bias ? db : NULL, dout, x, w, N, I, O);
+    double acc = 0;
+    for (int i = 0; i < O * I; i++)
+        acc = fmax(acc, fabs(dw[i] - 2.0 * dw1[i]));
+    for (int i = 0; i < O; i++)
+        acc = fmax(acc, fabs(db[i] - 2.0 * db1[i]));
+    CHECKF(acc < 1e-6, "dense dw/db do not accumulate: %.3g", acc);
+    CHECK(memcmp(dx, dx2, sizeof dx) == 0);
+    focal_dense_backward(NULL, dw, NULL, dout, x, w, N, I, O); /* dinp and db optional */
+}
+
+/* Column sums of db over more rows and columns than one block of the
+ * blocked reduction. */
+static void test_dense_db_blocks(void)
+{
+    const int n = 37, in = 3, o = 150;
+    float *x = alloc_f((size_t)n * in), *w = alloc_f((size_t)o * in), *dout = alloc_f((size_t)n * o);
+    float *dw = alloc_f((size_t)o * in), *db = alloc_f(o);
+    fill(x, (size_t)n * in, -1, 1);
+    fill(w, (size_t)o * in, -1, 1);
+    fill(dout, (size_t)n * o, -1, 1);
+    memset(dw, 0, (size_t)o * in * sizeof *dw);
+    for (int j = 0; j < o; j++)
+        db[j] = 1.0f;
+    focal_dense_backward(NULL, dw, db, dout, x, w, n, in, o);
+    double e = 0;
+    for (int j = 0; j < o; j++) {
+        double s = 1.0;
+        for (int i = 0; i < n; i++)
+            s += dout[(size_t)i * o + j];
+        e = fmax(e, fabs(db[j] - s));
+    }
+    CHECKF(e < 1e-5, "dense db column sums: %.3g", e);
+    free(x);
+    free(w);
+    free(dout);
+    free(dw);
+    free(db);
+}
+
+int main(void)
+{
+    test_rng();
+    test_conv();
+    test_bn();
+    test_relu(0.0f, "relu");
+    test_relu(0.1f, "leaky relu 0.1");
+    test_dropout();
+    test_add();
+    test_pool();
+    test_dense_case(1);
+    test_dense_case(0);
+    test_dense_db_blocks();
+    printf("gradient checks: relative error |a-n|/max(|a|,|n|,%g), tolerance %g\n", GC_FLOOR, GC_TOL);
+    for (int i = 0; i < n_reports; i++) {
+        if (reports[i].h > 0)
+            printf("  %-30s worst %.3g (h = %g)\n", reports[i].layer, reports[i].worst, (double)reports[i].h);
+        else
+            printf("  %-30s worst %.3g\n", reports[i].layer, reports[i].worst);
+    }
+    return check_done("test_layers");
+}
