@@ -266,7 +266,7 @@ void focal_wfile_abort(struct focal_wfile *wf);
  *   gap                                         global average pool
  *   dropout P
  *   flatten
- *   dense N                                     N may be the word `classes`
+ *   dense N [bias=0|1]                          N may be the word `classes`
  *   block OC [stride=S]                         ResNet basic block: conv3-BN-ReLU-conv3-BN
  *                                               + shortcut (1×1 conv + BN when the shape
  *                                               changes), add, ReLU
@@ -319,7 +319,9 @@ struct focal_tensor_info {
     float *grad;             /* NULL for buffers */
 };
 size_t focal_model_num_tensors(const struct focal_model *m);
-void focal_model_tensor(struct focal_model *m, size_t i, struct focal_tensor_info *info);
+/* The data and grad pointers are writable views even from a const model,
+ * as strchr does for strings. */
+void focal_model_tensor(const struct focal_model *m, size_t i, struct focal_tensor_info *info);
 
 /* Initialises every parameter as PyTorch does by default (Kaiming-uniform
  * weights, uniform biases in ±1/sqrt(fan_in), BN γ = 1, β = 0, running
@@ -360,7 +362,8 @@ enum focal_optim_kind { FOCAL_OPTIM_SGD, FOCAL_OPTIM_ADAM, FOCAL_OPTIM_ADAMW };
 enum focal_schedule {
     FOCAL_SCHED_CONSTANT,
     FOCAL_SCHED_STEP,        /* lr · step_gamma^floor(step / step_size) */
-    FOCAL_SCHED_COSINE       /* min_lr + (lr − min_lr)(1 + cos(π·step/total_steps))/2 */
+    FOCAL_SCHED_COSINE       /* min_lr + (lr − min_lr)(1 + cos(π·step/total_steps))/2; periodic
+                                past total_steps, like PyTorch's closed form */
 };
 
 /* Update rules are PyTorch's (torch.optim.SGD, Adam, AdamW). Linear warm-up
@@ -383,7 +386,8 @@ struct focal_optim_config {
     int decay_all;           /* 1: weight decay on biases and BN parameters too (default 0) */
 };
 
-/* Fills *c with PyTorch's defaults for `kind` (lr 0.01 SGD, 0.001 Adam/AdamW;
+/* Fills *c with PyTorch's defaults for `kind` (lr 0.01 for SGD, where PyTorch
+ * has none; 0.001 Adam/AdamW;
  * betas 0.9, 0.999; eps 1e-8; AdamW weight decay 0.01), constant schedule. */
 void focal_optim_defaults(struct focal_optim_config *c, enum focal_optim_kind kind);
 
@@ -393,8 +397,10 @@ struct focal_optim;
 focal_status focal_optim_create(struct focal_optim **o, const struct focal_optim_config *c,
                                 struct focal_model *m);
 void focal_optim_free(struct focal_optim *o);
-/* One update from the model's gradient buffer. *grad_norm (may be NULL)
- * receives the global L2 norm before clipping. */
+/* One update from the model's gradient buffer (which clipping does not
+ * modify). *grad_norm (may be NULL) receives the global L2 norm before
+ * clipping. FOCAL_ERR_NUMERIC, with parameters and state unchanged, when the
+ * norm is not finite. */
 focal_status focal_optim_step(struct focal_optim *o, double *grad_norm);
 /* The learning rate the next step will use, and the steps taken. */
 double focal_optim_lr(const struct focal_optim *o);
@@ -417,12 +423,14 @@ focal_status focal_train_step(struct focal_model *m, struct focal_optim *o, cons
 /* Checkpoints                                                               */
 /* ------------------------------------------------------------------------ */
 
+#define FOCAL_MAX_NORM_CHANNELS 16
+
 /* What a checkpoint records beside the weights (safetensors "__metadata__"). */
 struct focal_ckpt_meta {
     int epoch;               /* epochs completed */
     uint64_t seed;
-    int channels;            /* input normalisation: per-channel mean and std */
-    float mean[4], std[4];
+    int channels;            /* input normalisation: 0 (none) or the model's input channels */
+    float mean[FOCAL_MAX_NORM_CHANNELS], std[FOCAL_MAX_NORM_CHANNELS]; /* x' = (x − mean)/std, std > 0 */
     int num_classes;
     char **class_names;      /* num_classes strings, or NULL */
 };
@@ -442,7 +450,13 @@ focal_status focal_checkpoint_load(const char *path, int max_batch, struct focal
 
 /* The optimiser's state (moments, step count) and the model's dropout
  * generator, as a safetensors file beside the checkpoint, so that a resumed
- * run continues exactly. Atomic as above. */
+ * run continues exactly; a checkpoint alone restores the weights but not the
+ * dropout generator. Atomic as above. The file records a fingerprint of the
+ * model's weights at the time of saving: save it right after the checkpoint,
+ * and focal_optim_load refuses a state whose weights differ from the model's
+ * (say, a crash fell between the two saves), a different optimiser kind or a
+ * different parameter layout. Other configuration fields (lr, schedule, ...)
+ * are taken from the optimiser it is loaded into. */
 focal_status focal_optim_save(const char *path, const struct focal_optim *o);
 focal_status focal_optim_load(const char *path, struct focal_optim *o);
 

@@ -10,8 +10,9 @@
  * The optimiser state file holds "buf1"/"buf2" (F32, one value per parameter,
  * only those the optimiser has) and "rng" (the model's dropout generator, 4
  * xoshiro words stored as I64 bit patterns), with metadata format
- * "focal-optimizer", version "1", kind, params, step, has_buf and every field
- * of the configuration. Everything a resumed run needs to continue bit for
+ * "focal-optimizer", version "1", kind, params, step, has_buf, every field
+ * of the configuration and "layout" (the trained tensors' names and shapes,
+ * which the buffers follow). Everything a resumed run needs to continue bit for
  * bit — weights, running statistics, moments, step count, generator — is in
  * the two files. */
 #define _POSIX_C_SOURCE 200809L
@@ -34,7 +35,7 @@
 #define CKPT_FORMAT "focal-checkpoint"
 #define OPTIM_FORMAT "focal-optimizer"
 #define CKPT_VERSION "1"
-#define CKPT_MAX_META 24
+#define CKPT_MAX_META 32
 
 /* Metadata pairs being assembled for a write; values are owned copies. */
 struct ckpt_kv {
@@ -124,6 +125,26 @@ static int parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
+/* Parses all of s as "C,H,W", three integers >= 1; 0 on success. */
+static int parse_shape(const char *s, int *c, int *h, int *w)
+{
+    int *dst[3] = { c, h, w };
+    char part[24];
+    for (int i = 0; i < 3; i++) {
+        size_t n = strcspn(s, ",");
+        if (n == 0 || n >= sizeof part || (i < 2) != (s[n] == ','))
+            return -1;
+        memcpy(part, s, n);
+        part[n] = '\0';
+        long v;
+        if (parse_long(part, 1, INT_MAX, &v) != 0)
+            return -1;
+        *dst[i] = (int)v;
+        s += n + (i < 2);
+    }
+    return 0;
+}
+
 /* The metadata value for key, or a FOCAL_ERR_FORMAT naming the file and key. */
 static focal_status meta_get(const struct focal_st *st, const char *path, const char *key, const char **val)
 {
@@ -165,6 +186,7 @@ static focal_status meta_check_format(const struct focal_st *st, const char *pat
 /* Checkpoints                                                               */
 /* ------------------------------------------------------------------------ */
 
+/* Frees the class names and zeroes *meta; safe on a zeroed or NULL meta. */
 void focal_ckpt_meta_free(struct focal_ckpt_meta *meta)
 {
     if (!meta)
@@ -203,8 +225,9 @@ static focal_status ckpt_meta_check(const char *path, const struct focal_ckpt_me
     if (meta->channels != 0 && meta->channels != in_c)
         return focal_fail(FOCAL_ERR_ARG, "%s: normalisation has %d channels; the model's input has %d (or give 0)",
                           path, meta->channels, in_c);
-    if (meta->channels < 0 || meta->channels > 4)
-        return focal_fail(FOCAL_ERR_ARG, "%s: normalisation channels %d; expected 0 to 4", path, meta->channels);
+    if (meta->channels < 0 || meta->channels > FOCAL_MAX_NORM_CHANNELS)
+        return focal_fail(FOCAL_ERR_ARG, "%s: normalisation channels %d; expected 0 to %d", path, meta->channels,
+                          FOCAL_MAX_NORM_CHANNELS);
     for (int i = 0; i < meta->channels; i++)
         if (!isfinite(meta->mean[i]) || !isfinite(meta->std[i]) || !(meta->std[i] > 0))
             return focal_fail(FOCAL_ERR_ARG, "%s: normalisation of channel %d (mean %g, std %g) must be finite with std > 0",
@@ -220,12 +243,13 @@ static focal_status ckpt_meta_check(const char *path, const struct focal_ckpt_me
     return FOCAL_OK;
 }
 
+/* Saves every tensor of m as F32 with the metadata described at the top of
+ * this file (meta may be NULL: epoch 0, seed 0, no normalisation or class
+ * names). FOCAL_ERR_ARG, before writing, for metadata that does not fit the
+ * model; FOCAL_ERR_IO if the write fails (an existing file is then kept). */
 focal_status focal_checkpoint_save(const char *path, const struct focal_model *m,
                                    const struct focal_ckpt_meta *meta)
 {
-    /* focal_model_tensor takes a mutable model to hand out data pointers; the
-     * tensors are only read here. */
-    struct focal_model *mm = (struct focal_model *)m;
     struct ckpt_kv kv = { 0 };
     struct focal_st_out *out = NULL;
     focal_status s;
@@ -243,7 +267,7 @@ focal_status focal_checkpoint_save(const char *path, const struct focal_model *m
         return focal_fail(FOCAL_ERR_NOMEM, "%s: out of memory", path);
     for (size_t i = 0; i < nt; i++) {
         struct focal_tensor_info ti;
-        focal_model_tensor(mm, i, &ti);
+        focal_model_tensor(m, i, &ti);
         out[i].name = ti.name;
         out[i].dtype = FOCAL_ST_F32;
         out[i].ndim = ti.ndim;
@@ -297,8 +321,9 @@ static focal_status meta_floats(const struct focal_st *st, const char *path, con
         return s;
     cJSON *a = cJSON_Parse(text);
     s = FOCAL_OK;
-    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) > 4) {
-        s = focal_fail(FOCAL_ERR_FORMAT, "%s: metadata \"%s\" is not a JSON array of at most 4 numbers", path, key);
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) > FOCAL_MAX_NORM_CHANNELS) {
+        s = focal_fail(FOCAL_ERR_FORMAT, "%s: metadata \"%s\" is not a JSON array of at most %d numbers", path, key,
+                       FOCAL_MAX_NORM_CHANNELS);
         goto out;
     }
     *n = 0;
@@ -432,6 +457,10 @@ static focal_status ckpt_copy_tensors(const struct focal_st *st, const char *pat
     return FOCAL_OK;
 }
 
+/* Reads a checkpoint, builds its network for max_batch samples and copies
+ * every tensor in by name; seeds the dropout generator from the saved seed
+ * and epoch (focal_optim_load restores the exact one). On failure *m is NULL,
+ * meta is zeroed and the message names the file and the problem. */
 focal_status focal_checkpoint_load(const char *path, int max_batch, struct focal_model **m,
                                    struct focal_ckpt_meta *meta)
 {
@@ -456,8 +485,7 @@ focal_status focal_checkpoint_load(const char *path, int max_batch, struct focal
         (s = meta_long(&st, path, "classes", 1, INT_MAX, &classes)) != FOCAL_OK ||
         (s = meta_get(&st, path, "head", &head_s)) != FOCAL_OK)
         goto out;
-    char tail;
-    if (sscanf(input, "%d,%d,%d%c", &c, &h, &w, &tail) != 3 || c < 1 || h < 1 || w < 1) {
+    if (parse_shape(input, &c, &h, &w) != 0) {
         s = focal_fail(FOCAL_ERR_FORMAT, "%s: metadata \"input\" is '%.40s'; expected C,H,W", path, input);
         goto out;
     }
@@ -497,8 +525,78 @@ out:
 /* Optimiser state                                                           */
 /* ------------------------------------------------------------------------ */
 
+/* The layout of m's parameter buffer as text, "name:d0xd1...,..." over the
+ * trained tensors in order (NULL when out of memory; free it). Saved with
+ * the optimiser state, whose buffers follow that layout, so that a state is
+ * never loaded into a different network of the same size. */
+static char *optim_layout(struct focal_model *m)
+{
+    size_t nt = focal_model_num_tensors(m), cap = 64, len = 0;
+    char *out = malloc(cap);
+    if (!out)
+        return NULL;
+    out[0] = '\0';
+    for (size_t i = 0; i < nt; i++) {
+        struct focal_tensor_info ti;
+        focal_model_tensor(m, i, &ti);
+        if (ti.role == FOCAL_TENSOR_BUFFER)
+            continue;
+        char item[160];
+        int k = snprintf(item, sizeof item, "%s%s:", len ? "," : "", ti.name);
+        for (int d = 0; d < ti.ndim && k > 0 && (size_t)k < sizeof item; d++)
+            k += snprintf(item + k, sizeof item - (size_t)k, "%s%d", d ? "x" : "", ti.shape[d]);
+        if (k < 0 || (size_t)k >= sizeof item)
+            k = (int)strlen(item);
+        if (len + (size_t)k + 1 > cap) {
+            while (len + (size_t)k + 1 > cap)
+                cap *= 2;
+            char *q = realloc(out, cap);
+            if (!q) {
+                free(out);
+                return NULL;
+            }
+            out = q;
+        }
+        memcpy(out + len, item, (size_t)k + 1);
+        len += (size_t)k;
+    }
+    return out;
+}
+
+/* The first comma-separated item where layouts a and b differ, copied into
+ * buf ("(end)" past the last item of a). */
+static const char *layout_diff(const char *a, const char *b, char *buf, size_t n)
+{
+    while (*a && *b) {
+        size_t la = strcspn(a, ","), lb = strcspn(b, ",");
+        if (la != lb || memcmp(a, b, la) != 0)
+            break;
+        a += la + (a[la] == ',');
+        b += lb + (b[lb] == ',');
+    }
+    size_t la = strcspn(a, ",");
+    snprintf(buf, n, "%.*s", (int)(la < 100 ? la : 100), *a ? a : "(end)");
+    return buf;
+}
+
 static const char *const optim_kind_names[] = { "sgd", "adam", "adamw" };
 static const char *const schedule_names[] = { "constant", "step", "cosine" };
+
+/* Saves o's buffers, step count and configuration and its model's dropout
+ * generator atomically; FOCAL_ERR_IO if the write fails. */
+/* A 64-bit FNV-1a fingerprint of the model's parameter bytes, as hex: ties an
+ * optimiser state to the weights it was saved with. */
+static void weights_fingerprint(struct focal_model *m, char hex[17])
+{
+    const unsigned char *b = (const unsigned char *)focal_model_params(m);
+    const size_t n = focal_model_num_params(m) * sizeof(float);
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 0x100000001b3ull;
+    }
+    snprintf(hex, 17, "%016llx", (unsigned long long)h);
+}
 
 focal_status focal_optim_save(const char *path, const struct focal_optim *o)
 {
@@ -512,8 +610,6 @@ focal_status focal_optim_save(const char *path, const struct focal_optim *o)
 
     if ((unsigned)c->kind > FOCAL_OPTIM_ADAMW || (unsigned)c->schedule > FOCAL_SCHED_COSINE)
         return focal_fail(FOCAL_ERR_ARG, "%s: optimiser kind or schedule out of range", path);
-    if (o->n > (size_t)INT64_MAX)
-        return focal_fail(FOCAL_ERR_ARG, "%s: too many parameters", path);
     const float *bufs[2] = { o->buf1, o->buf2 };
     const char *names[2] = { "buf1", "buf2" };
     for (int b = 0; b < 2; b++) {
@@ -538,6 +634,15 @@ focal_status focal_optim_save(const char *path, const struct focal_optim *o)
     kv_add(&kv, "version", CKPT_VERSION);
     kv_add(&kv, "kind", optim_kind_names[c->kind]);
     kv_addf(&kv, "params", "%zu", o->n);
+    char *layout = optim_layout(o->model);
+    if (layout)
+        kv_add(&kv, "layout", layout);
+    else
+        kv.failed = 1;
+    free(layout);
+    char fp[17];
+    weights_fingerprint(o->model, fp);
+    kv_add(&kv, "weights", fp);
     kv_addf(&kv, "step", "%ld", o->step);
     kv_addf(&kv, "has_buf", "%d", o->has_buf ? 1 : 0);
     kv_addf(&kv, "lr", "%.17g", c->lr);
@@ -580,6 +685,10 @@ static focal_status optim_check_buf(const struct focal_st *st, const char *path,
     return FOCAL_OK;
 }
 
+/* Restores a state saved by focal_optim_save into o (and o's model's
+ * generator). Refuses, with FOCAL_ERR_FORMAT and o unchanged, a file of
+ * another optimiser kind or network, or one missing a buffer o keeps. The
+ * other configuration fields are not compared: o's own are used from here on. */
 focal_status focal_optim_load(const char *path, struct focal_optim *o)
 {
     struct focal_st st;
@@ -610,6 +719,33 @@ focal_status focal_optim_load(const char *path, struct focal_optim *o)
     if (params != (uint64_t)o->n) {
         s = focal_fail(FOCAL_ERR_FORMAT, "%s: saved for %llu parameters; this model has %zu (a different network?)",
                        path, (unsigned long long)params, o->n);
+        goto out;
+    }
+    const char *saved_layout = focal_st_meta(&st, "layout");
+    char *layout = optim_layout(o->model);
+    if (!layout) {
+        s = focal_fail(FOCAL_ERR_NOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    if (!saved_layout || strcmp(saved_layout, layout) != 0) {
+        char d1[128], d2[128];
+        if (saved_layout)
+            s = focal_fail(FOCAL_ERR_FORMAT, "%s: saved for another network: its parameter '%s' is '%s' here", path,
+                           layout_diff(saved_layout, layout, d1, sizeof d1),
+                           layout_diff(layout, saved_layout, d2, sizeof d2));
+        else
+            s = focal_fail(FOCAL_ERR_FORMAT, "%s: metadata has no \"layout\"", path);
+        free(layout);
+        goto out;
+    }
+    free(layout);
+    const char *saved_fp = focal_st_meta(&st, "weights");
+    char fp[17];
+    weights_fingerprint(o->model, fp);
+    if (!saved_fp || strcmp(saved_fp, fp) != 0) {
+        s = focal_fail(FOCAL_ERR_FORMAT,
+                       "%s: saved with other weights than the model's (fingerprint %.16s, model %s): load the "
+                       "checkpoint saved with it first", path, saved_fp ? saved_fp : "missing", fp);
         goto out;
     }
     const char *why = o->cfg.kind == FOCAL_OPTIM_SGD ? "SGD keeps a buffer only with momentum"

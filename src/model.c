@@ -760,7 +760,7 @@ void focal_model_input_shape(const struct focal_model *m, int *c, int *h, int *w
     *w = m->in_w;
 }
 
-void focal_model_tensor(struct focal_model *m, size_t i, struct focal_tensor_info *info)
+void focal_model_tensor(const struct focal_model *m, size_t i, struct focal_tensor_info *info)
 {
     *info = m->tensors[i];
 }

@@ -4,6 +4,7 @@
  * checkpoint can save and restore it. */
 #include "layers.h"
 
+/* x rotated left by k bits, 0 < k < 64. */
 static inline uint64_t rotl64(uint64_t x, int k)
 {
     return (x << k) | (x >> (64 - k));

@@ -90,6 +90,7 @@ static int st_mul(size_t a, size_t b, size_t *out)
 /* Reading                                                                   */
 /* ------------------------------------------------------------------------ */
 
+/* Frees everything st holds and empties it; safe on an emptied or zeroed st. */
 void focal_st_free(struct focal_st *st)
 {
     if (!st)
@@ -107,6 +108,7 @@ void focal_st_free(struct focal_st *st)
     memset(st, 0, sizeof *st);
 }
 
+/* The tensor called name, or NULL (linear search; files hold few tensors). */
 const struct focal_st_tensor *focal_st_find(const struct focal_st *st, const char *name)
 {
     for (size_t i = 0; i < st->n; i++)
@@ -115,6 +117,7 @@ const struct focal_st_tensor *focal_st_find(const struct focal_st *st, const cha
     return NULL;
 }
 
+/* The metadata value for key, or NULL; owned by st. */
 const char *focal_st_meta(const struct focal_st *st, const char *key)
 {
     for (size_t i = 0; i < st->nmeta; i++)
@@ -366,10 +369,14 @@ out:
     return s;
 }
 
+/* Reads and validates the whole file (see safetensors.h): on success st owns
+ * the bytes and every tensor's data points into them; on failure st is empty
+ * and the message names the file and the problem. */
 focal_status focal_st_read(const char *path, struct focal_st *st)
 {
     focal_status s;
     cJSON *root = NULL;
+    char *hdr = NULL;
     struct st_span *sp = NULL;
 
     memset(st, 0, sizeof *st);
@@ -399,7 +406,15 @@ focal_status focal_st_read(const char *path, struct focal_st *st)
         s = focal_fail(FOCAL_ERR_FORMAT, "%s: header does not start with '{'; not a safetensors file?", path);
         goto fail;
     }
-    const char *hdr = (const char *)b + 8;
+    /* The parser gets its own NUL-terminated copy, so that nothing it does
+     * can look past the header into the data or beyond the buffer. */
+    hdr = malloc((size_t)hlen + 1);
+    if (!hdr) {
+        s = focal_fail(FOCAL_ERR_NOMEM, "%s: out of memory for a %llu-byte header", path, (unsigned long long)hlen);
+        goto fail;
+    }
+    memcpy(hdr, b + 8, (size_t)hlen);
+    hdr[hlen] = '\0';
     const char *hend = NULL;
     root = cJSON_ParseWithLengthOpts(hdr, (size_t)hlen, &hend, 0);
     if (!root || !cJSON_IsObject(root)) {
@@ -469,11 +484,13 @@ focal_status focal_st_read(const char *path, struct focal_st *st)
         goto fail;
     free(sp);
     cJSON_Delete(root);
+    free(hdr);
     return FOCAL_OK;
 
 fail:
     free(sp);
     cJSON_Delete(root);
+    free(hdr);
     focal_st_free(st);
     return s;
 }
@@ -543,6 +560,11 @@ static void st_buf_json_string(struct st_buf *b, const char *s)
     st_buf_add(b, "\"", 1);
 }
 
+/* Builds the header (metadata first, then the tensors in the given order with
+ * contiguous offsets, padded with spaces to a multiple of 8 bytes) and writes
+ * it and the data through focal_wfile: temporary file, fsync, rename. Bad
+ * arguments give FOCAL_ERR_ARG before anything is written; an I/O failure
+ * gives FOCAL_ERR_IO and leaves any existing file as it was. */
 focal_status focal_st_write(const char *path, const struct focal_st_out *t, size_t n,
                             const char *const *meta_key, const char *const *meta_val, size_t nmeta)
 {

@@ -543,6 +543,8 @@ static const char *rewrite(const char *name, tensor_edit edit, const char *key, 
     return p;
 }
 
+/* Edits for rewrite(): give 0.weight a wrong shape of the same size, drop
+ * 1.running_var, store 5.bias as I32. Each returns 0 to drop the tensor. */
 static int edit_shape(struct focal_st_out *o)
 {
     if (strcmp(o->name, "0.weight") == 0) {
@@ -557,9 +559,8 @@ static int edit_drop(struct focal_st_out *o)
 }
 static int edit_dtype(struct focal_st_out *o)
 {
-    if (strcmp(o->name, "5.bias") == 0) {
+    if (strcmp(o->name, "5.bias") == 0)
         o->dtype = FOCAL_ST_I32;
-    }
     return 1;
 }
 
@@ -621,6 +622,7 @@ static void test_refused(void)
             FOCAL_ERR_FORMAT, "'4.weight' of the network is missing");
     REFUSED(rewrite("input.safetensors", NULL, "input", "3,8", 0), FOCAL_ERR_FORMAT, "\"input\"");
     REFUSED(rewrite("input2.safetensors", NULL, "input", "3,8,8,", 0), FOCAL_ERR_FORMAT, "\"input\"");
+    REFUSED(rewrite("input3.safetensors", NULL, "input", "3,99999999999999999999,8", 0), FOCAL_ERR_FORMAT, "\"input\"");
     REFUSED(rewrite("classes.safetensors", NULL, "classes", "5x", 0), FOCAL_ERR_FORMAT, "\"classes\"");
     REFUSED(rewrite("head.safetensors", NULL, "head", "tanh", 0), FOCAL_ERR_FORMAT, "\"head\"");
     REFUSED(rewrite("names.safetensors", NULL, "class_names", "[\"a\",\"b\"]", 0), FOCAL_ERR_FORMAT,
@@ -691,6 +693,28 @@ static void test_optim_state(const struct data *d)
     CHECK(memcmp(&before, focal_model_rng(other), sizeof before) == 0);
     focal_optim_free(o2);
     focal_model_free(other);
+    /* Another network with exactly as many parameters (the dropout layer
+     * removed shifts the later layers' names). */
+    other = new_model("conv 4 3\nbatchnorm\nrelu\nmaxpool 2\nflatten\ndense 16\nrelu\ndense classes\n", BATCH, 3);
+    CHECK(focal_model_num_params(other) == focal_model_num_params(m));
+    o2 = new_optim(other, FOCAL_OPTIM_ADAMW);
+    CHECK(focal_optim_load(pa, o2) == FOCAL_ERR_FORMAT);
+    CHECKF(strstr(focal_last_error(), "another network: its parameter '6.weight:16x64' is '5.weight:16x64' here"),
+           "%s", focal_last_error());
+    focal_optim_free(o2);
+    focal_model_free(other);
+    /* The same network with other weights (a crash between saving the
+     * checkpoint and the optimiser state leaves such a pair) is refused. */
+    o2 = new_optim(m, FOCAL_OPTIM_ADAMW);
+    float *w0 = focal_model_params(m);
+    const float keep = w0[0];
+    w0[0] += 0.25f;
+    CHECK(focal_optim_load(pa, o2) == FOCAL_ERR_FORMAT);
+    CHECKF(strstr(focal_last_error(), "saved with other weights than the model's"), "%s", focal_last_error());
+    CHECK(o2->step == 0);
+    w0[0] = keep;
+    CHECK(focal_optim_load(pa, o2) == FOCAL_OK && o2->step == 3);
+    focal_optim_free(o2);
     /* A checkpoint is not an optimiser state, and truncations are refused. */
     o2 = new_optim(m, FOCAL_OPTIM_ADAMW);
     CHECK(focal_optim_load(path_in("trained.safetensors"), o2) == FOCAL_ERR_FORMAT);

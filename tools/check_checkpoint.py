@@ -31,7 +31,9 @@ import sys
 
 import numpy as np
 import torch
-from torch import nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import focal_torch  # noqa: E402  (the translator from focal's text format to torch)
 
 DTYPES = {"F32": "<f4", "F64": "<f8", "I32": "<i4", "I64": "<i8", "U8": "u1"}
 
@@ -58,103 +60,13 @@ def read_safetensors(path):
     return tensors, meta
 
 
-class GAP(nn.Module):
-    """Global average pool to (N, C), as focal's `gap`."""
-
-    def forward(self, x):
-        return x.mean(dim=(2, 3))
-
-
-class BasicBlock(nn.Module):
-    """conv3-BN-ReLU-conv3-BN + shortcut (1x1 conv + BN when the shape changes), add, ReLU."""
-
-    def __init__(self, cin, cout, stride):
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(cout)
-        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(cout)
-        self.shortcut = None
-        if stride != 1 or cin != cout:
-            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, 0, bias=False), nn.BatchNorm2d(cout))
-
-    def forward(self, x):
-        out = torch.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        return torch.relu(out + (self.shortcut(x) if self.shortcut is not None else x))
-
-
-def parse_line(line):
-    """Tokens of one description line: (kind, positional args, {key: value})."""
-    toks = line.split()
-    pos = [t for t in toks[1:] if "=" not in t]
-    keys = dict(t.split("=", 1) for t in toks[1:] if "=" in t)
-    return toks[0], pos, keys
-
-
-def conv_out(size, k, stride, pad):
-    return (size + 2 * pad - k) // stride + 1
-
-
-def build(desc, c, h, w, classes):
-    """The torch equivalent of a focal description for c x h x w inputs."""
-    layers = []
-    flat = False
-    for raw in desc.splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        kind, pos, keys = parse_line(line)
-        if kind == "conv":
-            oc, k = int(pos[0]), int(pos[1])
-            stride, pad = int(keys.get("stride", 1)), int(keys.get("pad", k // 2))
-            layers.append(nn.Conv2d(c, oc, k, stride, pad, bias=keys.get("bias", "1") == "1"))
-            c, h, w = oc, conv_out(h, k, stride, pad), conv_out(w, k, stride, pad)
-        elif kind == "batchnorm":
-            bn = nn.BatchNorm1d if flat else nn.BatchNorm2d
-            layers.append(bn(c, eps=float(keys.get("eps", 1e-5)), momentum=float(keys.get("momentum", 0.1))))
-        elif kind == "relu":
-            layers.append(nn.ReLU())
-        elif kind == "leakyrelu":
-            layers.append(nn.LeakyReLU(float(keys.get("slope", 0.01))))
-        elif kind in ("maxpool", "avgpool"):
-            k = int(pos[0])
-            stride, pad = int(keys.get("stride", k)), int(keys.get("pad", 0))
-            if kind == "maxpool":
-                layers.append(nn.MaxPool2d(k, stride, pad))
-            else:
-                layers.append(nn.AvgPool2d(k, stride, pad, count_include_pad=True))
-            h, w = conv_out(h, k, stride, pad), conv_out(w, k, stride, pad)
-        elif kind == "gap":
-            layers.append(GAP())
-            h = w = 1
-            flat = True
-        elif kind == "dropout":
-            layers.append(nn.Dropout(float(pos[0])))
-        elif kind == "flatten":
-            layers.append(nn.Flatten())
-            c, h, w = c * h * w, 1, 1
-            flat = True
-        elif kind == "dense":
-            n = classes if pos[0] == "classes" else int(pos[0])
-            layers.append(nn.Linear(c, n, bias=keys.get("bias", "1") == "1"))
-            c = n
-        elif kind == "block":
-            oc, stride = int(pos[0]), int(keys.get("stride", 1))
-            layers.append(BasicBlock(c, oc, stride))
-            c, h, w = oc, conv_out(h, 3, stride, 1), conv_out(w, 3, stride, 1)
-        else:
-            raise ValueError("unknown layer %r" % kind)
-    return nn.Sequential(*layers)
-
-
 def load_network(path):
     """(torch network in eval mode with the checkpoint's weights, metadata)."""
     tensors, meta = read_safetensors(path)
     if meta.get("format") != "focal-checkpoint":
         raise ValueError("%s: not a focal checkpoint" % path)
     c, h, w = (int(v) for v in meta["input"].split(","))
-    net = build(meta["description"], c, h, w, int(meta["classes"]))
+    net, _ = focal_torch.build_network(meta["description"], c, h, w, int(meta["classes"]))
     want = {k: v for k, v in net.state_dict().items() if not k.endswith("num_batches_tracked")}
     missing = sorted(set(want) - set(tensors))
     extra = sorted(set(tensors) - set(want))
@@ -227,7 +139,7 @@ def main():
             worst = max(worst, check(p, inp if os.path.exists(inp) else None,
                                      exp if os.path.exists(exp) else None, args.tol, args.seed, args.batch))
     elif args.checkpoint:
-        if bool(args.input) != bool(args.expect) and args.expect:
+        if args.expect and not args.input:
             sys.exit("--expect needs --input")
         worst = check(args.checkpoint, args.input, args.expect, args.tol, args.seed, args.batch)
     else:

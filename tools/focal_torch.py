@@ -150,11 +150,11 @@ def build_network(desc, in_c, in_h, in_w, classes):
             layers.append(nn.Flatten())
             shape = (int(torch.tensor(shape).prod()),)
         elif kind == "dense":
-            (n,), _ = _split_args(num, words, 1, set())
+            (n,), o = _split_args(num, words, 1, {"bias"})
             n = classes if n == "classes" else int(n)
             if len(shape) != 1:
                 raise DescriptionError("line %d: dense needs a flat input; add flatten or gap before it" % num)
-            layers.append(nn.Linear(shape[0], n))
+            layers.append(nn.Linear(shape[0], n, bias=int(o.get("bias", 1)) != 0))
             shape = (n,)
         elif kind == "block":
             (oc,), o = _split_args(num, words, 1, {"stride"})
