@@ -27,6 +27,7 @@
 #include "model_internal.h"
 #include "optim_internal.h"
 #include "check.h"
+#include "testfs.h"
 
 #define C_IN 3
 #define H_IN 8
@@ -43,74 +44,6 @@ static const char desc_basic[] = "conv 4 3\nbatchnorm\nrelu\nmaxpool 2\nflatten\
 static const char desc_dropout[] =
     "# resume test: dropout makes the generator part of the state\n"
     "conv 4 3\nbatchnorm\nrelu\nmaxpool 2\nflatten\ndropout 0.3\ndense 16\nrelu\ndense classes\n";
-
-static char dir[256];
-
-/* dir/name in one of four rotating static buffers. */
-static const char *path_in(const char *name)
-{
-    static char buf[4][512];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-    return buf[k];
-}
-
-/* Removes every file in d, then d. */
-static void remove_tree(const char *d)
-{
-    DIR *dp = opendir(d);
-    if (dp) {
-        struct dirent *e;
-        char p[768];
-        while ((e = readdir(dp)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            snprintf(p, sizeof p, "%s/%s", d, e->d_name);
-            struct stat sb;
-            if (stat(p, &sb) == 0 && S_ISDIR(sb.st_mode))
-                remove_tree(p);
-            else
-                unlink(p);
-        }
-        closedir(dp);
-    }
-    rmdir(d);
-}
-
-/* The whole file into a new buffer; *n receives its size. Exits on failure. */
-static unsigned char *slurp(const char *p, size_t *n)
-{
-    FILE *fp = fopen(p, "rb");
-    if (!fp) {
-        fprintf(stderr, "cannot read %s\n", p);
-        exit(1);
-    }
-    fseek(fp, 0, SEEK_END);
-    long len = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)len + 1);
-    if (!b || fread(b, 1, (size_t)len, fp) != (size_t)len) {
-        fprintf(stderr, "cannot read %s\n", p);
-        exit(1);
-    }
-    fclose(fp);
-    *n = (size_t)len;
-    return b;
-}
-
-/* Writes n bytes to p; exits on failure. */
-static void put(const char *p, const void *b, size_t n)
-{
-    /* A new file rather than a truncated one: ext4 flushes a file rewritten
-     * through truncation when it is closed, which makes thousands of rewrites slow. */
-    unlink(p);
-    FILE *fp = fopen(p, "wb");
-    if (!fp || fwrite(b, 1, n, fp) != n || fclose(fp) != 0) {
-        fprintf(stderr, "cannot write %s\n", p);
-        exit(1);
-    }
-}
 
 /* ---- synthetic data ----------------------------------------------------------- */
 
@@ -585,11 +518,11 @@ static void expect_refused(const char *p, focal_status want, const char *text, i
 static void test_refused(void)
 {
     size_t n;
-    unsigned char *b = slurp(path_in("trained.safetensors"), &n);
+    unsigned char *b = read_file(path_in("trained.safetensors"), &n);
     int refused = 0;
     const char *p = path_in("cut.safetensors");
     for (size_t len = 0; len < n; len++) {
-        put(p, b, len);
+        write_new_file(p, b, len);
         struct focal_model *m = NULL;
         focal_status s = focal_checkpoint_load(p, 2, &m, NULL);
         refused += s == FOCAL_ERR_FORMAT && m == NULL && strstr(focal_last_error(), p) != NULL;
@@ -602,7 +535,7 @@ static void test_refused(void)
     CHECK(q != NULL);
     if (q) {
         q[0] = 'F';
-        put(p, b, n);
+        write_new_file(p, b, n);
         REFUSED(p, FOCAL_ERR_FORMAT, "not a focal checkpoint");
     }
     free(b);
@@ -720,10 +653,10 @@ static void test_optim_state(const struct data *d)
     CHECK(focal_optim_load(path_in("trained.safetensors"), o2) == FOCAL_ERR_FORMAT);
     CHECKF(strstr(focal_last_error(), "not a focal optimiser state"), "%s", focal_last_error());
     size_t n;
-    unsigned char *b = slurp(pa, &n);
+    unsigned char *b = read_file(pa, &n);
     int refused = 0;
     for (size_t len = 0; len < n; len += 7) {
-        put(path_in("cut.optim"), b, len);
+        write_new_file(path_in("cut.optim"), b, len);
         refused += focal_optim_load(path_in("cut.optim"), o2) == FOCAL_ERR_FORMAT;
     }
     CHECK(refused == (int)((n + 6) / 7));
@@ -782,9 +715,9 @@ static void export_one(const char *kd, const char *name, const char *desc, int c
     snprintf(p, sizeof p, "%s/%s.safetensors", kd, name);
     CHECKF(focal_checkpoint_save(p, m, &meta) == FOCAL_OK, "%s", focal_last_error());
     snprintf(p, sizeof p, "%s/%s.input.f32", kd, name);
-    put(p, x, xn * sizeof *x);
+    write_new_file(p, x, xn * sizeof *x);
     snprintf(p, sizeof p, "%s/%s.logits.f32", kd, name);
-    put(p, logits, (size_t)n * classes * sizeof *logits);
+    write_new_file(p, logits, (size_t)n * classes * sizeof *logits);
     free(x);
     free(yf);
     free(yi);
@@ -822,12 +755,8 @@ static void export_for_python(void)
 
 int main(void)
 {
-    const char *base = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/focal-ckpt-XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
+    if (make_scratch_dir("focal-ckpt") != 0)
         return 1;
-    }
     /* First, before any parallel region runs in this process. */
     start_children();
 

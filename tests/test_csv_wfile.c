@@ -3,7 +3,6 @@
  * focal_wfile (commit, abort, failure cases, no temporary files left behind). */
 #define _POSIX_C_SOURCE 200809L
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,30 +11,7 @@
 
 #include "focal.h"
 #include "check.h"
-
-static char dir[256];
-
-/* dir/name in a static buffer (one at a time). */
-static const char *path_in(const char *name)
-{
-    static char buf[512];
-    snprintf(buf, sizeof buf, "%s/%s", dir, name);
-    return buf;
-}
-
-/* Writes n bytes of text to dir/name; returns its path (static buffer). */
-static const char *put(const char *name, const char *text, size_t n)
-{
-    const char *p = path_in(name);
-    FILE *fp = fopen(p, "wb");
-    if (!fp) {
-        fprintf(stderr, "cannot write %s\n", p);
-        exit(1);
-    }
-    fwrite(text, 1, n, fp);
-    fclose(fp);
-    return p;
-}
+#include "testfs.h"
 
 /* put() for a NUL-terminated text. */
 static const char *puts_file(const char *name, const char *text)
@@ -43,56 +19,19 @@ static const char *puts_file(const char *name, const char *text)
     return put(name, text, strlen(text));
 }
 
-/* The whole content of a file into buf (size n); "" if it cannot be read. */
+/* The whole content of a file into buf (size n) as text, cut to n − 1 bytes;
+ * "" if it cannot be read. */
 static const char *slurp(const char *p, char *buf, size_t n)
 {
-    FILE *fp = fopen(p, "rb");
-    buf[0] = '\0';
-    if (!fp)
-        return buf;
-    size_t got = fread(buf, 1, n - 1, fp);
-    buf[got] = '\0';
-    fclose(fp);
+    size_t len;
+    unsigned char *b = try_read_file(p, &len);
+    if (len > n - 1)
+        len = n - 1;
+    if (b)
+        memcpy(buf, b, len);
+    buf[len] = '\0';
+    free(b);
     return buf;
-}
-
-/* Number of entries of dir other than . and .., and whether any name contains
- * ".tmp" (*tmp_seen). */
-static int dir_entries(int *tmp_seen)
-{
-    int n = 0;
-    *tmp_seen = 0;
-    DIR *d = opendir(dir);
-    if (!d)
-        return -1;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        n++;
-        if (strstr(e->d_name, ".tmp"))
-            *tmp_seen = 1;
-    }
-    closedir(d);
-    return n;
-}
-
-/* Removes every file in dir. */
-static void dir_clear(void)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char p[512];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        if (remove(p) != 0)
-            rmdir(p);
-    }
-    closedir(d);
 }
 
 /* Reads text as a CSV file and expects FOCAL_ERR_FORMAT with a message that
@@ -198,7 +137,7 @@ static void test_wfile(void)
     int tmp_seen, n0;
     struct focal_wfile wf;
 
-    dir_clear();
+    clear_dir(dir);
     const char *out = path_in("out.csv");
     char outp[512];
     snprintf(outp, sizeof outp, "%s", out);
@@ -276,16 +215,11 @@ static void test_wfile(void)
 /* Runs every test in a fresh temporary directory, removed afterwards. */
 int main(void)
 {
-    const char *base = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/focal-test-XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
+    if (make_scratch_dir("focal-test") != 0)
         return 1;
-    }
     test_csv_ok();
     test_csv_errors();
     test_wfile();
-    dir_clear();
-    rmdir(dir);
+    remove_tree(dir);
     return check_done("test_csv_wfile");
 }

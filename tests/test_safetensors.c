@@ -6,7 +6,6 @@
  * file behind. */
 #define _POSIX_C_SOURCE 200809L
 
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
@@ -20,88 +19,7 @@
 #include "focal.h"
 #include "safetensors.h"
 #include "check.h"
-
-static char dir[256];
-
-/* dir/name in one of two rotating static buffers. */
-static const char *path_in(const char *name)
-{
-    static char buf[2][512];
-    static int k;
-    k ^= 1;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-    return buf[k];
-}
-
-/* Writes n bytes to dir/name; returns its path. Exits if it cannot. */
-static const char *put(const char *name, const void *bytes, size_t n)
-{
-    const char *p = path_in(name);
-    /* A new file rather than a truncated one: ext4 flushes a file rewritten
-     * through truncation when it is closed, which makes thousands of rewrites slow. */
-    unlink(p);
-    FILE *fp = fopen(p, "wb");
-    if (!fp || fwrite(bytes, 1, n, fp) != n || fclose(fp) != 0) {
-        fprintf(stderr, "cannot write %s\n", p);
-        exit(1);
-    }
-    return p;
-}
-
-/* The whole file into a new buffer; *n receives its size. Exits on failure. */
-static unsigned char *slurp(const char *p, size_t *n)
-{
-    FILE *fp = fopen(p, "rb");
-    if (!fp) {
-        fprintf(stderr, "cannot read %s\n", p);
-        exit(1);
-    }
-    fseek(fp, 0, SEEK_END);
-    long len = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)len + 1);
-    if (!b || fread(b, 1, (size_t)len, fp) != (size_t)len) {
-        fprintf(stderr, "cannot read %s\n", p);
-        exit(1);
-    }
-    fclose(fp);
-    *n = (size_t)len;
-    return b;
-}
-
-/* Number of entries in dir; *tmp_seen is set if a name contains ".tmp". */
-static int dir_entries(int *tmp_seen)
-{
-    int n = 0;
-    *tmp_seen = 0;
-    DIR *d = opendir(dir);
-    if (!d)
-        return -1;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        n++;
-        if (strstr(e->d_name, ".tmp"))
-            *tmp_seen = 1;
-    }
-    closedir(d);
-    return n;
-}
-
-/* Removes every file in dir, then dir. */
-static void remove_dir(void)
-{
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL)
-            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-                unlink(path_in(e->d_name));
-        closedir(d);
-    }
-    rmdir(dir);
-}
+#include "testfs.h"
 
 /* Builds a file: the 8-byte length of hdr (or `len` if nonzero), hdr, then
  * ndata bytes 0, 1, 2, ...; returns its path. */
@@ -168,7 +86,7 @@ static void test_round_trip(void)
     CHECKF(write_sample("a.safetensors") == FOCAL_OK, "%s", focal_last_error());
     const char *p = path_in("a.safetensors");
     size_t n;
-    unsigned char *b = slurp(p, &n);
+    unsigned char *b = read_file(p, &n);
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--)
         hlen = hlen << 8 | b[i];
@@ -235,7 +153,7 @@ static void test_prefixes(void)
 {
     CHECK(write_sample("full.safetensors") == FOCAL_OK);
     size_t n;
-    unsigned char *b = slurp(path_in("full.safetensors"), &n);
+    unsigned char *b = read_file(path_in("full.safetensors"), &n);
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--)
         hlen = hlen << 8 | b[i];
@@ -265,7 +183,7 @@ static void test_prefixes(void)
 static void test_corrupt_bytes(void)
 {
     size_t n;
-    unsigned char *b = slurp(path_in("full.safetensors"), &n);
+    unsigned char *b = read_file(path_in("full.safetensors"), &n);
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--)
         hlen = hlen << 8 | b[i];
@@ -411,12 +329,12 @@ static void test_failed_writes(void)
     CHECK(focal_st_write(nodir, &big, 1, NULL, NULL, 0) == FOCAL_ERR_IO);
     CHECKF(strstr(focal_last_error(), nodir) != NULL, "%s", focal_last_error());
 
-    remove_dir();
+    remove_tree(dir);
     CHECK(mkdir(dir, 0700) == 0);
     const char *p = path_in("keep.safetensors");
     CHECK(write_sample("keep.safetensors") == FOCAL_OK);
     size_t n0, n1;
-    unsigned char *before = slurp(p, &n0);
+    unsigned char *before = read_file(p, &n0);
 
     /* A file-size limit makes the data write fail after the temporary file exists. */
     struct rlimit old, lim;
@@ -430,7 +348,7 @@ static void test_failed_writes(void)
     signal(SIGXFSZ, old_handler);
     CHECKF(s == FOCAL_ERR_IO, "status %d: %s", (int)s, focal_last_error());
     CHECKF(strstr(focal_last_error(), p) != NULL, "%s", focal_last_error());
-    unsigned char *after = slurp(p, &n1);
+    unsigned char *after = read_file(p, &n1);
     CHECK(n0 == n1 && memcmp(before, after, n0) == 0);
     free(after);
     int tmp;
@@ -443,7 +361,7 @@ static void test_failed_writes(void)
         s = focal_st_write(p, &big, 1, NULL, NULL, 0);
         CHECK(chmod(dir, 0700) == 0);
         CHECK(s == FOCAL_ERR_IO);
-        after = slurp(p, &n1);
+        after = read_file(p, &n1);
         CHECK(n0 == n1 && memcmp(before, after, n0) == 0);
         free(after);
         CHECK(dir_entries(&tmp) == 1 && !tmp);
@@ -456,7 +374,7 @@ static void test_failed_writes(void)
     CHECK(focal_st_write(p, &reserved, 1, NULL, NULL, 0) == FOCAL_ERR_ARG);
     struct focal_st_out negative = { "n", FOCAL_ST_U8, 1, { -1 }, v };
     CHECK(focal_st_write(p, &negative, 1, NULL, NULL, 0) == FOCAL_ERR_ARG);
-    after = slurp(p, &n1);
+    after = read_file(p, &n1);
     CHECK(n0 == n1 && memcmp(before, after, n0) == 0);
     free(after);
     CHECK(dir_entries(&tmp) == 1 && !tmp);
@@ -465,17 +383,13 @@ static void test_failed_writes(void)
 
 int main(void)
 {
-    const char *base = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/focal-st-XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
+    if (make_scratch_dir("focal-st") != 0)
         return 1;
-    }
     test_round_trip();
     test_prefixes();
     test_corrupt_bytes();
     test_malformed();
     test_failed_writes();
-    remove_dir();
+    remove_tree(dir);
     return check_done("test_safetensors");
 }
