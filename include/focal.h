@@ -68,9 +68,10 @@ const char *focal_status_string(focal_status st);
 /* The library's version, "MAJOR.MINOR.PATCH". */
 const char *focal_version(void);
 
-/* Sets the number of threads the library's parallel loops use (n >= 1), or
- * n = 0 for one per core. Results of every loss are bit-identical for a given
- * input whatever the thread count. */
+/* Sets the number of threads the library's parallel loops and the BLAS use
+ * (n >= 1), or n = 0 for one per core. Results of every loss are
+ * bit-identical for a given input whatever the thread count; training is
+ * bit-identical from run to run for the same seed and thread count. */
 void focal_set_threads(int n);
 
 /* The number of threads parallel loops will use. */

@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include "internal.h"
+#include "layers.h"
 
 static _Thread_local char focal_errbuf[1024];
 
@@ -46,7 +47,9 @@ const char *focal_version(void)
 
 void focal_set_threads(int n)
 {
-    omp_set_num_threads(n > 0 ? n : omp_get_num_procs());
+    const int t = n > 0 ? n : omp_get_num_procs();
+    omp_set_num_threads(t);
+    focal_blas_set_threads(t);
 }
 
 int focal_get_threads(void)
