@@ -1,10 +1,15 @@
 /* conv.c — 2-D convolution (PyTorch nn.Conv2d with groups = 1, dilation = 1)
- * as im2col + one GEMM per image. The im2col/col2im loops are parallel over
- * rows/channels; the GEMMs run outside any parallel region so the BLAS uses
- * its own threads. Every reduction runs in a fixed order, so results depend
- * only on the inputs and the thread count (and on the thread count only
- * through the BLAS). */
+ * as im2col + one GEMM per image. With one thread (or one image) the GEMMs
+ * run outside any parallel region, so the BLAS uses its own threads, and the
+ * im2col/col2im loops are parallel over rows/channels. With several threads
+ * and images, each thread takes a fixed, contiguous share of the images with
+ * its own im2col buffer and single-threaded GEMMs (the BLAS runs on one
+ * thread inside a parallel region): small per-image GEMMs then keep every
+ * core busy. Weight gradients are summed per thread and the partial sums
+ * added in thread order, so results depend only on the inputs and the
+ * thread count. */
 #include <assert.h>
+#include <omp.h>
 #include <string.h>
 
 #include "layers.h"
@@ -47,6 +52,13 @@ size_t focal_conv_col_size(const struct focal_conv *p)
     if (conv_is_pointwise(p))
         return 0;
     return (size_t)p->c * p->k * p->k * p->oh * p->ow;
+}
+
+size_t focal_conv_ws_size(const struct focal_conv *p, int threads)
+{
+    if (threads <= 1)
+        return focal_conv_col_size(p);
+    return (size_t)threads * (focal_conv_col_size(p) + (size_t)p->oc * p->c * p->k * p->k);
 }
 
 /* The output positions [*lo, *hi) along one axis whose input coordinate
@@ -136,25 +148,43 @@ static void conv_col2im(float *img, const float *col, const struct focal_conv *p
     }
 }
 
-/* out (N,OC,OH,OW) = conv(inp (N,C,H,W), w (OC,C,K,K)) + b (OC; may be NULL).
- * col: scratch of focal_conv_col_size(p) floats (unused when that is 0). One
- * GEMM per image: out_img (OC × OH·OW) = W (OC × C·K·K) · col. */
-void focal_conv_forward(float *out, float *col, const float *inp, const float *w, const float *b,
-                        const struct focal_conv *p, int n)
+/* out_img (OC, OH·OW) = W · im2col(img) for images [i0, i1); col: one image's
+ * im2col scratch (unused when pointwise). */
+static void conv_fwd_images(float *out, float *col, const float *inp, const float *w,
+                            const struct focal_conv *p, int i0, int i1)
 {
-    assert(p->oh >= 1 && p->ow >= 1 && n >= 0);
     const int ckk = p->c * p->k * p->k;
     const int plane = p->oh * p->ow;
     const size_t in_img = (size_t)p->c * p->h * p->w, out_img = (size_t)p->oc * plane;
     const int pointwise = conv_is_pointwise(p);
-    assert(pointwise || col != NULL);
-    for (int i = 0; i < n; i++) {
+    for (int i = i0; i < i1; i++) {
         const float *src = inp + i * in_img;
         if (!pointwise) {
             conv_im2col(col, src, p);
             src = col;
         }
         focal_sgemm(0, 0, p->oc, plane, ckk, 1.0f, w, ckk, src, plane, 0.0f, out + i * out_img, plane);
+    }
+}
+
+/* out (N,OC,OH,OW) = conv(inp (N,C,H,W), w (OC,C,K,K)) + b (OC; may be NULL).
+ * ws: focal_conv_ws_size(p, threads) floats of scratch. */
+void focal_conv_forward(float *out, float *ws, int threads, const float *inp, const float *w, const float *b,
+                        const struct focal_conv *p, int n)
+{
+    assert(p->oh >= 1 && p->ow >= 1 && n >= 0);
+    const int plane = p->oh * p->ow;
+    assert(conv_is_pointwise(p) || ws != NULL);
+    if (threads <= 1 || n < 2) {
+        conv_fwd_images(out, ws, inp, w, p, 0, n);
+    } else {
+        const size_t per = focal_conv_ws_size(p, threads) / (size_t)threads;
+#pragma omp parallel num_threads(threads)
+        {
+            const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+            conv_fwd_images(out, ws + (size_t)t * per, inp, w, p, (int)((long)n * t / nt),
+                            (int)((long)n * (t + 1) / nt));
+        }
     }
     if (b != NULL) {
         const int planes = n * p->oc;
@@ -168,22 +198,16 @@ void focal_conv_forward(float *out, float *col, const float *inp, const float *w
     }
 }
 
-/* Backward of focal_conv_forward for the same inp, w, p, n. dinp (N,C,H,W;
- * may be NULL) is overwritten; dw (OC,C,K,K) and db (OC; may be NULL) are
- * accumulated (+=). col: scratch as for the forward (its contents on entry
- * are ignored). Per image: dw += dout_img · colᵀ, then col = Wᵀ · dout_img
- * and dinp_img = col2im(col); db sums in double over images and positions in
- * a fixed order. */
-void focal_conv_backward(float *dinp, float *dw, float *db, float *col, const float *dout,
-                         const float *inp, const float *w, const struct focal_conv *p, int n)
+/* Backward for images [i0, i1): dw += dout_img · colᵀ and, when dinp is set,
+ * dinp_img = col2im(Wᵀ · dout_img). */
+static void conv_bwd_images(float *dinp, float *dw, float *col, const float *dout, const float *inp,
+                            const float *w, const struct focal_conv *p, int i0, int i1)
 {
-    assert(p->oh >= 1 && p->ow >= 1 && n >= 0);
     const int ckk = p->c * p->k * p->k;
     const int plane = p->oh * p->ow;
     const size_t in_img = (size_t)p->c * p->h * p->w, out_img = (size_t)p->oc * plane;
     const int pointwise = conv_is_pointwise(p);
-    assert(pointwise || col != NULL);
-    for (int i = 0; i < n; i++) {
+    for (int i = i0; i < i1; i++) {
         const float *g = dout + i * out_img;
         const float *src = inp + i * in_img;
         if (!pointwise) {
@@ -198,6 +222,45 @@ void focal_conv_backward(float *dinp, float *dw, float *db, float *col, const fl
         } else {
             focal_sgemm(1, 0, ckk, plane, p->oc, 1.0f, w, ckk, g, plane, 0.0f, col, plane);
             conv_col2im(dinp + i * in_img, col, p);
+        }
+    }
+}
+
+/* Backward of focal_conv_forward for the same inp, w, p, n. dinp (N,C,H,W;
+ * may be NULL) is overwritten; dw (OC,C,K,K) and db (OC; may be NULL) are
+ * accumulated (+=). ws: as for the forward (its contents on entry are
+ * ignored). With several threads each sums its images' dw in its own part of
+ * ws; the parts are then added to dw in thread order. db sums in double over
+ * images and positions in a fixed order. */
+void focal_conv_backward(float *dinp, float *dw, float *db, float *ws, int threads, const float *dout,
+                         const float *inp, const float *w, const struct focal_conv *p, int n)
+{
+    assert(p->oh >= 1 && p->ow >= 1 && n >= 0);
+    const int plane = p->oh * p->ow;
+    const size_t out_img = (size_t)p->oc * plane;
+    assert(conv_is_pointwise(p) || ws != NULL);
+    if (threads <= 1 || n < 2) {
+        conv_bwd_images(dinp, dw, ws, dout, inp, w, p, 0, n);
+    } else {
+        const size_t cs = focal_conv_col_size(p), nw = (size_t)p->oc * p->c * p->k * p->k;
+        const size_t per = cs + nw;
+        int used = 1;
+#pragma omp parallel num_threads(threads)
+        {
+            const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+            float *part = ws + (size_t)t * per + cs;
+            memset(part, 0, nw * sizeof *part);
+            conv_bwd_images(dinp, part, ws + (size_t)t * per, dout, inp, w, p, (int)((long)n * t / nt),
+                            (int)((long)n * (t + 1) / nt));
+#pragma omp single
+            used = nt;
+        }
+#pragma omp parallel for schedule(static) if (nw >= CONV_PAR_MIN)
+        for (size_t j = 0; j < nw; j++) {
+            float s = dw[j];
+            for (int t = 0; t < used; t++)
+                s += ws[(size_t)t * per + cs + j];
+            dw[j] = s;
         }
     }
     if (db != NULL) {

@@ -51,13 +51,21 @@ int focal_conv_init(struct focal_conv *p, int c, int h, int w, int oc, int k, in
  * C·K·K × OH·OW; 0 for the 1×1, stride 1, pad 0 fast path). */
 size_t focal_conv_col_size(const struct focal_conv *p);
 
-/* out (N,OC,OH,OW) = conv(inp (N,C,H,W), w (OC,C,K,K)) + b (OC); b may be NULL. */
-void focal_conv_forward(float *out, float *col, const float *inp, const float *w, const float *b,
+/* Floats of workspace for the forward and backward with `threads` threads:
+ * one im2col buffer per thread and, with more than one thread, a weight
+ * gradient partial per thread. Equals focal_conv_col_size(p) for 1 thread. */
+size_t focal_conv_ws_size(const struct focal_conv *p, int threads);
+
+/* out (N,OC,OH,OW) = conv(inp (N,C,H,W), w (OC,C,K,K)) + b (OC); b may be NULL.
+ * threads <= 1 (or n = 1): images one after another, each GEMM using the
+ * BLAS's threads; threads > 1: images split across threads. ws holds
+ * focal_conv_ws_size(p, threads) floats. */
+void focal_conv_forward(float *out, float *ws, int threads, const float *inp, const float *w, const float *b,
                         const struct focal_conv *p, int n);
 
 /* dinp (N,C,H,W; may be NULL) overwritten; dw (OC,C,K,K) and db (OC; may be
- * NULL) accumulated. */
-void focal_conv_backward(float *dinp, float *dw, float *db, float *col, const float *dout,
+ * NULL) accumulated. threads and ws as for the forward. */
+void focal_conv_backward(float *dinp, float *dw, float *db, float *ws, int threads, const float *dout,
                          const float *inp, const float *w, const struct focal_conv *p, int n);
 
 /* ---- batch normalisation over N·H·W per channel (bn.c) -------------------- */

@@ -69,8 +69,9 @@ struct focal_model {
     struct focal_tensor_info *tensors;
     char *names;                /* storage for tensor names */
     size_t names_len;
-    float *col;                 /* im2col scratch shared by every convolution */
+    float *col;                 /* convolution workspace shared by every convolution */
     size_t col_size;
+    int ws_threads;             /* threads the workspace was sized for */
     float *g0, *g1;             /* backward ping-pong buffers */
     size_t gmax;
     float *dlogits;             /* training-step scratch */
@@ -210,6 +211,7 @@ static focal_status need_args(const struct parse_ctx *pc, const struct line_toks
 /* Running totals while the layers are laid out. */
 struct plan {
     size_t nparams, nbuf, ntensors, names_len, col_size, gmax;
+    int threads;                /* convolution workspace sized for this many threads */
 };
 
 static void plan_tensor(struct plan *pl, const char *prefix, const char *suffix)
@@ -229,7 +231,7 @@ static void plan_conv(struct plan *pl, struct conv_part *cp, const char *name)
         pl->nparams += (size_t)p->oc;
         plan_tensor(pl, name, "bias");
     }
-    size_t cs = focal_conv_col_size(p);
+    size_t cs = focal_conv_ws_size(p, pl->threads);
     if (cs > pl->col_size)
         pl->col_size = cs;
 }
@@ -643,6 +645,8 @@ focal_status focal_model_create(struct focal_model **out, const char *desc, cons
     m->layers = calloc((size_t)cap, sizeof *m->layers);
     focal_status st = (m->desc && m->layers) ? FOCAL_OK : focal_fail(FOCAL_ERR_NOMEM, "no memory for a network");
     struct plan pl = {0};
+    pl.threads = omp_get_max_threads();
+    m->ws_threads = pl.threads;
     struct parse_ctx pc = {origin ? origin : "network", 0, NULL};
     int c = in_c, h = in_h, w = in_w, flat = 0;
     char *save = NULL;
@@ -901,9 +905,18 @@ static void bn_fwd(struct focal_model *m, struct bn_part *b, float *out, const f
                               b->c, b->hw, b->eps);
 }
 
+/* Threads for the convolutions: the current setting, within what the
+ * workspace was sized for at creation. */
+static int conv_threads(const struct focal_model *m)
+{
+    const int t = omp_get_max_threads();
+    return t < m->ws_threads ? t : m->ws_threads;
+}
+
 static void conv_fwd(struct focal_model *m, const struct conv_part *cp, float *out, const float *in, int n)
 {
-    focal_conv_forward(out, m->col, in, m->params + cp->w, cp->bias ? m->params + cp->b : NULL, &cp->p, n);
+    focal_conv_forward(out, m->col, conv_threads(m), in, m->params + cp->w, cp->bias ? m->params + cp->b : NULL,
+                       &cp->p, n);
 }
 
 static const float *block_fwd(struct focal_model *m, struct layer *L, const float *x, int n, int training)
@@ -1003,7 +1016,7 @@ static void bn_bwd(struct focal_model *m, struct bn_part *b, float *dinp, const 
 static void conv_bwd(struct focal_model *m, const struct conv_part *cp, float *dinp, const float *dout,
                      const float *in, int n)
 {
-    focal_conv_backward(dinp, m->grads + cp->w, cp->bias ? m->grads + cp->b : NULL, m->col, dout, in,
+    focal_conv_backward(dinp, m->grads + cp->w, cp->bias ? m->grads + cp->b : NULL, m->col, conv_threads(m), dout, in,
                         m->params + cp->w, &cp->p, n);
 }
 

@@ -271,7 +271,7 @@ struct conv_ctx {
 static void conv_fwd(void *v)
 {
     struct conv_ctx *c = v;
-    focal_conv_forward(c->out, c->col, c->x, c->w, c->b, &c->p, c->n);
+    focal_conv_forward(c->out, c->col, 1, c->x, c->w, c->b, &c->p, c->n);
 }
 
 /* Direct convolution in double: ref[n][o][y][x] and, in mag, the sum of
@@ -346,7 +346,7 @@ static void test_conv_case(int n, int c, int h, int w, int oc, int k, int stride
     for (size_t i = 0; i < xl; i++)
         dx[i] = 1e30f; /* must be overwritten */
     memset(dw, 0, wl * sizeof *dw);
-    focal_conv_backward(dx, dw, bias ? db : NULL, cx.col, dout, cx.x, cx.w, &cx.p, n);
+    focal_conv_backward(dx, dw, bias ? db : NULL, cx.col, 1, dout, cx.x, cx.w, &cx.p, n);
     memcpy(dw1, dw, wl * sizeof *dw);
     memcpy(db1, db, sizeof db);
 
@@ -363,8 +363,8 @@ static void test_conv_case(int n, int c, int h, int w, int oc, int k, int stride
 
     /* A second backward adds the same dw/db again and rewrites the same dinp;
      * dinp may be NULL. */
-    focal_conv_backward(NULL, dw, bias ? db : NULL, cx.col, dout, cx.x, cx.w, &cx.p, n);
-    focal_conv_backward(dx2, dw, bias ? db : NULL, cx.col, dout, cx.x, cx.w, &cx.p, n);
+    focal_conv_backward(NULL, dw, bias ? db : NULL, cx.col, 1, dout, cx.x, cx.w, &cx.p, n);
+    focal_conv_backward(dx2, dw, bias ? db : NULL, cx.col, 1, dout, cx.x, cx.w, &cx.p, n);
     double acc = 0;
     for (size_t i = 0; i < wl; i++)
         acc = fmax(acc, fabs(dw[i] - 3.0 * dw1[i]) / (fabs(dw1[i]) + 1e-3));
@@ -406,13 +406,13 @@ static void test_conv_pointwise_vs_general(void)
     memset(w3, 0, (size_t)oc * c * 9 * sizeof *w3);
     for (int i = 0; i < oc * c; i++)
         w3[i * 9 + 4] = w1[i];
-    focal_conv_forward(o1, NULL, x, w1, b, &p1, n);
-    focal_conv_forward(o3, col, x, w3, b, &p3, n);
+    focal_conv_forward(o1, NULL, 1, x, w1, b, &p1, n);
+    focal_conv_forward(o3, col, 1, x, w3, b, &p3, n);
     const double ef = max_abs_diff(o1, o3, ol);
     memset(dw1, 0, (size_t)oc * c * sizeof *dw1);
     memset(dw3, 0, (size_t)oc * c * 9 * sizeof *dw3);
-    focal_conv_backward(dx1, dw1, db1, NULL, dout, x, w1, &p1, n);
-    focal_conv_backward(dx3, dw3, db3, col, dout, x, w3, &p3, n);
+    focal_conv_backward(dx1, dw1, db1, NULL, 1, dout, x, w1, &p1, n);
+    focal_conv_backward(dx3, dw3, db3, col, 1, dout, x, w3, &p3, n);
     double eb = max_abs_diff(dx1, dx3, xl);
     for (int i = 0; i < oc * c; i++)
         eb = fmax(eb, fabs(dw1[i] - dw3[i * 9 + 4]));
@@ -432,6 +432,48 @@ static void test_conv_pointwise_vs_general(void)
     free(dw3);
 }
 
+/* The image-parallel path (threads > 1) against the one-thread path: the
+ * forward and dinp are the same computations per image (bit-identical); dw
+ * and db sum in another order (close). Uneven splits (5 images, 2 or 3
+ * threads), the 1×1 path and a strided kernel. */
+static void test_conv_threads(int c, int h, int w, int oc, int k, int stride, int pad)
+{
+    const int n = 5;
+    struct focal_conv p;
+    CHECK(focal_conv_init(&p, c, h, w, oc, k, stride, pad) == 0);
+    const size_t xl = (size_t)n * c * h * w, wl = (size_t)oc * c * k * k, ol = (size_t)n * oc * p.oh * p.ow;
+    float *x = alloc_f(xl), *wt = alloc_f(wl), *b = alloc_f(oc), *dout = alloc_f(ol);
+    fill(x, xl, -1, 1);
+    fill(wt, wl, -0.3, 0.3);
+    fill(b, oc, -1, 1);
+    fill(dout, ol, -1, 1);
+    float *o1 = alloc_f(ol), *dx1 = alloc_f(xl), *dw1 = alloc_f(wl), *db1 = alloc_f(oc);
+    memset(dw1, 0, wl * sizeof *dw1); /* dw and db accumulate */
+    memset(db1, 0, (size_t)oc * sizeof *db1);
+    float *ws1 = alloc_f(focal_conv_ws_size(&p, 1) + 1);
+    focal_conv_forward(o1, ws1, 1, x, wt, b, &p, n);
+    focal_conv_backward(dx1, dw1, db1, ws1, 1, dout, x, wt, &p, n);
+    for (int threads = 2; threads <= 3; threads++) {
+        float *o = alloc_f(ol), *dx = alloc_f(xl), *dw = alloc_f(wl), *db = alloc_f(oc);
+        float *ws = alloc_f(focal_conv_ws_size(&p, threads));
+        memset(dw, 0, wl * sizeof *dw);
+        memset(db, 0, (size_t)oc * sizeof *db);
+        CHECK(focal_conv_ws_size(&p, threads) >= (size_t)threads * focal_conv_col_size(&p));
+        focal_conv_forward(o, ws, threads, x, wt, b, &p, n);
+        focal_conv_backward(dx, dw, db, ws, threads, dout, x, wt, &p, n);
+        CHECKF(memcmp(o, o1, ol * sizeof *o) == 0, "k=%d stride=%d threads=%d: forward differs", k, stride, threads);
+        CHECKF(memcmp(dx, dx1, xl * sizeof *dx) == 0, "k=%d stride=%d threads=%d: dinp differs", k, stride,
+               threads);
+        double e = 0;
+        for (size_t i = 0; i < wl; i++)
+            e = fmax(e, fabs(dw[i] - dw1[i]) / (fabs(dw1[i]) + 1e-3));
+        CHECKF(e < 1e-4, "k=%d stride=%d threads=%d: dw off by %.3g", k, stride, threads, e);
+        CHECK(memcmp(db, db1, (size_t)oc * sizeof *db) == 0);
+        free(o), free(dx), free(dw), free(db), free(ws);
+    }
+    free(x), free(wt), free(b), free(dout), free(o1), free(dx1), free(dw1), free(db1), free(ws1);
+}
+
 /* A larger problem whose im2col, col2im and bias loops run on several threads
  * (forward against the direct convolution, backward twice with bitwise equal
  * results). */
@@ -449,7 +491,7 @@ static void test_conv_large(void)
     fill(wt, wl, -0.2, 0.2);
     fill(b, oc, -1, 1);
     fill(dout, ol, -1, 1);
-    focal_conv_forward(out, col, x, wt, b, &p, n);
+    focal_conv_forward(out, col, 1, x, wt, b, &p, n);
     conv_naive(ref, mag, x, wt, b, &p, n);
     double worst = 0;
     for (size_t i = 0; i < ol; i++)
@@ -459,8 +501,8 @@ static void test_conv_large(void)
     memset(dw, 0, wl * sizeof *dw);
     memset(dw2, 0, wl * sizeof *dw2);
     float db[24] = {0}, db2[24] = {0};
-    focal_conv_backward(dx, dw, db, col, dout, x, wt, &p, n);
-    focal_conv_backward(dx2, dw2, db2, col, dout, x, wt, &p, n);
+    focal_conv_backward(dx, dw, db, col, 1, dout, x, wt, &p, n);
+    focal_conv_backward(dx2, dw2, db2, col, 1, dout, x, wt, &p, n);
     CHECK(memcmp(dx, dx2, xl * sizeof *dx) == 0 && memcmp(dw, dw2, wl * sizeof *dw) == 0 &&
           memcmp(db, db2, sizeof db) == 0);
     /* dinp against the direct formula dinp[c][iy][ix] = Σ w·dout, in double */
@@ -520,6 +562,9 @@ static void test_conv(void)
     test_conv_case(1, 2, 5, 5, 2, 4, 3, 3, 1); /* pad > k/2: windows of pure padding */
     test_conv_pointwise_vs_general();
     test_conv_large();
+    test_conv_threads(3, 9, 8, 4, 3, 1, 1);
+    test_conv_threads(4, 6, 7, 5, 1, 1, 0); /* 1×1 fast path */
+    test_conv_threads(2, 11, 9, 3, 5, 2, 2);
 }
 
 /* ---- batch norm ------------------------------------------------------------------- */
