@@ -32,18 +32,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "benchcommon.h"
 #include "focal.h"
 
-#ifndef FOCAL_SOURCE_DIR
-#define FOCAL_SOURCE_DIR "." /* the build defines it as the repository root */
-#endif
-
-#define BENCH_PYTHON "/usr/bin/python3"
 #define BENCH_PEER_SCRIPT "/tools/bench_loss_torch.py"
-#define BENCH_PEER_INSTALL "apt-get install python3-torch python3-torchvision"
 #define BENCH_WARMUP 2
 #define BENCH_COPY_BYTES ((size_t)512 << 20) /* per buffer; far beyond any cache */
 #define BENCH_COPY_CHUNK ((size_t)8 << 20)
@@ -65,66 +58,6 @@ struct bench_workload {
     double peer_min_s, peer_max_s; /* NAN if the peer did not report them */
     double peer_loss;          /* the peer's loss, on its own random data */
 };
-
-/* Explicit RNG state (splitmix64); seeded from the command line. */
-struct bench_rng {
-    uint64_t s;
-};
-
-static uint64_t bench_rng_next(struct bench_rng *r)
-{
-    uint64_t z = (r->s += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
-/* Uniform in (0, 1): never 0, so its logarithm is finite. */
-static double bench_rng_uniform(struct bench_rng *r)
-{
-    return ((double)(bench_rng_next(r) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
-}
-
-/* Standard normal (Box–Muller; one of the pair is used, for simplicity). */
-static double bench_rng_normal(struct bench_rng *r)
-{
-    double u = bench_rng_uniform(r), v = bench_rng_uniform(r);
-    return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
-}
-
-/* Seconds on the monotonic clock. */
-static double bench_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int bench_cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* The median of t[0..n), n >= 1. Sorts t in place. */
-static double bench_median(double *t, size_t n)
-{
-    qsort(t, n, sizeof *t, bench_cmp_double);
-    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
-}
-
-/* count×size bytes aligned to 64, or NULL on overflow or allocation failure.
- * The caller frees with free(). */
-static void *bench_alloc(size_t count, size_t size)
-{
-    if (size != 0 && count > SIZE_MAX / size)
-        return NULL;
-    size_t bytes = count * size;
-    if (bytes > SIZE_MAX - 63)
-        return NULL;
-    bytes = (bytes + 63) & ~(size_t)63;
-    return aligned_alloc(64, bytes ? bytes : 64);
-}
 
 /* Fills x[0..count) with N(0,1) values and, if y != NULL, y[0..count) with hard
  * targets, 1 with probability BENCH_SIGMOID_POS_RATE and 0 otherwise. Blocks of
@@ -291,40 +224,6 @@ out_free:
     return gbs;
 }
 
-/* Appends s to buf (of size cap, holding len bytes plus a NUL) as one POSIX
- * shell word in single quotes. Returns the new length, or cap if it did not fit. */
-static size_t bench_shell_quote(char *buf, size_t len, size_t cap, const char *s)
-{
-    if (len >= cap)
-        return cap;
-    const char *p = s;
-    size_t need = 3; /* the two quotes and the separating space */
-    for (; *p; p++)
-        need += *p == '\'' ? 4 : 1;
-    if (need >= cap - len)
-        return cap;
-    buf[len++] = '\'';
-    for (p = s; *p; p++) {
-        if (*p == '\'') {
-            memcpy(buf + len, "'\\''", 4);
-            len += 4;
-        } else {
-            buf[len++] = *p;
-        }
-    }
-    buf[len++] = '\'';
-    buf[len++] = ' ';
-    buf[len] = '\0';
-    return len;
-}
-
-/* Copies src into dst (size cap) without its trailing newline. */
-static void bench_copy_line(char *dst, size_t cap, const char *src)
-{
-    snprintf(dst, cap, "%s", src);
-    dst[strcspn(dst, "\r\n")] = '\0';
-}
-
 /* Runs the PyTorch peer with `threads` threads and `reps` repetitions and fills
  * peer_* of the workloads it reports (matched by name, n and c). info receives
  * the peer's description line (versions, threads) if it printed one. Returns
@@ -333,47 +232,23 @@ static void bench_copy_line(char *dst, size_t cap, const char *src)
 static int bench_run_peer(struct bench_workload *ws, size_t nw, int threads, int reps,
                           char *info, size_t info_cap, char *why, size_t why_cap)
 {
-    char script[4096], cmd[8192], line[1024];
+    char cmd[8192], line[1024], num[64];
     int found = 0;
     info[0] = why[0] = '\0';
-    if (snprintf(script, sizeof script, "%s%s", FOCAL_SOURCE_DIR, BENCH_PEER_SCRIPT)
-        >= (int)sizeof script) {
-        snprintf(why, why_cap, "the path of the peer script is too long");
+    size_t len = bench_peer_command(cmd, sizeof cmd, BENCH_PEER_SCRIPT, why, why_cap);
+    if (len == 0)
         return 0;
-    }
-    if (access(BENCH_PYTHON, X_OK) != 0) {
-        snprintf(why, why_cap, "%s: %s", BENCH_PYTHON, strerror(errno));
+    snprintf(num, sizeof num, "--threads %d --reps %d", threads, reps);
+    len = bench_append(cmd, len, sizeof cmd, num);
+    FILE *p = bench_peer_start(cmd, len, sizeof cmd, why, why_cap);
+    if (!p)
         return 0;
-    }
-    if (access(script, R_OK) != 0) {
-        snprintf(why, why_cap, "%s: %s", script, strerror(errno));
-        return 0;
-    }
-    cmd[0] = '\0';
-    size_t len = bench_shell_quote(cmd, 0, sizeof cmd, BENCH_PYTHON);
-    len = bench_shell_quote(cmd, len, sizeof cmd, script);
-    if (len >= sizeof cmd
-        || snprintf(cmd + len, sizeof cmd - len, "--threads %d --reps %d", threads, reps)
-               >= (int)(sizeof cmd - len)) {
-        snprintf(why, why_cap, "the peer's command line is too long");
-        return 0;
-    }
-    fflush(NULL);
-    FILE *p = popen(cmd, "r");
-    if (!p) {
-        snprintf(why, why_cap, "cannot start %s: %s", BENCH_PYTHON, strerror(errno));
-        return 0;
-    }
     while (fgets(line, sizeof line, p)) {
         char name[64];
         size_t n, c;
         double med;
-        if (strncmp(line, "info ", 5) == 0) {
-            bench_copy_line(info, info_cap, line + 5);
-        } else if (strncmp(line, "unavailable=", 12) == 0) {
-            bench_copy_line(why, why_cap, line + 12);
-        } else if (sscanf(line, "workload=%63s n=%zu c=%zu median_s=%lf", name, &n, &c, &med)
-                   == 4) {
+        if (!bench_peer_line(line, info, info_cap, why, why_cap)
+            && sscanf(line, "workload=%63s n=%zu c=%zu median_s=%lf", name, &n, &c, &med) == 4) {
             const char *ls = strstr(line, " loss="), *mn = strstr(line, " min_s="),
                        *mx = strstr(line, " max_s=");
             for (size_t i = 0; i < nw; i++) {
@@ -406,64 +281,6 @@ static int bench_run_peer(struct bench_workload *ws, size_t nw, int threads, int
     return found;
 }
 
-/* The CPU's model name from /proc/cpuinfo into buf, or "unknown". */
-static void bench_cpu_model(char *buf, size_t cap)
-{
-    char line[512];
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    snprintf(buf, cap, "unknown");
-    if (!f)
-        return;
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "model name", 10) != 0)
-            continue;
-        const char *v = strchr(line, ':');
-        if (v) {
-            v++;
-            while (*v == ' ' || *v == '\t')
-                v++;
-            bench_copy_line(buf, cap, v);
-        }
-        break;
-    }
-    fclose(f);
-}
-
-/* The size of cpu0's last-level cache as sysfs states it (e.g. "32768K") into
- * buf, or "unknown": a working set near that size runs partly from cache. */
-static void bench_llc_size(char *buf, size_t cap)
-{
-    char path[96], line[64];
-    snprintf(buf, cap, "unknown");
-    for (int idx = 0; idx < 8; idx++) {
-        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", idx);
-        FILE *f = fopen(path, "r");
-        if (!f)
-            break;
-        if (fgets(line, sizeof line, f)) {
-            line[strcspn(line, "\n")] = '\0';
-            snprintf(buf, cap, "%s", line); /* the highest index is the last level */
-        }
-        fclose(f);
-    }
-}
-
-/* The 1-minute load average from /proc/loadavg into buf, or "unknown": other
- * work on the machine during the run makes every figure less trustworthy. */
-static void bench_loadavg(char *buf, size_t cap)
-{
-    char line[128];
-    FILE *f = fopen("/proc/loadavg", "r");
-    snprintf(buf, cap, "unknown");
-    if (!f)
-        return;
-    if (fgets(line, sizeof line, f)) {
-        line[strcspn(line, " \n")] = '\0';
-        snprintf(buf, cap, "%s", line);
-    }
-    fclose(f);
-}
-
 static void bench_usage(FILE *out)
 {
     fprintf(out,
@@ -476,28 +293,6 @@ static void bench_usage(FILE *out)
             "  --no-peer    do not run the PyTorch peer (%s%s)\n"
             "  --help       this message\n",
             BENCH_WARMUP, "<source>", BENCH_PEER_SCRIPT);
-}
-
-/* Parses a decimal integer option value in [lo, hi] into *out; prints an error
- * naming the option and the valid range and returns -1 otherwise. */
-static int bench_parse_long(const char *opt, const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = s ? strtol(s, &end, 10) : 0;
-    if (!s || *s == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi) {
-        fprintf(stderr, "bench_loss: %s: expected an integer in [%ld, %ld], got '%s'\n", opt,
-                lo, hi, s ? s : "");
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-/* "yes"/"no" for a figure against its target, or "n/a" if there is no figure. */
-static const char *bench_verdict(int have, double value, double target)
-{
-    return !have ? "n/a" : value >= target ? "yes" : "no";
 }
 
 int main(int argc, char **argv)
@@ -513,15 +308,15 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--no-peer") == 0) {
             peer = 0;
         } else if (strcmp(a, "--threads") == 0) {
-            if (bench_parse_long(a, v, 1, 1024, &threads) != 0)
+            if (bench_parse_long("bench_loss", a, v, 1, 1024, &threads) != 0)
                 return 2;
             i++;
         } else if (strcmp(a, "--reps") == 0) {
-            if (bench_parse_long(a, v, 1, 100000, &reps) != 0)
+            if (bench_parse_long("bench_loss", a, v, 1, 100000, &reps) != 0)
                 return 2;
             i++;
         } else if (strcmp(a, "--seed") == 0) {
-            if (bench_parse_long(a, v, 0, 2147483647L, &seed) != 0)
+            if (bench_parse_long("bench_loss", a, v, 0, 2147483647L, &seed) != 0)
                 return 2;
             i++;
         } else {
@@ -551,11 +346,8 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    char date[64] = "unknown", cpu[256], load[128], llc[64];
-    time_t now = time(NULL);
-    struct tm tm;
-    if (localtime_r(&now, &tm))
-        strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S %Z", &tm);
+    char date[64], cpu[256], load[128], llc[64];
+    bench_date(date, sizeof date);
     bench_cpu_model(cpu, sizeof cpu);
     bench_loadavg(load, sizeof load);
     bench_llc_size(llc, sizeof llc);
@@ -653,16 +445,7 @@ int main(int argc, char **argv)
     printf("targets (informational): >= %.0f%% of copy bandwidth, >= %.0fx torch.\n",
            BENCH_TARGET_BW_PCT, BENCH_TARGET_RATIO);
 
-    if (!peer) {
-        printf("peer: not run (--no-peer)\n");
-    } else if (npeer == 0) {
-        printf("peer: unavailable: %s\n", why);
-        if (!strstr(why, BENCH_PEER_INSTALL))
-            printf("      it needs %s with torch and torchvision: %s\n", BENCH_PYTHON,
-                   BENCH_PEER_INSTALL);
-    } else {
-        printf("peer: %s%s%s\n", info[0] ? info : "PyTorch", why[0] ? "; " : "", why);
-    }
+    bench_print_peer(peer, npeer, info, why);
     bench_loadavg(load, sizeof load);
     printf("load average at end: %s\n", load);
 

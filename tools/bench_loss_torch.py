@@ -24,9 +24,13 @@ If torch or torchvision cannot be imported it prints
 and exits with status 3. Bad arguments exit with status 2 (argparse).
 """
 import argparse
+import os
 import statistics
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchpeer import int_at_least, report_info, report_unavailable, softmax_focal  # noqa: E402
 
 # (name, rows, classes): the rows of bench_loss.c's table, in its order.
 WORKLOADS = [
@@ -38,20 +42,6 @@ WORKLOADS = [
     ("ce", 65536, 64),
 ]
 POSITIVE_RATE = 0.05
-INSTALL = "apt-get install python3-torch python3-torchvision"
-
-
-def int_at_least(lo):
-    """argparse type: an integer >= lo."""
-    def parse(s):
-        try:
-            v = int(s)
-        except ValueError:
-            v = None
-        if v is None or v < lo:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {lo}, got '{s}'")
-        return v
-    return parse
 
 
 def make_case(torch, F, sigmoid_focal_loss, name, n, c, gen):
@@ -67,10 +57,8 @@ def make_case(torch, F, sigmoid_focal_loss, name, n, c, gen):
         def fn(x, y):
             return sigmoid_focal_loss(x, y, alpha=0.25, gamma=2, reduction="mean")
     elif name == "softmax-focal":
-        def fn(x, y, gamma=2.0):
-            logp_t = F.log_softmax(x, dim=1).gather(1, y.unsqueeze(1)).squeeze(1)
-            p_t = logp_t.exp()
-            return (-((1.0 - p_t) ** gamma) * logp_t).mean()
+        def fn(x, y):
+            return softmax_focal(F, x, y, 2.0)
     elif name == "bce":
         def fn(x, y):
             return F.binary_cross_entropy_with_logits(x, y)
@@ -113,13 +101,11 @@ def main():
         import torchvision
         from torchvision.ops import sigmoid_focal_loss
     except ImportError as e:
-        print(f"unavailable={e}; install: {INSTALL}", flush=True)
-        return 3
+        return report_unavailable(e)
 
     torch.set_num_threads(args.threads)
     gen = torch.Generator().manual_seed(args.seed)
-    print(f"info torch={torch.__version__} torchvision={torchvision.__version__} "
-          f"threads={torch.get_num_threads()}", flush=True)
+    report_info(torch, torchvision)
     for name, n, c in WORKLOADS:
         x, y, fn = make_case(torch, F, sigmoid_focal_loss, name, n, c, gen)
         times, loss = time_case(x, y, fn, args.warmup, args.reps)
