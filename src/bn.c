@@ -20,7 +20,7 @@
  * variance accurate when |mean| is large against the spread. */
 void focal_bn_forward_train(float *out, float *mean, float *rstd, float *run_mean, float *run_var,
                             const float *inp, const float *gamma, const float *beta, int n, int c,
-                            int hw, float momentum, float eps)
+                            int hw, float momentum, float eps, int relu)
 {
     assert(n >= 1 && c >= 1 && hw >= 1);
     const size_t m = (size_t)n * hw;
@@ -59,8 +59,15 @@ void focal_bn_forward_train(float *out, float *mean, float *rstd, float *run_mea
         for (int i = 0; i < n; i++) {
             const float *x = x0 + i * cstride;
             float *o = out + (size_t)ch * hw + i * cstride;
-            for (int j = 0; j < hw; j++)
-                o[j] = (x[j] - muf) * scale + b;
+            if (relu) {
+                for (int j = 0; j < hw; j++) {
+                    const float v = (x[j] - muf) * scale + b;
+                    o[j] = v > 0.0f ? v : 0.0f;
+                }
+            } else {
+                for (int j = 0; j < hw; j++)
+                    o[j] = (x[j] - muf) * scale + b;
+            }
         }
     }
 }
@@ -91,7 +98,8 @@ void focal_bn_forward_eval(float *out, const float *inp, const float *gamma, con
  *   dinp = gamma·rstd·(dy − Sdy/M − x̂·Sdyx/M)   (overwritten).
  * The last two terms are the gradient through the batch mean and variance. */
 void focal_bn_backward(float *dinp, float *dgamma, float *dbeta, const float *dout, const float *inp,
-                       const float *mean, const float *rstd, const float *gamma, int n, int c, int hw)
+                       const float *mean, const float *rstd, const float *gamma, const float *relu_out, int n,
+                       int c, int hw)
 {
     assert(n >= 1 && c >= 1 && hw >= 1);
     const size_t m = (size_t)n * hw;
@@ -105,11 +113,21 @@ void focal_bn_backward(float *dinp, float *dgamma, float *dbeta, const float *do
         for (int i = 0; i < n; i++) {
             const float *x = inp + base + i * cstride;
             const float *dy = dout + base + i * cstride;
+            const float *ro = relu_out ? relu_out + base + i * cstride : NULL;
             double t1 = 0.0, t2 = 0.0;
+            if (ro) {
 #pragma omp simd reduction(+ : t1, t2)
-            for (int j = 0; j < hw; j++) {
-                t1 += dy[j];
-                t2 += (double)dy[j] * ((double)x[j] - mu);
+                for (int j = 0; j < hw; j++) {
+                    const float d = ro[j] > 0.0f ? dy[j] : 0.0f;
+                    t1 += d;
+                    t2 += (double)d * ((double)x[j] - mu);
+                }
+            } else {
+#pragma omp simd reduction(+ : t1, t2)
+                for (int j = 0; j < hw; j++) {
+                    t1 += dy[j];
+                    t2 += (double)dy[j] * ((double)x[j] - mu);
+                }
             }
             sdy += t1;
             sdyx += t2;
@@ -125,8 +143,14 @@ void focal_bn_backward(float *dinp, float *dgamma, float *dbeta, const float *do
             const float *x = inp + base + i * cstride;
             const float *dy = dout + base + i * cstride;
             float *dx = dinp + base + i * cstride;
-            for (int j = 0; j < hw; j++)
-                dx[j] = kf * dy[j] + af * (x[j] - mu) + bf;
+            if (relu_out) {
+                const float *ro = relu_out + base + i * cstride;
+                for (int j = 0; j < hw; j++)
+                    dx[j] = kf * (ro[j] > 0.0f ? dy[j] : 0.0f) + af * (x[j] - mu) + bf;
+            } else {
+                for (int j = 0; j < hw; j++)
+                    dx[j] = kf * dy[j] + af * (x[j] - mu) + bf;
+            }
         }
     }
 }

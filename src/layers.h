@@ -73,17 +73,21 @@ void focal_conv_backward(float *dinp, float *dw, float *db, float *ws, int threa
 /* Training mode: normalises with the batch statistics, saves mean and
  * rstd = 1/sqrt(var + eps) (C each) for backward, and updates the running
  * statistics as PyTorch does: run = (1 − momentum)·run + momentum·batch, with
- * the unbiased batch variance for run_var. */
+ * the unbiased batch variance for run_var. relu = 1 applies a ReLU to the
+ * output in the same pass (batch norm followed by ReLU). Needs n·hw >= 2. */
 void focal_bn_forward_train(float *out, float *mean, float *rstd, float *run_mean, float *run_var,
                             const float *inp, const float *gamma, const float *beta, int n, int c,
-                            int hw, float momentum, float eps);
+                            int hw, float momentum, float eps, int relu);
 /* Evaluation mode: normalises with the running statistics. */
 void focal_bn_forward_eval(float *out, const float *inp, const float *gamma, const float *beta,
                            const float *run_mean, const float *run_var, int n, int c, int hw, float eps);
 /* dinp overwritten; dgamma, dbeta accumulated. inp, mean, rstd from the
- * training-mode forward. */
+ * training-mode forward. relu_out (may be NULL): the output of a forward run
+ * with relu = 1; dout is then the gradient after the ReLU, which is applied
+ * here (where relu_out > 0). */
 void focal_bn_backward(float *dinp, float *dgamma, float *dbeta, const float *dout, const float *inp,
-                       const float *mean, const float *rstd, const float *gamma, int n, int c, int hw);
+                       const float *mean, const float *rstd, const float *gamma, const float *relu_out, int n,
+                       int c, int hw);
 
 /* ---- element-wise (act.c) ------------------------------------------------------ */
 

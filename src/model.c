@@ -36,7 +36,7 @@ struct block {
     struct bn_part b1, b2, bs;
     int has_sc;
     size_t osz, isz;         /* per-sample output and input sizes */
-    float *a1, *n1, *r1, *a2, *n2, *as, *ns, *sum; /* activations */
+    float *a1, *r1, *a2, *n2, *as, *ns, *sum;      /* activations (r1: bn1 with its ReLU) */
     float *t1, *t2, *t3, *t4;                      /* backward scratch */
 };
 
@@ -49,6 +49,8 @@ struct layer {
     struct bn_part bn;
     struct focal_pool pool;
     float slope, p;
+    int bn_relu;                /* batchnorm: the next layer is a ReLU fused into it */
+    int fused;                  /* relu: computed by the batchnorm before it; out is that layer's */
     size_t dw, db;              /* dense weight / bias offsets */
     float *out;                 /* output activations (NULL: the layer passes its input through) */
     double fwd_s, bwd_s;        /* profiling totals */
@@ -516,9 +518,15 @@ static focal_status allocate(struct focal_model *m, const struct plan *pl)
     for (int i = 0; i < m->nl && !fail; i++) {
         struct layer *L = &m->layers[i];
         switch (L->kind) {
+        case L_RELU:
+            if (L->fused) {
+                L->out = m->layers[i - 1].out; /* the batch norm's output, ReLU applied */
+                break;
+            }
+            L->out = alloc_f(B * L->osz, &fail);
+            break;
         case L_CONV:
         case L_BN:
-        case L_RELU:
         case L_LEAKY:
         case L_AVGPOOL:
         case L_GAP:
@@ -539,7 +547,7 @@ static focal_status allocate(struct focal_model *m, const struct plan *pl)
             break;
         case L_BLOCK: {
             struct block *b = L->blk;
-            float **acts[] = {&b->a1, &b->n1, &b->r1, &b->a2, &b->n2, &b->sum, &b->t1, &b->t2, &b->t3};
+            float **acts[] = {&b->a1, &b->r1, &b->a2, &b->n2, &b->sum, &b->t1, &b->t2, &b->t3};
             for (size_t a = 0; a < sizeof acts / sizeof acts[0]; a++)
                 *acts[a] = alloc_f(B * b->osz, &fail);
             b->t4 = alloc_f(B * b->isz, &fail);
@@ -689,6 +697,12 @@ focal_status focal_model_create(struct focal_model **out, const char *desc, cons
             st = perr(&pc, "the last layer must be `dense classes` (%d outputs)", classes);
         }
     }
+    /* a batchnorm followed by a ReLU runs as one pass */
+    for (int i = 0; st == FOCAL_OK && i + 1 < m->nl; i++)
+        if (m->layers[i].kind == L_BN && m->layers[i + 1].kind == L_RELU) {
+            m->layers[i].bn_relu = 1;
+            m->layers[i + 1].fused = 1;
+        }
     if (st == FOCAL_OK) {
         m->nparams = pl.nparams;
         m->nbuf = pl.nbuf;
@@ -717,14 +731,15 @@ void focal_model_free(struct focal_model *m)
         return;
     for (int i = 0; m->layers && i < m->nl; i++) {
         struct layer *L = &m->layers[i];
-        free(L->out);
+        if (!L->fused)
+            free(L->out);
         free(L->argmax);
         free(L->mask);
         free(L->bn.mean);
         free(L->bn.rstd);
         if (L->blk) {
             struct block *b = L->blk;
-            float *all[] = {b->a1, b->n1, b->r1, b->a2, b->n2, b->as, b->ns, b->sum, b->t1, b->t2, b->t3, b->t4,
+            float *all[] = {b->a1, b->r1, b->a2, b->n2, b->as, b->ns, b->sum, b->t1, b->t2, b->t3, b->t4,
                             b->b1.mean, b->b1.rstd, b->b2.mean, b->b2.rstd, b->bs.mean, b->bs.rstd};
             for (size_t a = 0; a < sizeof all / sizeof all[0]; a++)
                 free(all[a]);
@@ -895,14 +910,19 @@ focal_status focal_model_init(struct focal_model *m, uint64_t seed, double prior
 
 /* ---- forward ------------------------------------------------------------------------ */
 
-static void bn_fwd(struct focal_model *m, struct bn_part *b, float *out, const float *in, int n, int training)
+/* Batch norm, followed by a ReLU in the same pass when relu is set. */
+static void bn_fwd(struct focal_model *m, struct bn_part *b, float *out, const float *in, int n, int training,
+                   int relu)
 {
-    if (training)
+    if (training) {
         focal_bn_forward_train(out, b->mean, b->rstd, m->bufs + b->rm, m->bufs + b->rv, in, m->params + b->w,
-                               m->params + b->b, n, b->c, b->hw, b->momentum, b->eps);
-    else
+                               m->params + b->b, n, b->c, b->hw, b->momentum, b->eps, relu);
+    } else {
         focal_bn_forward_eval(out, in, m->params + b->w, m->params + b->b, m->bufs + b->rm, m->bufs + b->rv, n,
                               b->c, b->hw, b->eps);
+        if (relu)
+            focal_relu_forward(out, out, (size_t)n * b->c * b->hw, 0.0f);
+    }
 }
 
 /* Threads for the convolutions: the current setting, within what the
@@ -924,14 +944,13 @@ static const float *block_fwd(struct focal_model *m, struct layer *L, const floa
     struct block *b = L->blk;
     const size_t len = (size_t)n * b->osz;
     conv_fwd(m, &b->c1, b->a1, x, n);
-    bn_fwd(m, &b->b1, b->n1, b->a1, n, training);
-    focal_relu_forward(b->r1, b->n1, len, 0.0f);
+    bn_fwd(m, &b->b1, b->r1, b->a1, n, training, 1);
     conv_fwd(m, &b->c2, b->a2, b->r1, n);
-    bn_fwd(m, &b->b2, b->n2, b->a2, n, training);
+    bn_fwd(m, &b->b2, b->n2, b->a2, n, training, 0);
     const float *sc = x;
     if (b->has_sc) {
         conv_fwd(m, &b->cs, b->as, x, n);
-        bn_fwd(m, &b->bs, b->ns, b->as, n, training);
+        bn_fwd(m, &b->bs, b->ns, b->as, n, training, 0);
         sc = b->ns;
     }
     focal_add_forward(b->sum, b->n2, sc, len);
@@ -962,11 +981,12 @@ focal_status focal_model_forward(struct focal_model *m, const float *x, int n, i
             conv_fwd(m, &L->conv, L->out, cur, n);
             break;
         case L_BN:
-            bn_fwd(m, &L->bn, L->out, cur, n, training);
+            bn_fwd(m, &L->bn, L->out, cur, n, training, L->bn_relu);
             break;
         case L_RELU:
         case L_LEAKY:
-            focal_relu_forward(L->out, cur, len, L->slope);
+            if (!L->fused)
+                focal_relu_forward(L->out, cur, len, L->slope);
             break;
         case L_MAXPOOL:
             focal_maxpool_forward(L->out, L->argmax, cur, &L->pool, n);
@@ -1007,10 +1027,13 @@ focal_status focal_model_forward(struct focal_model *m, const float *x, int n, i
 
 /* ---- backward ---------------------------------------------------------------------- */
 
-static void bn_bwd(struct focal_model *m, struct bn_part *b, float *dinp, const float *dout, const float *in, int n)
+/* relu_out: the output of a forward with the ReLU fused (dout is then the
+ * gradient after the ReLU), or NULL. */
+static void bn_bwd(struct focal_model *m, struct bn_part *b, float *dinp, const float *dout, const float *in,
+                   const float *relu_out, int n)
 {
-    focal_bn_backward(dinp, m->grads + b->w, m->grads + b->b, dout, in, b->mean, b->rstd, m->params + b->w, n, b->c,
-                      b->hw);
+    focal_bn_backward(dinp, m->grads + b->w, m->grads + b->b, dout, in, b->mean, b->rstd, m->params + b->w,
+                      relu_out, n, b->c, b->hw);
 }
 
 static void conv_bwd(struct focal_model *m, const struct conv_part *cp, float *dinp, const float *dout,
@@ -1026,13 +1049,12 @@ static void block_bwd(struct focal_model *m, struct layer *L, float *dx, const f
     struct block *b = L->blk;
     const size_t len = (size_t)n * b->osz;
     focal_relu_backward(b->t1, dy, b->sum, len, 0.0f);        /* t1 = d sum */
-    bn_bwd(m, &b->b2, b->t2, b->t1, b->a2, n);                 /* t2 = d a2 */
+    bn_bwd(m, &b->b2, b->t2, b->t1, b->a2, NULL, n);           /* t2 = d a2 */
     conv_bwd(m, &b->c2, b->t3, b->t2, b->r1, n);               /* t3 = d r1 */
-    focal_relu_backward(b->t2, b->t3, b->n1, len, 0.0f);       /* t2 = d n1 */
-    bn_bwd(m, &b->b1, b->t3, b->t2, b->a1, n);                 /* t3 = d a1 */
-    conv_bwd(m, &b->c1, dx, b->t3, x, n);                      /* dx = main path */
+    bn_bwd(m, &b->b1, b->t2, b->t3, b->a1, b->r1, n);          /* t2 = d a1 (ReLU fused) */
+    conv_bwd(m, &b->c1, dx, b->t2, x, n);                      /* dx = main path */
     if (b->has_sc) {
-        bn_bwd(m, &b->bs, b->t2, b->t1, b->as, n);             /* t2 = d as */
+        bn_bwd(m, &b->bs, b->t2, b->t1, b->as, NULL, n);       /* t2 = d as */
         conv_bwd(m, &b->cs, dx ? b->t4 : NULL, b->t2, x, n);   /* t4 = shortcut path */
         if (dx) {
             const size_t ilen = (size_t)n * b->isz;
@@ -1055,6 +1077,8 @@ focal_status focal_model_backward(struct focal_model *m, const float *dlogits, i
     int which = 0;
     for (int i = m->nl - 1; i >= 0; i--) {
         struct layer *L = &m->layers[i];
+        if (L->fused)
+            continue; /* its gradient is applied by the batch norm before it */
         /* the input this layer saw */
         const float *in = m->last_in;
         for (int j = i - 1; j >= 0; j--)
@@ -1074,10 +1098,7 @@ focal_status focal_model_backward(struct focal_model *m, const float *dlogits, i
             conv_bwd(m, &L->conv, dx, dy, in, n);
             break;
         case L_BN:
-            if (dx)
-                bn_bwd(m, &L->bn, dx, dy, in, n);
-            else
-                bn_bwd(m, &L->bn, bufs[which], dy, in, n);
+            bn_bwd(m, &L->bn, dx ? dx : bufs[which], dy, in, L->bn_relu ? L->out : NULL, n);
             break;
         case L_RELU:
         case L_LEAKY:

@@ -579,7 +579,7 @@ static void bn_fwd(void *v)
 {
     struct bn_ctx *b = v;
     focal_bn_forward_train(b->out, b->mean, b->rstd, b->rm, b->rv, b->x, b->gamma, b->beta, b->n, b->c, b->hw,
-                           0.1f, 1e-5f);
+                           0.1f, 1e-5f, 0);
 }
 
 /* Hand formulas in double for one channel: mean, biased and unbiased variance. */
@@ -619,7 +619,7 @@ static void test_bn_forward(float offset)
     fill(rv0, 3, 0.5, 2);
     memcpy(rm, rm0, sizeof rm);
     memcpy(rv, rv0, sizeof rv);
-    focal_bn_forward_train(out, mean, rstd, rm, rv, x, g, bt, n, c, hw, momentum, eps);
+    focal_bn_forward_train(out, mean, rstd, rm, rv, x, g, bt, n, c, hw, momentum, eps, 0);
     double e_stat = 0, e_out = 0, e_eval = 0;
     for (int ch = 0; ch < c; ch++) {
         double mu, vb, vu;
@@ -661,6 +661,40 @@ static void test_bn_forward(float offset)
 
 /* Forward formulas, then dinp, dgamma and dbeta against finite differences
  * and the accumulation of dgamma/dbeta. */
+/* Batch norm with relu = 1 (forward) and the ReLU output as mask (backward)
+ * equals batch norm followed by a separate ReLU, bit for bit. */
+static void test_bn_relu_fused(void)
+{
+    enum { n = 3, c = 4, hw = 10 };
+    const size_t len = (size_t)n * c * hw;
+    float x[n * c * hw], dy[n * c * hw], g[c], bt[c];
+    fill(x, len, -2, 2);
+    fill(dy, len, -1, 1);
+    fill(g, c, 0.5, 1.5);
+    fill(bt, c, -0.5, 0.5);
+    float rm1[c] = {0}, rv1[c] = {1, 1, 1, 1}, rm2[c] = {0}, rv2[c] = {1, 1, 1, 1};
+    float m1[c], r1[c], m2[c], r2[c];
+    float sep[n * c * hw], act[n * c * hw], fused[n * c * hw], dact[n * c * hw];
+    float dx1[n * c * hw], dx2[n * c * hw], dg1[c] = {0}, db1[c] = {0}, dg2[c] = {0}, db2[c] = {0};
+    focal_bn_forward_train(sep, m1, r1, rm1, rv1, x, g, bt, n, c, hw, 0.1f, 1e-5f, 0);
+    focal_relu_forward(act, sep, len, 0.0f);
+    focal_relu_backward(dact, dy, sep, len, 0.0f);
+    focal_bn_backward(dx1, dg1, db1, dact, x, m1, r1, g, NULL, n, c, hw);
+    focal_bn_forward_train(fused, m2, r2, rm2, rv2, x, g, bt, n, c, hw, 0.1f, 1e-5f, 1);
+    focal_bn_backward(dx2, dg2, db2, dy, x, m2, r2, g, fused, n, c, hw);
+    int same = 1; /* by value: the separate ReLU gives −0 (0·x) where the fused one gives +0 */
+    for (size_t i = 0; i < len; i++)
+        same &= act[i] == fused[i];
+    CHECK(same);
+    CHECK(memcmp(dx1, dx2, sizeof dx1) == 0);
+    CHECK(memcmp(dg1, dg2, sizeof dg1) == 0 && memcmp(db1, db2, sizeof db1) == 0);
+    CHECK(memcmp(rm1, rm2, sizeof rm1) == 0 && memcmp(rv1, rv2, sizeof rv1) == 0);
+    int zeros = 0;
+    for (size_t i = 0; i < len; i++)
+        zeros += fused[i] == 0.0f;
+    CHECK(zeros > 0 && zeros < (int)len); /* the ReLU did cut something */
+}
+
 static void test_bn(void)
 {
     test_bn_forward(0);
@@ -688,7 +722,7 @@ static void test_bn(void)
     bn_fwd(&b);
     for (size_t i = 0; i < len; i++)
         dx[i] = 1e30f;
-    focal_bn_backward(dx, dg, db, dout, b.x, mean, rstd, g, b.n, b.c, b.hw);
+    focal_bn_backward(dx, dg, db, dout, b.x, mean, rstd, g, NULL, b.n, b.c, b.hw);
     memcpy(dg1, dg, sizeof dg);
     memcpy(db1, db, sizeof db);
     struct gc_problem pr = {bn_fwd, &b, b.out, dout, len, 1};
@@ -696,7 +730,7 @@ static void test_bn(void)
     gradcheck(&pr, g, dg, 4, H_SMOOTH, "batchnorm", "dgamma");
     gradcheck(&pr, bt, db, 4, H_SMOOTH, "batchnorm", "dbeta");
     bn_fwd(&b);
-    focal_bn_backward(dx2, dg, db, dout, b.x, mean, rstd, g, b.n, b.c, b.hw);
+    focal_bn_backward(dx2, dg, db, dout, b.x, mean, rstd, g, NULL, b.n, b.c, b.hw);
     double acc = 0;
     for (int i = 0; i < 4; i++)
         acc = fmax(acc, fmax(fabs(dg[i] - 2.0 * dg1[i]), fabs(db[i] - 2.0 * db1[i])));
@@ -1093,8 +1127,8 @@ static void par_run(struct par_bufs *r, const float *x, const float *dy, const f
         rv[i] = 1.0f;
     }
     float *mean = r->stats, *rstd = r->stats + C;
-    focal_bn_forward_train(r->bn_out, mean, rstd, rm, rv, x, g, bt, N, C, hw, 0.1f, 1e-5f);
-    focal_bn_backward(r->bn_dx, dg, dbt, dy, x, mean, rstd, g, N, C, hw);
+    focal_bn_forward_train(r->bn_out, mean, rstd, rm, rv, x, g, bt, N, C, hw, 0.1f, 1e-5f, 0);
+    focal_bn_backward(r->bn_dx, dg, dbt, dy, x, mean, rstd, g, NULL, N, C, hw);
     memcpy(r->stats + 2 * C, rm, sizeof rm);
     memcpy(r->stats + 3 * C, rv, sizeof rv);
     memcpy(r->stats + 4 * C, dg, sizeof dg);
@@ -1187,6 +1221,7 @@ int main(void)
     test_rng();
     test_conv();
     test_bn();
+    test_bn_relu_fused();
     test_relu(0.0f, "relu");
     test_relu(0.1f, "leaky relu 0.1");
     test_dropout();
