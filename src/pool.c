@@ -47,12 +47,47 @@ static inline void pool_window(int o, int size, int k, int stride, int pad, int 
  * the index (iy·W + ix, within the plane) of the first maximum in row-major
  * window order. Padding never wins; a NaN in a window wins (the last one), as
  * in PyTorch. */
+/* The 2×2, stride 2, unpadded window of one plane (the common case), branch
+ * free, with the general loop's rule: scanning a, b, c, d in order, a value
+ * wins if it is greater or NaN, so the first maximum wins ties and a NaN
+ * propagates. */
+static void maxpool_2x2(float *o, int32_t *am, const float *x, int W, int OH, int OW)
+{
+    for (int oy = 0; oy < OH; oy++) {
+        const float *r0 = x + (size_t)(2 * oy) * W, *r1 = r0 + W;
+        const int32_t base = 2 * oy * W;
+        for (int ox = 0; ox < OW; ox++) {
+            const float a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
+            const int32_t i0 = base + 2 * ox;
+            float m = a;
+            int32_t i = i0;
+            const int tb = b > m || isnan(b);
+            m = tb ? b : m;
+            i = tb ? i0 + 1 : i;
+            const int tc = c > m || isnan(c);
+            m = tc ? c : m;
+            i = tc ? i0 + W : i;
+            const int td = d > m || isnan(d);
+            m = td ? d : m;
+            i = td ? i0 + W + 1 : i;
+            o[oy * OW + ox] = m;
+            am[oy * OW + ox] = i;
+        }
+    }
+}
+
 void focal_maxpool_forward(float *out, int32_t *argmax, const float *inp, const struct focal_pool *p, int n)
 {
     assert(p->oh >= 1 && p->ow >= 1 && n >= 0);
     const int H = p->h, W = p->w, OH = p->oh, OW = p->ow, K = p->k, S = p->stride, P = p->pad;
     const int planes = n * p->c;
     const size_t in_plane = (size_t)H * W, out_plane = (size_t)OH * OW;
+    if (K == 2 && S == 2 && P == 0) {
+#pragma omp parallel for schedule(static) if ((size_t)planes * out_plane >= POOL_PAR_MIN)
+        for (int q = 0; q < planes; q++)
+            maxpool_2x2(out + q * out_plane, argmax + q * out_plane, inp + q * in_plane, W, OH, OW);
+        return;
+    }
 #pragma omp parallel for schedule(static) if ((size_t)planes * out_plane >= POOL_PAR_MIN)
     for (int q = 0; q < planes; q++) {
         const float *x = inp + q * in_plane;

@@ -990,6 +990,31 @@ static void test_pool(void)
         test_pool_case(max, 1, 2, 6, 5, 3, 1, 1);
         test_pool_case(max, 1, 2, 9, 9, 5, 2, 2);
     }
+    /* 2×2 stride 2 (its own fast path): the first maximum wins a tie, a NaN
+     * wins and propagates, a later NaN replaces an earlier one — the general
+     * loop's rule, and PyTorch's */
+    {
+        const float nan = NAN;
+        float x[4 * 4] = {1, 1, 5, 2,  /* tie in window 0; window 1: max 5 at index 2 */
+                          1, 1, 3, 5,  /* window 1: 5 again at index 7, later: first wins */
+                          nan, 0, 2, 2, /* window 2: NaN first; window 3: NaN at index 15 only */
+                          9, nan, 2, nan};
+        float out[4];
+        int32_t am[4];
+        CHECK(focal_pool_init(&p, 1, 4, 4, 2, 2, 0) == 0);
+        focal_maxpool_forward(out, am, x, &p, 1);
+        CHECK(out[0] == 1 && am[0] == 0);
+        CHECK(out[1] == 5 && am[1] == 2);
+        CHECK(isnan(out[2]) && am[2] == 13); /* the later NaN (index 13) replaces the first (8) */
+        CHECK(isnan(out[3]) && am[3] == 15);
+        /* the general path on the same window gives the same (k=2, stride 2 via pad 0 is the
+         * fast path; a 3-wide window with stride 3 on a 3x3 copy exercises the general one) */
+        float y[9] = {1, 1, 0, 1, 1, 0, 0, 0, 0}, o1;
+        int32_t a1;
+        CHECK(focal_pool_init(&p, 1, 3, 3, 3, 3, 0) == 0);
+        focal_maxpool_forward(&o1, &a1, y, &p, 1);
+        CHECK(o1 == 1 && a1 == 0);
+    }
     /* max pool: padding never wins even when every real value is negative */
     {
         float x[4] = {-4, -3, -2, -1}, out[4];
