@@ -98,10 +98,11 @@ void focal_bn_forward_eval(float *out, const float *inp, const float *gamma, con
  *   dinp = gamma·rstd·(dy − Sdy/M − x̂·Sdyx/M)   (overwritten).
  * The last two terms are the gradient through the batch mean and variance. */
 void focal_bn_backward(float *dinp, float *dgamma, float *dbeta, const float *dout, const float *inp,
-                       const float *mean, const float *rstd, const float *gamma, const float *relu_out, int n,
-                       int c, int hw)
+                       const float *mean, const float *rstd, const float *gamma, const float *relu_out,
+                       int relu_in, int n, int c, int hw)
 {
     assert(n >= 1 && c >= 1 && hw >= 1);
+    assert(!(relu_out && relu_in));
     const size_t m = (size_t)n * hw;
     const size_t cstride = (size_t)c * hw;
 #pragma omp parallel for schedule(static) if (m * c >= BN_PAR_MIN)
@@ -147,6 +148,11 @@ void focal_bn_backward(float *dinp, float *dgamma, float *dbeta, const float *do
                 const float *ro = relu_out + base + i * cstride;
                 for (int j = 0; j < hw; j++)
                     dx[j] = kf * (ro[j] > 0.0f ? dy[j] : 0.0f) + af * (x[j] - mu) + bf;
+            } else if (relu_in) { /* the input came out of a ReLU: pass the gradient through it */
+                for (int j = 0; j < hw; j++) {
+                    const float v = kf * dy[j] + af * (x[j] - mu) + bf;
+                    dx[j] = x[j] > 0.0f ? v : 0.0f;
+                }
             } else {
                 for (int j = 0; j < hw; j++)
                     dx[j] = kf * dy[j] + af * (x[j] - mu) + bf;

@@ -84,10 +84,12 @@ void focal_bn_forward_eval(float *out, const float *inp, const float *gamma, con
 /* dinp overwritten; dgamma, dbeta accumulated. inp, mean, rstd from the
  * training-mode forward. relu_out (may be NULL): the output of a forward run
  * with relu = 1; dout is then the gradient after the ReLU, which is applied
- * here (where relu_out > 0). */
+ * here (where relu_out > 0). relu_in = 1: inp is the output of a ReLU, and
+ * dinp is passed back through it (0 where inp <= 0), so that dinp is the
+ * gradient with respect to the ReLU's input. Not both. */
 void focal_bn_backward(float *dinp, float *dgamma, float *dbeta, const float *dout, const float *inp,
-                       const float *mean, const float *rstd, const float *gamma, const float *relu_out, int n,
-                       int c, int hw);
+                       const float *mean, const float *rstd, const float *gamma, const float *relu_out,
+                       int relu_in, int n, int c, int hw);
 
 /* ---- element-wise (act.c) ------------------------------------------------------ */
 

@@ -50,6 +50,8 @@ struct layer {
     struct focal_pool pool;
     float slope, p;
     int bn_relu;                /* batchnorm: the next layer is a ReLU fused into it */
+    int bn_relu_in;             /* batchnorm: its input comes from a ReLU whose backward it does */
+    int bwd_in_next;            /* relu: its backward is done by the batchnorm after it */
     int fused;                  /* relu: computed by the batchnorm before it; out is that layer's */
     size_t dw, db;              /* dense weight / bias offsets */
     float *out;                 /* output activations (NULL: the layer passes its input through) */
@@ -697,12 +699,18 @@ focal_status focal_model_create(struct focal_model **out, const char *desc, cons
             st = perr(&pc, "the last layer must be `dense classes` (%d outputs)", classes);
         }
     }
-    /* a batchnorm followed by a ReLU runs as one pass */
-    for (int i = 0; st == FOCAL_OK && i + 1 < m->nl; i++)
+    /* a batchnorm followed by a ReLU runs as one pass; a ReLU followed by a
+     * batchnorm leaves its backward to the batchnorm's */
+    for (int i = 0; st == FOCAL_OK && i + 1 < m->nl; i++) {
         if (m->layers[i].kind == L_BN && m->layers[i + 1].kind == L_RELU) {
             m->layers[i].bn_relu = 1;
             m->layers[i + 1].fused = 1;
+        } else if (m->layers[i].kind == L_RELU && !m->layers[i].fused && i > 0 &&
+                   m->layers[i + 1].kind == L_BN) {
+            m->layers[i].bwd_in_next = 1;
+            m->layers[i + 1].bn_relu_in = 1;
         }
+    }
     if (st == FOCAL_OK) {
         m->nparams = pl.nparams;
         m->nbuf = pl.nbuf;
@@ -1030,10 +1038,10 @@ focal_status focal_model_forward(struct focal_model *m, const float *x, int n, i
 /* relu_out: the output of a forward with the ReLU fused (dout is then the
  * gradient after the ReLU), or NULL. */
 static void bn_bwd(struct focal_model *m, struct bn_part *b, float *dinp, const float *dout, const float *in,
-                   const float *relu_out, int n)
+                   const float *relu_out, int relu_in, int n)
 {
     focal_bn_backward(dinp, m->grads + b->w, m->grads + b->b, dout, in, b->mean, b->rstd, m->params + b->w,
-                      relu_out, n, b->c, b->hw);
+                      relu_out, relu_in, n, b->c, b->hw);
 }
 
 static void conv_bwd(struct focal_model *m, const struct conv_part *cp, float *dinp, const float *dout,
@@ -1049,12 +1057,12 @@ static void block_bwd(struct focal_model *m, struct layer *L, float *dx, const f
     struct block *b = L->blk;
     const size_t len = (size_t)n * b->osz;
     focal_relu_backward(b->t1, dy, b->sum, len, 0.0f);        /* t1 = d sum */
-    bn_bwd(m, &b->b2, b->t2, b->t1, b->a2, NULL, n);           /* t2 = d a2 */
+    bn_bwd(m, &b->b2, b->t2, b->t1, b->a2, NULL, 0, n);        /* t2 = d a2 */
     conv_bwd(m, &b->c2, b->t3, b->t2, b->r1, n);               /* t3 = d r1 */
-    bn_bwd(m, &b->b1, b->t2, b->t3, b->a1, b->r1, n);          /* t2 = d a1 (ReLU fused) */
+    bn_bwd(m, &b->b1, b->t2, b->t3, b->a1, b->r1, 0, n);       /* t2 = d a1 (ReLU fused) */
     conv_bwd(m, &b->c1, dx, b->t2, x, n);                      /* dx = main path */
     if (b->has_sc) {
-        bn_bwd(m, &b->bs, b->t2, b->t1, b->as, NULL, n);       /* t2 = d as */
+        bn_bwd(m, &b->bs, b->t2, b->t1, b->as, NULL, 0, n);    /* t2 = d as */
         conv_bwd(m, &b->cs, dx ? b->t4 : NULL, b->t2, x, n);   /* t4 = shortcut path */
         if (dx) {
             const size_t ilen = (size_t)n * b->isz;
@@ -1077,8 +1085,8 @@ focal_status focal_model_backward(struct focal_model *m, const float *dlogits, i
     int which = 0;
     for (int i = m->nl - 1; i >= 0; i--) {
         struct layer *L = &m->layers[i];
-        if (L->fused)
-            continue; /* its gradient is applied by the batch norm before it */
+        if (L->fused || L->bwd_in_next)
+            continue; /* its gradient is applied by the batch norm before or after it */
         /* the input this layer saw */
         const float *in = m->last_in;
         for (int j = i - 1; j >= 0; j--)
@@ -1098,7 +1106,7 @@ focal_status focal_model_backward(struct focal_model *m, const float *dlogits, i
             conv_bwd(m, &L->conv, dx, dy, in, n);
             break;
         case L_BN:
-            bn_bwd(m, &L->bn, dx ? dx : bufs[which], dy, in, L->bn_relu ? L->out : NULL, n);
+            bn_bwd(m, &L->bn, dx ? dx : bufs[which], dy, in, L->bn_relu ? L->out : NULL, L->bn_relu_in, n);
             break;
         case L_RELU:
         case L_LEAKY:

@@ -679,9 +679,9 @@ static void test_bn_relu_fused(void)
     focal_bn_forward_train(sep, m1, r1, rm1, rv1, x, g, bt, n, c, hw, 0.1f, 1e-5f, 0);
     focal_relu_forward(act, sep, len, 0.0f);
     focal_relu_backward(dact, dy, sep, len, 0.0f);
-    focal_bn_backward(dx1, dg1, db1, dact, x, m1, r1, g, NULL, n, c, hw);
+    focal_bn_backward(dx1, dg1, db1, dact, x, m1, r1, g, NULL, 0, n, c, hw);
     focal_bn_forward_train(fused, m2, r2, rm2, rv2, x, g, bt, n, c, hw, 0.1f, 1e-5f, 1);
-    focal_bn_backward(dx2, dg2, db2, dy, x, m2, r2, g, fused, n, c, hw);
+    focal_bn_backward(dx2, dg2, db2, dy, x, m2, r2, g, fused, 0, n, c, hw);
     int same = 1; /* by value: the separate ReLU gives −0 (0·x) where the fused one gives +0 */
     for (size_t i = 0; i < len; i++)
         same &= act[i] == fused[i];
@@ -693,6 +693,20 @@ static void test_bn_relu_fused(void)
     for (size_t i = 0; i < len; i++)
         zeros += fused[i] == 0.0f;
     CHECK(zeros > 0 && zeros < (int)len); /* the ReLU did cut something */
+
+    /* a ReLU before the batch norm: relu_in = 1 equals a separate ReLU backward */
+    float xr[n * c * hw], mr[c], rr[c], o3[n * c * hw], dbn[n * c * hw], dsep[n * c * hw], dfus[n * c * hw];
+    float dg3[c] = {0}, db3[c] = {0}, dg4[c] = {0}, db4[c] = {0};
+    focal_relu_forward(xr, x, len, 0.0f);
+    focal_bn_forward_train(o3, mr, rr, rm1, rv1, xr, g, bt, n, c, hw, 0.1f, 1e-5f, 0);
+    focal_bn_backward(dbn, dg3, db3, dy, xr, mr, rr, g, NULL, 0, n, c, hw);
+    focal_relu_backward(dsep, dbn, x, len, 0.0f);
+    focal_bn_backward(dfus, dg4, db4, dy, xr, mr, rr, g, NULL, 1, n, c, hw);
+    same = 1;
+    for (size_t i = 0; i < len; i++)
+        same &= dsep[i] == dfus[i];
+    CHECK(same);
+    CHECK(memcmp(dg3, dg4, sizeof dg3) == 0 && memcmp(db3, db4, sizeof db3) == 0);
 }
 
 static void test_bn(void)
@@ -722,7 +736,7 @@ static void test_bn(void)
     bn_fwd(&b);
     for (size_t i = 0; i < len; i++)
         dx[i] = 1e30f;
-    focal_bn_backward(dx, dg, db, dout, b.x, mean, rstd, g, NULL, b.n, b.c, b.hw);
+    focal_bn_backward(dx, dg, db, dout, b.x, mean, rstd, g, NULL, 0, b.n, b.c, b.hw);
     memcpy(dg1, dg, sizeof dg);
     memcpy(db1, db, sizeof db);
     struct gc_problem pr = {bn_fwd, &b, b.out, dout, len, 1};
@@ -730,7 +744,7 @@ static void test_bn(void)
     gradcheck(&pr, g, dg, 4, H_SMOOTH, "batchnorm", "dgamma");
     gradcheck(&pr, bt, db, 4, H_SMOOTH, "batchnorm", "dbeta");
     bn_fwd(&b);
-    focal_bn_backward(dx2, dg, db, dout, b.x, mean, rstd, g, NULL, b.n, b.c, b.hw);
+    focal_bn_backward(dx2, dg, db, dout, b.x, mean, rstd, g, NULL, 0, b.n, b.c, b.hw);
     double acc = 0;
     for (int i = 0; i < 4; i++)
         acc = fmax(acc, fmax(fabs(dg[i] - 2.0 * dg1[i]), fabs(db[i] - 2.0 * db1[i])));
@@ -1153,7 +1167,7 @@ static void par_run(struct par_bufs *r, const float *x, const float *dy, const f
     }
     float *mean = r->stats, *rstd = r->stats + C;
     focal_bn_forward_train(r->bn_out, mean, rstd, rm, rv, x, g, bt, N, C, hw, 0.1f, 1e-5f, 0);
-    focal_bn_backward(r->bn_dx, dg, dbt, dy, x, mean, rstd, g, NULL, N, C, hw);
+    focal_bn_backward(r->bn_dx, dg, dbt, dy, x, mean, rstd, g, NULL, 0, N, C, hw);
     memcpy(r->stats + 2 * C, rm, sizeof rm);
     memcpy(r->stats + 3 * C, rv, sizeof rv);
     memcpy(r->stats + 4 * C, dg, sizeof dg);
