@@ -289,6 +289,49 @@ static void scale_grad(const struct run *r, double f)
     }
 }
 
+/* Runs the kernels of one family over the problem in shape-determined chunks
+ * (in parallel) and adds the chunks' results in chunk order into *total.
+ * Allocates a scratch gradient when the caller passed none (the kernels
+ * always write one). */
+static focal_status run_chunks(struct run *r, const struct focal_kparams *kp, int softmax,
+                               struct focal_kpart *total)
+{
+    const size_t n = r->n, c = r->c;
+    void *scratch = NULL;
+    if (!r->grad && n != 0 && c != 0) {
+        scratch = malloc(n * c * (r->f64 ? sizeof(double) : sizeof(float)));
+        if (!scratch)
+            return focal_fail(FOCAL_ERR_NOMEM, "no memory for %zu x %zu scratch values", n, c);
+        r->grad = scratch;
+    }
+    const struct focal_kernels *k = focal_kernels_active();
+    const size_t nch = plan_chunks(n, c);
+    struct focal_kpart part[FOCAL_MAX_CHUNKS];
+#pragma omp parallel for schedule(static) if (nch > 1)
+    for (size_t ch = 0; ch < nch; ch++) {
+        const size_t r0 = n * ch / nch, r1 = n * (ch + 1) / nch;
+        if (softmax && r->f64)
+            k->smx_f64(kp, c, r0, r1, r->x, r->t, r->grad, r->per, &part[ch]);
+        else if (softmax)
+            k->smx_f32(kp, c, r0, r1, r->x, r->t, r->grad, r->per, &part[ch]);
+        else if (r->f64)
+            k->sig_f64(kp, c, r0, r1, r->x, r->t, r->grad, r->per, &part[ch]);
+        else
+            k->sig_f32(kp, c, r0, r1, r->x, r->t, r->grad, r->per, &part[ch]);
+    }
+    memset(total, 0, sizeof *total);
+    for (size_t ch = 0; ch < nch; ch++) {
+        total->sum += part[ch].sum;
+        total->counted += part[ch].counted;
+        total->bad += part[ch].bad;
+    }
+    if (scratch) {
+        free(scratch);
+        r->grad = NULL;
+    }
+    return FOCAL_OK;
+}
+
 /* ---- sigmoid family -------------------------------------------------------- */
 
 static focal_status sigmoid_run(const struct focal_loss *l, struct run *r, double *loss)
@@ -320,36 +363,11 @@ static focal_status sigmoid_run(const struct focal_loss *l, struct run *r, doubl
         kp.gscale = 1.0 / (double)total;
     }
 
-    /* the kernels always write a gradient */
-    void *scratch = NULL;
-    if (!r->grad && total) {
-        scratch = malloc(total * (r->f64 ? sizeof(double) : sizeof(float)));
-        if (!scratch)
-            return focal_fail(FOCAL_ERR_NOMEM, "no memory for %zu x %zu scratch values", n, c);
-        r->grad = scratch;
-    }
-    const struct focal_kernels *k = focal_kernels_active();
-    const size_t nch = plan_chunks(n, c);
-    struct focal_kpart part[FOCAL_MAX_CHUNKS];
-#pragma omp parallel for schedule(static) if (nch > 1)
-    for (size_t ch = 0; ch < nch; ch++) {
-        const size_t r0 = n * ch / nch, r1 = n * (ch + 1) / nch;
-        if (r->f64)
-            k->sig_f64(&kp, c, r0, r1, r->x, r->t, r->grad, r->per, &part[ch]);
-        else
-            k->sig_f32(&kp, c, r0, r1, r->x, r->t, r->grad, r->per, &part[ch]);
-    }
-    double sum = 0;
-    int64_t counted = 0, bad = 0;
-    for (size_t ch = 0; ch < nch; ch++) {
-        sum += part[ch].sum;
-        counted += part[ch].counted;
-        bad += part[ch].bad;
-    }
-    if (scratch) {
-        free(scratch);
-        r->grad = NULL;
-    }
+    struct focal_kpart tot;
+    if ((st = run_chunks(r, &kp, 0, &tot)) != FOCAL_OK)
+        return st;
+    const double sum = tot.sum;
+    const int64_t counted = tot.counted, bad = tot.bad;
     if (bad) {
         for (size_t i = 0; i < total; i++) {
             const double y = yval(r, i);
@@ -420,31 +438,10 @@ static focal_status softmax_run(const struct focal_loss *l, struct run *r, doubl
     if (l->reduction == FOCAL_REDUCTION_MEAN || l->reduction == FOCAL_REDUCTION_POSITIVES)
         kp.gscale = 1.0 / (counted > 1 ? (double)counted : 1.0);
 
-    /* the kernels use the gradient rows as scratch */
-    void *scratch = NULL;
-    if (!r->grad && n) {
-        scratch = malloc(n * c * (r->f64 ? sizeof(double) : sizeof(float)));
-        if (!scratch)
-            return focal_fail(FOCAL_ERR_NOMEM, "no memory for %zu x %zu scratch values", n, c);
-        r->grad = scratch;
-    }
-    const struct focal_kernels *k = focal_kernels_active();
-    const size_t nch = plan_chunks(n, c);
-    struct focal_kpart part[FOCAL_MAX_CHUNKS];
-#pragma omp parallel for schedule(static) if (nch > 1)
-    for (size_t ch = 0; ch < nch; ch++) {
-        const size_t r0 = n * ch / nch, r1 = n * (ch + 1) / nch;
-        if (r->f64)
-            k->smx_f64(&kp, c, r0, r1, r->x, t, r->grad, r->per, &part[ch]);
-        else
-            k->smx_f32(&kp, c, r0, r1, r->x, t, r->grad, r->per, &part[ch]);
-    }
-    double sum = 0;
-    for (size_t ch = 0; ch < nch; ch++)
-        sum += part[ch].sum;
-    free(scratch);
-    if (scratch)
-        r->grad = NULL;
+    struct focal_kpart tot;
+    if ((st = run_chunks(r, &kp, 1, &tot)) != FOCAL_OK)
+        return st;
+    const double sum = tot.sum;
     if (!isfinite(sum))
         return nonfinite_error(r, l, 1);
     double value = sum;
