@@ -205,20 +205,10 @@ static size_t plan_chunks(size_t n, size_t c)
 
 static void kparams_from(struct focal_kparams *kp, const struct focal_loss *l)
 {
-    memset(kp, 0, sizeof *kp);
-    kp->kind = l->kind;
-    kp->use_alpha = l->alpha >= 0;
-    kp->alpha = l->alpha;
+    kp->l = *l;
     /* bce and ce have no focusing term: their γ field is ignored */
-    kp->gamma = (l->kind == FOCAL_LOSS_BCE || l->kind == FOCAL_LOSS_CE) ? 0.0 : l->gamma;
-    kp->beta = l->beta;
-    kp->gamma_pos = l->gamma_pos;
-    kp->gamma_neg = l->gamma_neg;
-    kp->margin = l->margin;
-    kp->epsilon = l->epsilon;
-    kp->label_smoothing = l->label_smoothing;
-    kp->ignore_index = l->ignore_index;
-    kp->w = l->class_weights;
+    if (l->kind == FOCAL_LOSS_BCE || l->kind == FOCAL_LOSS_CE)
+        kp->l.gamma = 0.0;
     kp->gscale = 1.0;
 }
 

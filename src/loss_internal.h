@@ -8,18 +8,12 @@
 
 #include "focal.h"
 
-/* Parameters digested by the driver for the kernels. */
+/* What the kernels are given: the caller's parameters, with gamma zeroed for
+ * the losses that have none (bce, ce), and the factor every gradient is
+ * multiplied by (1/normaliser of the reduction). */
 struct focal_kparams {
-    enum focal_loss_kind kind;
-    int use_alpha;           /* sigmoid: α_t weighting on; softmax: scalar α on */
-    double alpha;
-    double gamma, beta;
-    double gamma_pos, gamma_neg, margin;
-    double epsilon;
-    double label_smoothing;
-    int32_t ignore_index;
-    const double *w;         /* c class weights or NULL */
-    double gscale;           /* every gradient is multiplied by this (1/normaliser) */
+    struct focal_loss l;
+    double gscale;
 };
 
 /* What one chunk of work reports back; the driver sums chunks in order. */

@@ -18,26 +18,23 @@
 
 /* ---- vector math over a block ----------------------------------------------- */
 
-static void KFN(vexp)(size_t nb, REAL *restrict d, const REAL *restrict s)
-{
-    _Pragma("omp simd")
-    for (size_t b = 0; b < nb; b++)
-        d[b] = R_EXP(s[b]);
-}
+/* d[i] = FN(s[i]) for i < n, as one plain loop the compiler maps to the
+ * vector math library; d and s must not overlap. */
+#define VMATH(name, T, FN) \
+    static void KFN(name)(size_t n, T *restrict d, const T *restrict s) \
+    { \
+        _Pragma("omp simd") \
+        for (size_t b = 0; b < n; b++) \
+            d[b] = FN(s[b]); \
+    }
 
-static void KFN(vlog)(size_t nb, REAL *restrict d, const REAL *restrict s)
-{
-    _Pragma("omp simd")
-    for (size_t b = 0; b < nb; b++)
-        d[b] = R_LOG(s[b]);
-}
-
-static void KFN(vlog1p)(size_t nb, REAL *restrict d, const REAL *restrict s)
-{
-    _Pragma("omp simd")
-    for (size_t b = 0; b < nb; b++)
-        d[b] = R_LOG1P(s[b]);
-}
+VMATH(vexp, REAL, R_EXP)
+VMATH(vlog, REAL, R_LOG)
+VMATH(vlog1p, REAL, R_LOG1P)
+/* in double, for per-row quantities of the softmax kernels */
+VMATH(dvexp, double, exp)
+VMATH(dvlog, double, log)
+VMATH(dvlog1p, double, log1p)
 
 /* ---- sigmoid family ------------------------------------------------------------ */
 
@@ -113,10 +110,10 @@ KFN(blk_focal)(const struct focal_kparams *kp, struct KFN(sigblk) *restrict bk, 
                const int mode, const int poly)
 {
     const int with_gamma = mode == MOD_EXP;
-    const int ig = (int)kp->gamma;
-    const REAL gamma = (REAL)kp->gamma, alpha = (REAL)kp->alpha, eps = (REAL)kp->epsilon;
+    const int ig = (int)kp->l.gamma;
+    const REAL gamma = (REAL)kp->l.gamma, alpha = (REAL)kp->l.alpha, eps = (REAL)kp->l.epsilon;
     const REAL gs = (REAL)kp->gscale;
-    const int use_alpha = kp->use_alpha;
+    const int use_alpha = (kp->l.alpha >= 0);
     if (with_gamma) {
         /* log(1 − p_t) = m + log((1−u) + u·e), m the larger of log p and log q,
          * u the target mass on the smaller one; exact −|x| when u = 1. */
@@ -173,9 +170,9 @@ KFN(blk_focal)(const struct focal_kparams *kp, struct KFN(sigblk) *restrict bk, 
 static double KFN(blk_star)(const struct focal_kparams *kp, struct KFN(sigblk) *restrict bk, size_t nb,
                             const REAL *restrict x, REAL *restrict g, REAL *restrict per)
 {
-    const REAL gamma = (REAL)kp->gamma, beta = (REAL)kp->beta, alpha = (REAL)kp->alpha;
+    const REAL gamma = (REAL)kp->l.gamma, beta = (REAL)kp->l.beta, alpha = (REAL)kp->l.alpha;
     const REAL gs = (REAL)kp->gscale;
-    const int use_alpha = kp->use_alpha;
+    const int use_alpha = (kp->l.alpha >= 0);
     _Pragma("omp simd")
     for (size_t b = 0; b < nb; b++) {
         const REAL v = gamma * ((REAL)2 * bk->yy[b] - (REAL)1) * x[b] + beta;
@@ -202,9 +199,9 @@ static inline __attribute__((always_inline)) double
 KFN(blk_asl)(const struct focal_kparams *kp, struct KFN(sigblk) *restrict bk, size_t nb,
              const REAL *restrict x, REAL *restrict g, REAL *restrict per, const int with_margin)
 {
-    const REAL gpos = (REAL)kp->gamma_pos, gneg = (REAL)kp->gamma_neg, mg = (REAL)kp->margin;
-    const REAL alpha = (REAL)kp->alpha, gs = (REAL)kp->gscale;
-    const int use_alpha = kp->use_alpha;
+    const REAL gpos = (REAL)kp->l.gamma_pos, gneg = (REAL)kp->l.gamma_neg, mg = (REAL)kp->l.margin;
+    const REAL alpha = (REAL)kp->l.alpha, gs = (REAL)kp->gscale;
+    const int use_alpha = (kp->l.alpha >= 0);
     _Pragma("omp simd")
     for (size_t b = 0; b < nb; b++) {
         const REAL xv = x[b];
@@ -217,7 +214,7 @@ KFN(blk_asl)(const struct focal_kparams *kp, struct KFN(sigblk) *restrict bk, si
             bk->t2[b] = pmc;
             bk->t3[b] = -pmc;
         } else {
-            bk->t2[b] = -gneg * sn;               /* → p^γ− */
+            bk->t3[b] = -gneg * sn;               /* → p^γ− */
         }
     }
     KFN(vexp)(nb, bk->t4, bk->t1);                /* t4 = (1−p)^γ+ */
@@ -229,10 +226,7 @@ KFN(blk_asl)(const struct focal_kparams *kp, struct KFN(sigblk) *restrict bk, si
             bk->t3[b] *= gneg;
         KFN(vexp)(nb, bk->t2, bk->t3);            /* t2 = p_m^γ− */
     } else {
-        KFN(vexp)(nb, bk->t3, bk->t2);
-        _Pragma("omp simd")
-        for (size_t b = 0; b < nb; b++)
-            bk->t2[b] = bk->t3[b];                /* t2 = p^γ− */
+        KFN(vexp)(nb, bk->t2, bk->t3);            /* t2 = p^γ− */
     }
     _Pragma("omp simd")
     for (size_t b = 0; b < nb; b++) {
@@ -267,12 +261,12 @@ static void KFN(sig)(const struct focal_kparams *kp, size_t c, size_t r0, size_t
 {
     struct KFN(sigblk) bk;
     const size_t i0 = r0 * c, i1 = r1 * c;
-    const enum focal_loss_kind kind = kp->kind;
+    const enum focal_loss_kind kind = kp->l.kind;
     double sum = 0;
     int64_t cnt = 0, bad = 0;
     size_t j = 0; /* class of the next element: chunks start at a row */
-    const int int_gamma = kp->gamma >= 1 && kp->gamma <= 7 && kp->gamma == (double)(int)kp->gamma;
-    if (!kp->w)
+    const int int_gamma = kp->l.gamma >= 1 && kp->l.gamma <= 7 && kp->l.gamma == (double)(int)kp->l.gamma;
+    if (!kp->l.class_weights)
         for (size_t b = 0; b < KBLOCK; b++)
             bk.w[b] = 1;
     for (size_t i = i0; i < i1; i += KBLOCK) {
@@ -280,9 +274,9 @@ static void KFN(sig)(const struct focal_kparams *kp, size_t c, size_t r0, size_t
         const REAL *xb = x + i, *yb = y + i;
         REAL *gb = grad + i;
         REAL *pb = per ? per + i : bk.sink;
-        if (kp->w) {
+        if (kp->l.class_weights) {
             for (size_t b = 0; b < nb; b++) {
-                bk.w[b] = (REAL)kp->w[j];
+                bk.w[b] = (REAL)kp->l.class_weights[j];
                 j = j + 1 == c ? 0 : j + 1;
             }
         }
@@ -308,7 +302,7 @@ static void KFN(sig)(const struct focal_kparams *kp, size_t c, size_t r0, size_t
             sum += KFN(blk_star)(kp, &bk, nb, xb, gb, pb);
             break;
         case FOCAL_LOSS_ASL:
-            sum += kp->margin != 0 ? KFN(blk_asl)(kp, &bk, nb, xb, gb, pb, 1)
+            sum += kp->l.margin != 0 ? KFN(blk_asl)(kp, &bk, nb, xb, gb, pb, 1)
                                    : KFN(blk_asl)(kp, &bk, nb, xb, gb, pb, 0);
             break;
         case FOCAL_LOSS_SIGMOID_POLY1:
@@ -316,7 +310,7 @@ static void KFN(sig)(const struct focal_kparams *kp, size_t c, size_t r0, size_t
                              : KFN(blk_focal)(kp, &bk, nb, xb, gb, pb, MOD_EXP, 1);
             break;
         default: /* bce and sigmoid-focal */
-            if (kp->gamma == 0)
+            if (kp->l.gamma == 0)
                 sum += KFN(blk_focal)(kp, &bk, nb, xb, gb, pb, MOD_NONE, 0);
             else if (int_gamma)
                 sum += KFN(blk_focal)(kp, &bk, nb, xb, gb, pb, MOD_INT, 0);
@@ -337,28 +331,6 @@ static void KFN(vexp_ip)(size_t n, REAL *d)
     _Pragma("omp simd")
     for (size_t b = 0; b < n; b++)
         d[b] = R_EXP(d[b]);
-}
-
-/* Double-precision vector math for per-row quantities. */
-static void KFN(dvexp)(size_t n, double *restrict d, const double *restrict s)
-{
-    _Pragma("omp simd")
-    for (size_t b = 0; b < n; b++)
-        d[b] = exp(s[b]);
-}
-
-static void KFN(dvlog)(size_t n, double *restrict d, const double *restrict s)
-{
-    _Pragma("omp simd")
-    for (size_t b = 0; b < n; b++)
-        d[b] = log(s[b]);
-}
-
-static void KFN(dvlog1p)(size_t n, double *restrict d, const double *restrict s)
-{
-    _Pragma("omp simd")
-    for (size_t b = 0; b < n; b++)
-        d[b] = log1p(s[b]);
 }
 
 #define SMX_ROWS 64
@@ -394,10 +366,10 @@ static void KFN(smx_finish)(const struct focal_kparams *kp, size_t nr, const dou
                             const double *restrict LOGS, const double *restrict L1V,
                             double *restrict FAC, double *restrict GT, double *restrict LS)
 {
-    const double gamma = kp->gamma;
-    const int poly = kp->kind == FOCAL_LOSS_SOFTMAX_POLY1;
-    const double scal = kp->use_alpha ? kp->alpha : 1.0, gs = kp->gscale;
-    const double eps1 = poly ? kp->epsilon : 0.0, peps = eps1 * (gamma + 1);
+    const double gamma = kp->l.gamma;
+    const int poly = kp->l.kind == FOCAL_LOSS_SOFTMAX_POLY1;
+    const double scal = (kp->l.alpha >= 0) ? kp->l.alpha : 1.0, gs = kp->gscale;
+    const double eps1 = poly ? kp->l.epsilon : 0.0, peps = eps1 * (gamma + 1);
     _Pragma("omp simd")
     for (size_t i = 0; i < nr; i++) {
         const double s = S[i], snt = SNT[i], et = ET[i];
@@ -441,11 +413,11 @@ static double KFN(smx_rows_hard)(const struct focal_kparams *kp, size_t c, size_
     int64_t cnt = 0;
     for (size_t i = 0; i < nr; i++) {
         const int32_t ti = t[r0 + i];
-        const int ok = ti != kp->ignore_index;
+        const int ok = ti != kp->l.ignore_index;
         cnt += ok;
         T[i] = ok ? ti : 0; /* ignored rows run on class 0 and are zeroed below */
         OK[i] = ok;
-        W[i] = (ok && kp->w) ? kp->w[ti] : 1.0;
+        W[i] = (ok && kp->l.class_weights) ? kp->l.class_weights[ti] : 1.0;
         const REAL *z = xb + i * c;
         REAL *g = gb + i * c;
         REAL m = z[0];
@@ -466,7 +438,7 @@ static double KFN(smx_rows_hard)(const struct focal_kparams *kp, size_t c, size_
         S[i] = SNT[i] + ET[i];
     }
     /* per-row logarithms, vectorised across rows */
-    const double gamma = kp->gamma;
+    const double gamma = kp->l.gamma;
     _Pragma("omp simd")
     for (size_t i = 0; i < nr; i++) {
         A[i] = SNT[i] / ET[i];                      /* v = Σ_{c≠t} e_c / e_t */
@@ -515,7 +487,7 @@ static double KFN(smx_row_smooth)(const struct focal_kparams *kp, size_t c, cons
             sna += ej;
     }
     const double logs = log(s);
-    const double gamma = kp->gamma, ls = kp->label_smoothing;
+    const double gamma = kp->l.gamma, ls = kp->l.label_smoothing;
     const double qoff = ls / (double)c;
     double loss = 0, G = 0, P = 0, OMP = 0;
     /* pass 1: Σ q_j f(p_j); g_j = q_j·p_j·f'(p_j) kept in g; f(p) = −(1−p)^γ log p */
@@ -541,14 +513,14 @@ static double KFN(smx_row_smooth)(const struct focal_kparams *kp, size_t c, cons
         OMP += qj * omp;
         g[j] = (REAL)gj;
     }
-    const double wt = kp->w ? kp->w[t] : 1.0;
-    const double a = wt * (kp->use_alpha ? kp->alpha : 1.0);
+    const double wt = kp->l.class_weights ? kp->l.class_weights[t] : 1.0;
+    const double a = wt * ((kp->l.alpha >= 0) ? kp->l.alpha : 1.0);
     loss *= a;
     double pc = 0; /* poly-1: gradient term pc · p_j (q_j − P) */
-    if (kp->kind == FOCAL_LOSS_SOFTMAX_POLY1) {
+    if (kp->l.kind == FOCAL_LOSS_SOFTMAX_POLY1) {
         const double modp = gamma == 0 ? 1.0 : (OMP > 0 ? exp(gamma * log(OMP)) : 0.0);
-        loss += wt * kp->epsilon * modp * OMP;
-        pc = -wt * kp->epsilon * (gamma + 1) * modp;
+        loss += wt * kp->l.epsilon * modp * OMP;
+        pc = -wt * kp->l.epsilon * (gamma + 1) * modp;
     }
     /* pass 2: d/dz_j = a (g_j − p_j G) + pc · p_j (q_j − P) */
     for (size_t j = 0; j < c; j++) {
@@ -566,7 +538,7 @@ static void KFN(smx)(const struct focal_kparams *kp, size_t c, size_t r0, size_t
 {
     double sum = 0;
     int64_t cnt = 0;
-    if (kp->label_smoothing == 0) {
+    if (kp->l.label_smoothing == 0) {
         for (size_t r = r0; r < r1; r += SMX_ROWS) {
             const size_t nr = r1 - r < SMX_ROWS ? r1 - r : SMX_ROWS;
             sum += KFN(smx_rows_hard)(kp, c, r, nr, x, t, grad, per, &cnt);
@@ -576,7 +548,7 @@ static void KFN(smx)(const struct focal_kparams *kp, size_t c, size_t r0, size_t
             const REAL *z = x + r * c;
             REAL *g = grad + r * c;
             double l = 0;
-            if (t[r] == kp->ignore_index) {
+            if (t[r] == kp->l.ignore_index) {
                 for (size_t j = 0; j < c; j++)
                     g[j] = 0;
             } else {
@@ -594,6 +566,7 @@ static void KFN(smx)(const struct focal_kparams *kp, size_t c, size_t r0, size_t
 }
 
 #undef KBLOCK
+#undef VMATH
 #undef SMX_ROWS
 #undef KFN
 #undef SIG_PIECES

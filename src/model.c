@@ -35,7 +35,6 @@ struct block {
     struct conv_part c1, c2, cs;
     struct bn_part b1, b2, bs;
     int has_sc;
-    size_t osz, isz;         /* per-sample output and input sizes */
     float *a1, *r1, *a2, *n2, *as, *ns, *sum;      /* activations (r1: bn1 with its ReLU) */
     float *t1, *t2, *t3, *t4;                      /* backward scratch */
 };
@@ -55,6 +54,7 @@ struct layer {
     int fused;                  /* relu: computed by the batchnorm before it; out is that layer's */
     size_t dw, db;              /* dense weight / bias offsets */
     float *out;                 /* output activations (NULL: the layer passes its input through) */
+    const float *in;            /* the input of the last forward (for the backward) */
     double fwd_s, bwd_s;        /* profiling totals */
     int32_t *argmax;
     uint8_t *mask;
@@ -74,10 +74,8 @@ struct focal_model {
     char *names;                /* storage for tensor names */
     size_t names_len;
     float *col;                 /* convolution workspace shared by every convolution */
-    size_t col_size;
     int ws_threads;             /* threads the workspace was sized for */
     float *g0, *g1;             /* backward ping-pong buffers */
-    size_t gmax;
     float *dlogits;             /* training-step scratch */
     const float *last_in;       /* the input of the last forward */
     int last_n, last_training;
@@ -436,8 +434,6 @@ static focal_status parse_layer(struct focal_model *m, struct layer *L, struct l
             snprintf(sub, sizeof sub, "%s.shortcut.1", name);
             plan_bn(pl, &b->bs, oc, oh * ow, sub);
         }
-        b->isz = L->isz;
-        b->osz = (size_t)oc * oh * ow;
         *c = oc;
         *h = oh;
         *w = ow;
@@ -551,12 +547,12 @@ static focal_status allocate(struct focal_model *m, const struct plan *pl)
             struct block *b = L->blk;
             float **acts[] = {&b->a1, &b->r1, &b->a2, &b->n2, &b->sum, &b->t1, &b->t2, &b->t3};
             for (size_t a = 0; a < sizeof acts / sizeof acts[0]; a++)
-                *acts[a] = alloc_f(B * b->osz, &fail);
-            b->t4 = alloc_f(B * b->isz, &fail);
-            L->out = alloc_f(B * b->osz, &fail);
+                *acts[a] = alloc_f(B * L->osz, &fail);
+            b->t4 = alloc_f(B * L->isz, &fail);
+            L->out = alloc_f(B * L->osz, &fail);
             if (b->has_sc) {
-                b->as = alloc_f(B * b->osz, &fail);
-                b->ns = alloc_f(B * b->osz, &fail);
+                b->as = alloc_f(B * L->osz, &fail);
+                b->ns = alloc_f(B * L->osz, &fail);
                 b->bs.mean = alloc_f((size_t)b->bs.c, &fail);
                 b->bs.rstd = alloc_f((size_t)b->bs.c, &fail);
             }
@@ -715,8 +711,6 @@ focal_status focal_model_create(struct focal_model **out, const char *desc, cons
         m->nparams = pl.nparams;
         m->nbuf = pl.nbuf;
         m->names_len = pl.names_len + 1;
-        m->col_size = pl.col_size;
-        m->gmax = pl.gmax;
         st = allocate(m, &pl);
     }
     free(text);
@@ -950,7 +944,7 @@ static void conv_fwd(struct focal_model *m, const struct conv_part *cp, float *o
 static const float *block_fwd(struct focal_model *m, struct layer *L, const float *x, int n, int training)
 {
     struct block *b = L->blk;
-    const size_t len = (size_t)n * b->osz;
+    const size_t len = (size_t)n * L->osz;
     conv_fwd(m, &b->c1, b->a1, x, n);
     bn_fwd(m, &b->b1, b->r1, b->a1, n, training, 1);
     conv_fwd(m, &b->c2, b->a2, b->r1, n);
@@ -984,6 +978,7 @@ focal_status focal_model_forward(struct focal_model *m, const float *x, int n, i
         struct layer *L = &m->layers[i];
         const size_t len = (size_t)n * L->osz;
         const double t0 = m->profile ? omp_get_wtime() : 0;
+        L->in = cur;
         switch (L->kind) {
         case L_CONV:
             conv_fwd(m, &L->conv, L->out, cur, n);
@@ -1055,7 +1050,7 @@ static void conv_bwd(struct focal_model *m, const struct conv_part *cp, float *d
 static void block_bwd(struct focal_model *m, struct layer *L, float *dx, const float *dy, const float *x, int n)
 {
     struct block *b = L->blk;
-    const size_t len = (size_t)n * b->osz;
+    const size_t len = (size_t)n * L->osz;
     focal_relu_backward(b->t1, dy, b->sum, len, 0.0f);        /* t1 = d sum */
     bn_bwd(m, &b->b2, b->t2, b->t1, b->a2, NULL, 0, n);        /* t2 = d a2 */
     conv_bwd(m, &b->c2, b->t3, b->t2, b->r1, n);               /* t3 = d r1 */
@@ -1065,7 +1060,7 @@ static void block_bwd(struct focal_model *m, struct layer *L, float *dx, const f
         bn_bwd(m, &b->bs, b->t2, b->t1, b->as, NULL, 0, n);    /* t2 = d as */
         conv_bwd(m, &b->cs, dx ? b->t4 : NULL, b->t2, x, n);   /* t4 = shortcut path */
         if (dx) {
-            const size_t ilen = (size_t)n * b->isz;
+            const size_t ilen = (size_t)n * L->isz;
             for (size_t i = 0; i < ilen; i++)
                 dx[i] += b->t4[i];
         }
@@ -1087,18 +1082,9 @@ focal_status focal_model_backward(struct focal_model *m, const float *dlogits, i
         struct layer *L = &m->layers[i];
         if (L->fused || L->bwd_in_next)
             continue; /* its gradient is applied by the batch norm before or after it */
-        /* the input this layer saw */
-        const float *in = m->last_in;
-        for (int j = i - 1; j >= 0; j--)
-            if (m->layers[j].kind != L_FLATTEN) {
-                in = m->layers[j].out;
-                break;
-            }
-        /* the first layer's input gradient is not needed */
-        int first = 1;
-        for (int j = 0; j < i; j++)
-            first &= m->layers[j].kind == L_FLATTEN;
-        float *dx = first ? NULL : bufs[which];
+        const float *in = L->in;
+        /* the gradient with respect to the network's input is not needed */
+        float *dx = in == m->last_in ? NULL : bufs[which];
         const double t0 = m->profile ? omp_get_wtime() : 0;
         const size_t ilen = (size_t)n * L->isz, olen = (size_t)n * L->osz;
         switch (L->kind) {
