@@ -62,7 +62,7 @@ void focal_bn_forward_train(float *out, float *mean, float *rstd, float *run_mea
             if (relu) {
                 for (int j = 0; j < hw; j++) {
                     const float v = (x[j] - muf) * scale + b;
-                    o[j] = v > 0.0f ? v : 0.0f;
+                    o[j] = v > 0.0f || isnan(v) ? v : 0.0f; /* a NaN stays NaN, as in PyTorch */
                 }
             } else {
                 for (int j = 0; j < hw; j++)
@@ -76,7 +76,8 @@ void focal_bn_forward_train(float *out, float *mean, float *rstd, float *run_mea
  * beta, with the per-channel factor computed once in double. Parallel over
  * the N·C planes. */
 void focal_bn_forward_eval(float *out, const float *inp, const float *gamma, const float *beta,
-                           const float *run_mean, const float *run_var, int n, int c, int hw, float eps)
+                           const float *run_mean, const float *run_var, int n, int c, int hw, float eps,
+                           int relu)
 {
     assert(n >= 0 && c >= 1 && hw >= 1);
     const int planes = n * c;
@@ -87,8 +88,15 @@ void focal_bn_forward_eval(float *out, const float *inp, const float *gamma, con
         const float scale = (float)(r * gamma[ch]), mu = run_mean[ch], b = beta[ch];
         const float *x = inp + (size_t)q * hw;
         float *o = out + (size_t)q * hw;
-        for (int j = 0; j < hw; j++)
-            o[j] = (x[j] - mu) * scale + b;
+        if (relu) {
+            for (int j = 0; j < hw; j++) {
+                const float v = (x[j] - mu) * scale + b;
+                o[j] = v > 0.0f || isnan(v) ? v : 0.0f;
+            }
+        } else {
+            for (int j = 0; j < hw; j++)
+                o[j] = (x[j] - mu) * scale + b;
+        }
     }
 }
 

@@ -54,11 +54,18 @@ size_t focal_conv_col_size(const struct focal_conv *p)
     return (size_t)p->c * p->k * p->k * p->oh * p->ow;
 }
 
+/* Floats of one thread's share of the workspace when several threads split
+ * the images: an im2col buffer, then a weight-gradient partial. */
+static size_t conv_ws_stride(const struct focal_conv *p)
+{
+    return focal_conv_col_size(p) + (size_t)p->oc * p->c * p->k * p->k;
+}
+
 size_t focal_conv_ws_size(const struct focal_conv *p, int threads)
 {
     if (threads <= 1)
         return focal_conv_col_size(p);
-    return (size_t)threads * (focal_conv_col_size(p) + (size_t)p->oc * p->c * p->k * p->k);
+    return (size_t)threads * conv_ws_stride(p);
 }
 
 /* The output positions [*lo, *hi) along one axis whose input coordinate
@@ -178,7 +185,7 @@ void focal_conv_forward(float *out, float *ws, int threads, const float *inp, co
     if (threads <= 1 || n < 2) {
         conv_fwd_images(out, ws, inp, w, p, 0, n);
     } else {
-        const size_t per = focal_conv_ws_size(p, threads) / (size_t)threads;
+        const size_t per = conv_ws_stride(p);
 #pragma omp parallel num_threads(threads)
         {
             const int t = omp_get_thread_num(), nt = omp_get_num_threads();
@@ -242,8 +249,7 @@ void focal_conv_backward(float *dinp, float *dw, float *db, float *ws, int threa
     if (threads <= 1 || n < 2) {
         conv_bwd_images(dinp, dw, ws, dout, inp, w, p, 0, n);
     } else {
-        const size_t cs = focal_conv_col_size(p), nw = (size_t)p->oc * p->c * p->k * p->k;
-        const size_t per = cs + nw;
+        const size_t per = conv_ws_stride(p), cs = focal_conv_col_size(p), nw = per - cs;
         int used = 1;
 #pragma omp parallel num_threads(threads)
         {

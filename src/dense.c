@@ -4,6 +4,9 @@
 
 #include "layers.h"
 
+/* Below this many floats of work the bias-gradient loop stays on one thread. */
+#define DENSE_PAR_MIN 65536
+
 /* Columns of db summed per block in the backward (a stack array of doubles). */
 #define DENSE_DB_BLOCK 64
 
@@ -35,7 +38,7 @@ void focal_dense_backward(float *dinp, float *dw, float *db, const float *dout, 
     if (db == NULL)
         return;
     const int blocks = (out_n + DENSE_DB_BLOCK - 1) / DENSE_DB_BLOCK;
-#pragma omp parallel for schedule(static) if ((size_t)n * out_n >= 65536)
+#pragma omp parallel for schedule(static) if ((size_t)n * out_n >= DENSE_PAR_MIN)
     for (int bk = 0; bk < blocks; bk++) {
         const int o0 = bk * DENSE_DB_BLOCK;
         const int m = out_n - o0 < DENSE_DB_BLOCK ? out_n - o0 : DENSE_DB_BLOCK;

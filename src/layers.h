@@ -1,8 +1,9 @@
 /* layers.h — the network layers: one explicit forward and one backward
  * function per layer, on NCHW float32 tensors. Internal to the library (the
  * public entry point is struct focal_model in focal.h); the tests use it
- * directly. None of these functions allocates, prints or fails: shapes are the
- * caller's responsibility and are asserted.
+ * directly. None of these functions allocates or prints, and only the two
+ * *_init functions can fail (they return −1): shapes are the caller's
+ * responsibility and are asserted.
  *
  * Backward conventions: parameter gradients (dw, db, dgamma, dbeta) are
  * ACCUMULATED (+=) — the caller zeroes them once per step; input gradients
@@ -44,7 +45,8 @@ struct focal_conv {
     int oh, ow;           /* output size: (h + 2·pad − k)/stride + 1 */
 };
 
-/* Fills oh, ow; returns 0, or −1 if the output would be empty. */
+/* Fills oh, ow; returns 0, or −1 for a parameter below its minimum (sizes,
+ * kernel and stride >= 1, pad >= 0) or an empty output. */
 int focal_conv_init(struct focal_conv *p, int c, int h, int w, int oc, int k, int stride, int pad);
 
 /* Floats of scratch the forward and backward need (im2col of one image,
@@ -78,9 +80,11 @@ void focal_conv_backward(float *dinp, float *dw, float *db, float *ws, int threa
 void focal_bn_forward_train(float *out, float *mean, float *rstd, float *run_mean, float *run_var,
                             const float *inp, const float *gamma, const float *beta, int n, int c,
                             int hw, float momentum, float eps, int relu);
-/* Evaluation mode: normalises with the running statistics. */
+/* Evaluation mode: normalises with the running statistics; relu as for the
+ * training mode. */
 void focal_bn_forward_eval(float *out, const float *inp, const float *gamma, const float *beta,
-                           const float *run_mean, const float *run_var, int n, int c, int hw, float eps);
+                           const float *run_mean, const float *run_var, int n, int c, int hw, float eps,
+                           int relu);
 /* dinp overwritten; dgamma, dbeta accumulated. inp, mean, rstd from the
  * training-mode forward. relu_out (may be NULL): the output of a forward run
  * with relu = 1; dout is then the gradient after the ReLU, which is applied
@@ -105,7 +109,8 @@ void focal_dropout_forward(float *out, uint8_t *mask, const float *inp, size_t l
                            struct focal_rng *rng);
 void focal_dropout_backward(float *dinp, const float *dout, const uint8_t *mask, size_t len, float p);
 
-/* out = a + b (residual add); its backward passes dout to both inputs. */
+/* out = a + b (residual add; out may be a or b); its backward passes dout to
+ * both inputs. */
 void focal_add_forward(float *out, const float *a, const float *b, size_t len);
 
 /* ---- pooling (pool.c) ----------------------------------------------------------- */
@@ -116,6 +121,8 @@ struct focal_pool {
     int oh, ow;           /* floor((h + 2·pad − k)/stride) + 1, as PyTorch */
 };
 
+/* Fills oh, ow; returns 0, or −1 for a parameter below its minimum, a pad
+ * larger than half the window (as PyTorch refuses) or an empty output. */
 int focal_pool_init(struct focal_pool *p, int c, int h, int w, int k, int stride, int pad);
 
 /* Max pool; argmax (N,C,OH,OW) records the input index (within the image's

@@ -921,9 +921,7 @@ static void bn_fwd(struct focal_model *m, struct bn_part *b, float *out, const f
                                m->params + b->b, n, b->c, b->hw, b->momentum, b->eps, relu);
     } else {
         focal_bn_forward_eval(out, in, m->params + b->w, m->params + b->b, m->bufs + b->rm, m->bufs + b->rv, n,
-                              b->c, b->hw, b->eps);
-        if (relu)
-            focal_relu_forward(out, out, (size_t)n * b->c * b->hw, 0.0f);
+                              b->c, b->hw, b->eps, relu);
     }
 }
 
@@ -1001,7 +999,7 @@ focal_status focal_model_forward(struct focal_model *m, const float *x, int n, i
             focal_gap_forward(L->out, cur, n, L->ic, L->ih * L->iw);
             break;
         case L_DROPOUT:
-            if (training && L->p > 0)
+            if (training)
                 focal_dropout_forward(L->out, L->mask, cur, len, L->p, &m->rng);
             else
                 memcpy(L->out, cur, len * sizeof *cur);
@@ -1059,14 +1057,10 @@ static void block_bwd(struct focal_model *m, struct layer *L, float *dx, const f
     if (b->has_sc) {
         bn_bwd(m, &b->bs, b->t2, b->t1, b->as, NULL, 0, n);    /* t2 = d as */
         conv_bwd(m, &b->cs, dx ? b->t4 : NULL, b->t2, x, n);   /* t4 = shortcut path */
-        if (dx) {
-            const size_t ilen = (size_t)n * L->isz;
-            for (size_t i = 0; i < ilen; i++)
-                dx[i] += b->t4[i];
-        }
+        if (dx)
+            focal_add_forward(dx, dx, b->t4, (size_t)n * L->isz);
     } else if (dx) {
-        for (size_t i = 0; i < len; i++)
-            dx[i] += b->t1[i];
+        focal_add_forward(dx, dx, b->t1, len);                 /* identity shortcut */
     }
 }
 
@@ -1112,12 +1106,8 @@ focal_status focal_model_backward(struct focal_model *m, const float *dlogits, i
                 focal_gap_backward(dx, dy, n, L->ic, L->ih * L->iw);
             break;
         case L_DROPOUT:
-            if (dx) {
-                if (L->p > 0)
-                    focal_dropout_backward(dx, dy, L->mask, olen, L->p);
-                else
-                    memcpy(dx, dy, olen * sizeof *dx);
-            }
+            if (dx)
+                focal_dropout_backward(dx, dy, L->mask, olen, L->p);
             break;
         case L_FLATTEN:
             if (dx)

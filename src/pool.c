@@ -43,10 +43,6 @@ static inline void pool_window(int o, int size, int k, int stride, int pad, int 
     *hi = end < size ? end : size;
 }
 
-/* out (N,C,OH,OW) = max over each window of inp (N,C,H,W); argmax receives
- * the index (iy·W + ix, within the plane) of the first maximum in row-major
- * window order. Padding never wins; a NaN in a window wins (the last one), as
- * in PyTorch. */
 /* The 2×2, stride 2, unpadded window of one plane (the common case), branch
  * free, with the general loop's rule: scanning a, b, c, d in order, a value
  * wins if it is greater or NaN, so the first maximum wins ties and a NaN
@@ -76,6 +72,10 @@ static void maxpool_2x2(float *o, int32_t *am, const float *x, int W, int OH, in
     }
 }
 
+/* out (N,C,OH,OW) = max over each window of inp (N,C,H,W); argmax receives
+ * the index (iy·W + ix, within the plane) of the first maximum in row-major
+ * window order. Padding never wins; a NaN in a window wins (the last one), as
+ * in PyTorch. */
 void focal_maxpool_forward(float *out, int32_t *argmax, const float *inp, const struct focal_pool *p, int n)
 {
     assert(p->oh >= 1 && p->ow >= 1 && n >= 0);

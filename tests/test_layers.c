@@ -635,7 +635,7 @@ static void test_bn_forward(float offset)
                 e_out = fmax(e_out, fabs(out[at] - ((x[at] - mu) * r * g[ch] + bt[ch])));
             }
     }
-    focal_bn_forward_eval(oe, x, g, bt, rm, rv, n, c, hw, eps);
+    focal_bn_forward_eval(oe, x, g, bt, rm, rv, n, c, hw, eps, 0);
     for (int ch = 0; ch < c; ch++)
         for (int i = 0; i < n; i++)
             for (int j = 0; j < hw; j++) {
@@ -659,8 +659,6 @@ static void test_bn_forward(float offset)
     free(oe);
 }
 
-/* Forward formulas, then dinp, dgamma and dbeta against finite differences
- * and the accumulation of dgamma/dbeta. */
 /* Batch norm with relu = 1 (forward) and the ReLU output as mask (backward)
  * equals batch norm followed by a separate ReLU, bit for bit. */
 static void test_bn_relu_fused(void)
@@ -694,6 +692,25 @@ static void test_bn_relu_fused(void)
         zeros += fused[i] == 0.0f;
     CHECK(zeros > 0 && zeros < (int)len); /* the ReLU did cut something */
 
+    /* evaluation mode: relu = 1 equals evaluation then a separate ReLU */
+    float ev[n * c * hw], evr[n * c * hw], evf[n * c * hw];
+    focal_bn_forward_eval(ev, x, g, bt, rm2, rv2, n, c, hw, 1e-5f, 0);
+    focal_relu_forward(evr, ev, len, 0.0f);
+    focal_bn_forward_eval(evf, x, g, bt, rm2, rv2, n, c, hw, 1e-5f, 1);
+    same = 1;
+    for (size_t i = 0; i < len; i++)
+        same &= evr[i] == evf[i];
+    CHECK(same);
+
+    /* a NaN stays NaN through the fused ReLU, as through the separate one */
+    float xn[n * c * hw], on[n * c * hw];
+    memcpy(xn, x, sizeof xn);
+    xn[0] = NAN;
+    focal_bn_forward_train(on, m2, r2, rm2, rv2, xn, g, bt, n, c, hw, 0.1f, 1e-5f, 1);
+    CHECK(isnan(on[0]) && isnan(on[1]));                /* channel 0's statistics are NaN */
+    focal_bn_forward_eval(on, xn, g, bt, rm1, rv1, n, c, hw, 1e-5f, 1);
+    CHECK(isnan(on[0]));
+
     /* a ReLU before the batch norm: relu_in = 1 equals a separate ReLU backward */
     float xr[n * c * hw], mr[c], rr[c], o3[n * c * hw], dbn[n * c * hw], dsep[n * c * hw], dfus[n * c * hw];
     float dg3[c] = {0}, db3[c] = {0}, dg4[c] = {0}, db4[c] = {0};
@@ -709,6 +726,8 @@ static void test_bn_relu_fused(void)
     CHECK(memcmp(dg3, dg4, sizeof dg3) == 0 && memcmp(db3, db4, sizeof db3) == 0);
 }
 
+/* Forward formulas, then dinp, dgamma and dbeta against finite differences
+ * and the accumulation of dgamma/dbeta. */
 static void test_bn(void)
 {
     test_bn_forward(0);
@@ -1021,13 +1040,17 @@ static void test_pool(void)
         CHECK(out[1] == 5 && am[1] == 2);
         CHECK(isnan(out[2]) && am[2] == 13); /* the later NaN (index 13) replaces the first (8) */
         CHECK(isnan(out[3]) && am[3] == 15);
-        /* the general path on the same window gives the same (k=2, stride 2 via pad 0 is the
-         * fast path; a 3-wide window with stride 3 on a 3x3 copy exercises the general one) */
+        /* the general path (a 3×3 window) follows the same rule: the first
+         * maximum wins a tie, and a later NaN replaces an earlier one */
         float y[9] = {1, 1, 0, 1, 1, 0, 0, 0, 0}, o1;
         int32_t a1;
         CHECK(focal_pool_init(&p, 1, 3, 3, 3, 3, 0) == 0);
         focal_maxpool_forward(&o1, &a1, y, &p, 1);
         CHECK(o1 == 1 && a1 == 0);
+        y[2] = nan;
+        y[7] = nan;
+        focal_maxpool_forward(&o1, &a1, y, &p, 1);
+        CHECK(isnan(o1) && a1 == 7);
     }
     /* max pool: padding never wins even when every real value is negative */
     {
