@@ -1136,14 +1136,18 @@ focal_status focal_model_backward(struct focal_model *m, const float *dlogits, i
 focal_status focal_train_step(struct focal_model *m, struct focal_optim *o, const struct focal_loss *l,
                               const float *x, const void *targets, int n, double *loss)
 {
-    const float *logits;
-    focal_status st = focal_model_forward(m, x, n, 1, &logits);
-    if (st != FOCAL_OK)
-        return st;
+    /* refuse before the forward pass, which changes batch-norm statistics and
+     * the dropout generator */
     const int softmax = focal_loss_is_softmax(l->kind);
     if (softmax != (m->head == FOCAL_HEAD_SOFTMAX))
         return focal_fail(FOCAL_ERR_ARG, "loss '%s' does not fit the network's %s head", focal_loss_kind_name(l->kind),
                           m->head == FOCAL_HEAD_SOFTMAX ? "softmax" : "sigmoid");
+    focal_status st = focal_loss_check(l, (size_t)m->classes);
+    if (st != FOCAL_OK)
+        return st;
+    const float *logits;
+    if ((st = focal_model_forward(m, x, n, 1, &logits)) != FOCAL_OK)
+        return st;
     double value = 0;
     st = softmax ? focal_softmax_loss(l, (size_t)n, (size_t)m->classes, logits, targets, m->dlogits, NULL, &value)
                  : focal_sigmoid_loss(l, (size_t)n, (size_t)m->classes, logits, targets, m->dlogits, NULL, &value);

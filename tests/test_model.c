@@ -234,6 +234,51 @@ static void train_run(double *losses, int steps, uint64_t seed)
     focal_model_free(m);
 }
 
+/* A loss that does not fit the head, or has a bad parameter, is refused
+ * before anything in the model changes. */
+static void test_step_refusals(void)
+{
+    struct focal_model *m;
+    struct focal_optim *o;
+    struct focal_optim_config oc;
+    struct focal_loss l;
+    CHECK(focal_model_create(&m, "conv 2 3\nbatchnorm\nflatten\ndropout 0.5\ndense classes", "t", 1, 4, 4, 3,
+                             FOCAL_HEAD_SIGMOID, 4) == FOCAL_OK);
+    if (!m)
+        return;
+    CHECK(focal_model_init(m, 3, -1) == FOCAL_OK);
+    focal_optim_defaults(&oc, FOCAL_OPTIM_SGD);
+    CHECK(focal_optim_create(&o, &oc, m) == FOCAL_OK);
+    float x[4 * 16], y[4 * 3] = {0};
+    for (int i = 0; i < 64; i++)
+        x[i] = (float)urand();
+    const size_t nt = focal_model_num_tensors(m);
+    float before[64];
+    struct focal_tensor_info ti;
+    size_t nb = 0;
+    for (size_t t = 0; t < nt; t++) { /* the BN running statistics */
+        focal_model_tensor(m, t, &ti);
+        for (size_t j = 0; ti.role == FOCAL_TENSOR_BUFFER && j < ti.numel && nb < 64; j++)
+            before[nb++] = ti.data[j];
+    }
+    double loss;
+    focal_loss_init(&l, FOCAL_LOSS_CE);
+    CHECK(focal_train_step(m, o, &l, x, y, 4, &loss) == FOCAL_ERR_ARG && strstr(focal_last_error(), "head"));
+    focal_loss_init(&l, FOCAL_LOSS_SIGMOID_FOCAL);
+    l.gamma = -1;
+    CHECK(focal_train_step(m, o, &l, x, y, 4, &loss) == FOCAL_ERR_ARG && strstr(focal_last_error(), "gamma"));
+    size_t k = 0;
+    int same = 1;
+    for (size_t t = 0; t < nt; t++) {
+        focal_model_tensor(m, t, &ti);
+        for (size_t j = 0; ti.role == FOCAL_TENSOR_BUFFER && j < ti.numel && k < nb; j++)
+            same &= before[k++] == ti.data[j];
+    }
+    CHECK(nb > 0 && same && focal_optim_steps(o) == 0);
+    focal_optim_free(o);
+    focal_model_free(m);
+}
+
 static void test_training(void)
 {
     enum { steps = 150 };
@@ -255,6 +300,7 @@ int main(void)
     test_parse_errors();
     test_presets();
     test_whole_network_gradients();
+    test_step_refusals();
     test_training();
     return check_done("test_model");
 }
