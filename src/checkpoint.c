@@ -10,7 +10,7 @@
  * The optimiser state file holds "buf1"/"buf2" (F32, one value per parameter,
  * only those the optimiser has) and "rng" (the model's dropout generator, 4
  * xoshiro words stored as I64 bit patterns), with metadata format
- * "focal-optimizer", version "1", kind, params, step, has_buf, every field
+ * "focal-optimizer", version "1", kind, params, weights (fingerprint), step, every field
  * of the configuration and "layout" (the trained tensors' names and shapes,
  * which the buffers follow). Everything a resumed run needs to continue bit for
  * bit — weights, running statistics, moments, step count, generator — is in
@@ -582,8 +582,6 @@ static const char *layout_diff(const char *a, const char *b, char *buf, size_t n
 static const char *const optim_kind_names[] = { "sgd", "adam", "adamw" };
 static const char *const schedule_names[] = { "constant", "step", "cosine" };
 
-/* Saves o's buffers, step count and configuration and its model's dropout
- * generator atomically; FOCAL_ERR_IO if the write fails. */
 /* A 64-bit FNV-1a fingerprint of the model's parameter bytes, as hex: ties an
  * optimiser state to the weights it was saved with. */
 static void weights_fingerprint(struct focal_model *m, char hex[17])
@@ -598,6 +596,8 @@ static void weights_fingerprint(struct focal_model *m, char hex[17])
     snprintf(hex, 17, "%016llx", (unsigned long long)h);
 }
 
+/* Saves o's buffers, step count and configuration and its model's dropout
+ * generator atomically; FOCAL_ERR_IO if the write fails. */
 focal_status focal_optim_save(const char *path, const struct focal_optim *o)
 {
     const struct focal_optim_config *c = &o->cfg;
@@ -608,8 +608,6 @@ focal_status focal_optim_save(const char *path, const struct focal_optim *o)
     int64_t words[4];
     focal_status s;
 
-    if ((unsigned)c->kind > FOCAL_OPTIM_ADAMW || (unsigned)c->schedule > FOCAL_SCHED_COSINE)
-        return focal_fail(FOCAL_ERR_ARG, "%s: optimiser kind or schedule out of range", path);
     const float *bufs[2] = { o->buf1, o->buf2 };
     const char *names[2] = { "buf1", "buf2" };
     for (int b = 0; b < 2; b++) {
@@ -644,7 +642,6 @@ focal_status focal_optim_save(const char *path, const struct focal_optim *o)
     weights_fingerprint(o->model, fp);
     kv_add(&kv, "weights", fp);
     kv_addf(&kv, "step", "%ld", o->step);
-    kv_addf(&kv, "has_buf", "%d", o->has_buf ? 1 : 0);
     kv_addf(&kv, "lr", "%.17g", c->lr);
     kv_addf(&kv, "momentum", "%.17g", c->momentum);
     kv_addf(&kv, "nesterov", "%d", c->nesterov);
@@ -687,13 +684,15 @@ static focal_status optim_check_buf(const struct focal_st *st, const char *path,
 
 /* Restores a state saved by focal_optim_save into o (and o's model's
  * generator). Refuses, with FOCAL_ERR_FORMAT and o unchanged, a file of
- * another optimiser kind or network, or one missing a buffer o keeps. The
- * other configuration fields are not compared: o's own are used from here on. */
+ * another optimiser kind or network, one saved with other weights, one
+ * missing a buffer o keeps or holding a tensor it does not, and a generator
+ * state that is malformed or all zero. The other configuration fields are not
+ * compared: o's own are used from here on. */
 focal_status focal_optim_load(const char *path, struct focal_optim *o)
 {
     struct focal_st st;
     const char *kind;
-    long step, has_buf;
+    long step;
     uint64_t params;
     uint64_t words[4];
     focal_status s;
@@ -703,8 +702,7 @@ focal_status focal_optim_load(const char *path, struct focal_optim *o)
         return s;
     if ((s = meta_check_format(&st, path, OPTIM_FORMAT, "optimiser state")) != FOCAL_OK ||
         (s = meta_get(&st, path, "kind", &kind)) != FOCAL_OK ||
-        (s = meta_long(&st, path, "step", 0, LONG_MAX, &step)) != FOCAL_OK ||
-        (s = meta_long(&st, path, "has_buf", 0, 1, &has_buf)) != FOCAL_OK)
+        (s = meta_long(&st, path, "step", 0, LONG_MAX, &step)) != FOCAL_OK)
         goto out;
     const char *want_kind = optim_kind_names[o->cfg.kind];
     if (strcmp(kind, want_kind) != 0) {
@@ -778,7 +776,6 @@ focal_status focal_optim_load(const char *path, struct focal_optim *o)
         memcpy(o->buf2, focal_st_find(&st, "buf2")->data, o->n * sizeof(float));
     memcpy(focal_model_rng(o->model)->s, words, sizeof words);
     o->step = step;
-    o->has_buf = (int)has_buf;
 out:
     focal_st_free(&st);
     return s;

@@ -340,8 +340,9 @@ static void sgd_update(struct focal_optim *o, float *restrict p, const float *re
         return;
     }
     /* The first step sets buf = d: momentum 0 on a zero buffer gives exactly that. */
-    const float bm = o->has_buf ? mom : 0.0f;
-    if (!o->has_buf)
+    const int first = o->step == 0; /* the buffer starts as the first gradient */
+    const float bm = first ? 0.0f : mom;
+    if (first)
         memset(buf, 0, o->n * sizeof *buf);
     if (c->nesterov) {
 #pragma omp parallel for simd schedule(static) if (o->n >= OPTIM_PAR_MIN)
@@ -362,7 +363,6 @@ static void sgd_update(struct focal_optim *o, float *restrict p, const float *re
             p[i] = p[i] + nlr * b;
         }
     }
-    o->has_buf = 1;
 }
 
 /* Adam / AdamW at step t = steps + 1:

@@ -12,11 +12,10 @@ struct focal_optim {
     struct focal_model *model;
     size_t n;                /* parameters (floats) */
     long step;               /* updates taken */
-    /* SGD: buf1 = momentum buffer (valid once has_buf is set, as PyTorch
+    /* SGD: buf1 = momentum buffer (valid once a step was taken, as PyTorch
      * initialises it to the first gradient). Adam/AdamW: buf1 = exp_avg,
      * buf2 = exp_avg_sq. Unused buffers are NULL. */
     float *buf1, *buf2;
-    int has_buf;
     uint8_t *decay;          /* per parameter float: 1 if weight decay applies */
 };
 

@@ -437,14 +437,15 @@ static void test_round_trip(const struct data *d, struct focal_model *m)
     CHECK(access(path_in("bad.safetensors"), F_OK) != 0);
 }
 
-/* Rewrites the trained checkpoint with one tensor changed by `edit` (which
- * may return 0 to drop it) or with metadata value `key` replaced by `val`,
- * or an extra tensor; returns the new file's path. */
+/* Rewrites file `from` (in the scratch directory) as `name`, with one tensor
+ * changed by `edit` (which may return 0 to drop it) or with metadata value
+ * `key` replaced by `val`, or an extra tensor; returns the new file's path. */
 typedef int (*tensor_edit)(struct focal_st_out *o);
-static const char *rewrite(const char *name, tensor_edit edit, const char *key, const char *val, int extra)
+static const char *rewrite_file(const char *from, const char *name, tensor_edit edit, const char *key,
+                                const char *val, int extra)
 {
     struct focal_st st;
-    if (focal_st_read(path_in("trained.safetensors"), &st) != FOCAL_OK) {
+    if (focal_st_read(path_in(from), &st) != FOCAL_OK) {
         fprintf(stderr, "%s\n", focal_last_error());
         exit(1);
     }
@@ -474,6 +475,21 @@ static const char *rewrite(const char *name, tensor_edit edit, const char *key, 
     free(vals);
     focal_st_free(&st);
     return p;
+}
+
+/* rewrite_file() of the trained checkpoint. */
+static const char *rewrite(const char *name, tensor_edit edit, const char *key, const char *val, int extra)
+{
+    return rewrite_file("trained.safetensors", name, edit, key, val, extra);
+}
+
+/* An edit for optimiser states: an all-zero generator state. */
+static int edit_rng_zero(struct focal_st_out *o)
+{
+    static const int64_t zero[4];
+    if (strcmp(o->name, "rng") == 0)
+        o->data = zero;
+    return 1;
 }
 
 /* Edits for rewrite(): give 0.weight a wrong shape of the same size, drop
@@ -591,7 +607,7 @@ static void test_optim_state(const struct data *d)
     focal_st_free(&st);
     CHECK(focal_st_read(ps, &st) == FOCAL_OK);
     CHECK(focal_st_find(&st, "buf1") && !focal_st_find(&st, "buf2"));
-    CHECK(strcmp(focal_st_meta(&st, "has_buf"), "1") == 0);
+    CHECK(strcmp(focal_st_meta(&st, "step"), "3") == 0);
     focal_st_free(&st);
 
     /* Round trip into fresh optimisers. */
@@ -606,7 +622,7 @@ static void test_optim_state(const struct data *d)
     o2 = new_optim(m, FOCAL_OPTIM_SGD);
     CHECK(focal_optim_load(pa, o2) == FOCAL_ERR_FORMAT);
     CHECKF(strstr(focal_last_error(), "'adamw'") && strstr(focal_last_error(), pa), "%s", focal_last_error());
-    CHECK(o2->step == 0 && o2->has_buf == 0);
+    CHECK(o2->step == 0);
     focal_optim_free(o2);
     /* SGD without momentum has no buffer to restore. */
     struct focal_optim_config c;
@@ -647,6 +663,15 @@ static void test_optim_state(const struct data *d)
     CHECK(o2->step == 0);
     w0[0] = keep;
     CHECK(focal_optim_load(pa, o2) == FOCAL_OK && o2->step == 3);
+    focal_optim_free(o2);
+    /* A corrupted generator state and an unexpected tensor are refused. */
+    o2 = new_optim(m, FOCAL_OPTIM_ADAMW);
+    CHECK(focal_optim_load(rewrite_file("adam.optim", "zero-rng.optim", edit_rng_zero, NULL, NULL, 0), o2) ==
+          FOCAL_ERR_FORMAT);
+    CHECKF(strstr(focal_last_error(), "all zeros"), "%s", focal_last_error());
+    CHECK(focal_optim_load(rewrite_file("adam.optim", "extra.optim", NULL, NULL, NULL, 1), o2) == FOCAL_ERR_FORMAT);
+    CHECKF(strstr(focal_last_error(), "unexpected tensor '9.weight'"), "%s", focal_last_error());
+    CHECK(o2->step == 0);
     focal_optim_free(o2);
     /* A checkpoint is not an optimiser state, and truncations are refused. */
     o2 = new_optim(m, FOCAL_OPTIM_ADAMW);

@@ -314,7 +314,7 @@ static void test_malformed(void)
     focal_st_free(&st);
     REFUSED(put("empty.st", "", 0), FOCAL_ERR_FORMAT, "truncated");
     REFUSED(path_in("missing.st"), FOCAL_ERR_IO, "cannot open");
-    REFUSED(dir, FOCAL_ERR_IO, dir);
+    REFUSED(dir, FOCAL_ERR_IO, "not a regular file");
 }
 
 /* Writes that fail leave an existing file as it was and no temporary file. */
