@@ -10,9 +10,9 @@
 
 /* Prints "focal: PATH:LINE:COL: 'TEXT' <message>" for the value at data row
  * `row` and field `col` (both 0-based, as in struct focal_csv_matrix) of the
- * CSV file at path, TEXT being the field as written. The file is read again
- * with the same rules as focal_csv_read (byte-order mark, blank lines, CRLF);
- * if that fails it falls back to "PATH: row R, column C: 'VALUE' ...". */
+ * CSV file at path, TEXT being the field as written (focal_csv_locate); if
+ * the file cannot be read again it falls back to "PATH: row R, column C:
+ * 'VALUE' ...". */
 void csvloc_error(const char *path, size_t row, size_t col, double value,
                   const char *fmt, ...) CLI_PRINTF(5, 6);
 

@@ -233,6 +233,18 @@ struct focal_csv_matrix {
 focal_status focal_csv_read(const char *path, struct focal_csv_matrix *m);
 void focal_csv_free(struct focal_csv_matrix *m);
 
+#define FOCAL_CSV_QUOTE_SIZE 48
+
+/* Where the value at data row `row`, field `col` (0-based, as in struct
+ * focal_csv_matrix) of the CSV file at path is written, read with the same
+ * rules as focal_csv_read: *line and *column (1-based, the field's first
+ * non-blank byte), and the field's text quoted for a message (control bytes
+ * as '?', cut with "..." after 40 bytes). For errors about values that parse
+ * but are not valid where they are. FOCAL_ERR_IO if the file cannot be read,
+ * FOCAL_ERR_ARG if it has no such value. */
+focal_status focal_csv_locate(const char *path, size_t row, size_t col, size_t *line, size_t *column,
+                              char quote[FOCAL_CSV_QUOTE_SIZE]);
+
 /* A file written atomically: data goes to a temporary file beside `path`;
  * commit flushes, fsyncs and renames it over `path`; abort removes it. A file
  * that is neither committed nor aborted leaves `path` untouched. */

@@ -39,46 +39,6 @@ static focal_status csv_push(struct csv_buf *b, double x, const char *path)
     return FOCAL_OK;
 }
 
-/* Reads the whole of fp into a NUL-terminated buffer; *len receives the byte
- * count (the text may hold NUL bytes of its own). Caller frees *out. */
-static focal_status csv_slurp(FILE *fp, const char *path, char **out, size_t *len)
-{
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    if (!buf)
-        return focal_fail(FOCAL_ERR_NOMEM, "%s: out of memory", path);
-    for (;;) {
-        if (cap - n < 2) {
-            if (cap > (size_t)-1 / 2) {
-                free(buf);
-                return focal_fail(FOCAL_ERR_NOMEM, "%s: file too large", path);
-            }
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                return focal_fail(FOCAL_ERR_NOMEM, "%s: out of memory reading %zu bytes", path, n);
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t got = fread(buf + n, 1, cap - n - 1, fp);
-        n += got;
-        if (got == 0) {
-            if (ferror(fp)) {
-                int e = errno;
-                free(buf);
-                return focal_fail(FOCAL_ERR_IO, "%s: read error: %s", path,
-                                  e ? strerror(e) : "unknown error");
-            }
-            break;
-        }
-    }
-    buf[n] = '\0';
-    *out = buf;
-    *len = n;
-    return FOCAL_OK;
-}
-
 /* Copies up to CSV_QUOTE_MAX bytes of s[0..n) into q (size >= CSV_QUOTE_MAX + 4)
  * for quoting, replacing control bytes by '?' and marking a cut with "...". */
 static void csv_quote(char *q, const char *s, size_t n)
@@ -99,6 +59,63 @@ static void csv_quote(char *q, const char *s, size_t n)
 static int csv_is_blank(char ch)
 {
     return ch == ' ' || ch == '\t';
+}
+
+/* A cursor over the data lines of CSV text: past a UTF-8 byte-order mark,
+ * blank lines skipped, "\r\n" or "\n" line ends. */
+struct csv_cursor {
+    char *p, *end;
+    size_t line;             /* number of the line last returned */
+};
+
+static void csv_begin(struct csv_cursor *c, char *text, size_t len)
+{
+    c->p = text;
+    c->end = text + len;
+    c->line = 0;
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+        c->p += 3;
+}
+
+/* The next non-blank line [*ls, *le) (without its line end); 0 at the end. */
+static int csv_next_line(struct csv_cursor *c, char **ls, char **le)
+{
+    while (c->p < c->end) {
+        char *s = c->p;
+        char *e = memchr(s, '\n', (size_t)(c->end - s));
+        if (!e)
+            e = c->end;
+        c->p = e < c->end ? e + 1 : c->end;
+        c->line++;
+        if (e > s && e[-1] == '\r')
+            e--;
+        char *t = s;
+        while (t < e && (csv_is_blank(*t) || *t == '\r'))
+            t++;
+        if (t < e) {
+            *ls = s;
+            *le = e;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The field starting at f on a line ending at le: [*a, *z) is its text
+ * without surrounding blanks; returns where it ends (a comma or le). */
+static char *csv_field(char *f, char *le, char **a, char **z)
+{
+    char *fe = f;
+    while (fe < le && *fe != ',')
+        fe++;
+    char *x = f, *y = fe;
+    while (x < y && csv_is_blank(*x))
+        x++;
+    while (y > x && csv_is_blank(y[-1]))
+        y--;
+    *a = x;
+    *z = y;
+    return fe;
 }
 
 /* Parses one trimmed, non-empty field s[0..n) (s[n] is a delimiter or NUL, never
@@ -138,48 +155,19 @@ focal_status focal_csv_read(const char *path, struct focal_csv_matrix *m)
     m->rows = m->cols = 0;
     m->data = NULL;
 
-    errno = 0;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        int e = errno;
-        return focal_fail(FOCAL_ERR_IO, "%s: cannot open: %s", path,
-                          e ? strerror(e) : "unknown error");
-    }
-    st = csv_slurp(fp, path, &text, &len);
-    fclose(fp);
-    if (st != FOCAL_OK)
+    if ((st = focal_read_file(path, 0, &text, &len)) != FOCAL_OK)
         return st;
 
-    char *p = text, *end = text + len;
-    if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
-        p += 3;
-
-    for (size_t line = 1; p < end; line++) {
-        char *ls = p;
-        char *le = memchr(p, '\n', (size_t)(end - p));
-        if (!le)
-            le = end;
-        p = le < end ? le + 1 : end;
-        if (le > ls && le[-1] == '\r')
-            le--;
-
-        char *t = ls;
-        while (t < le && (csv_is_blank(*t) || *t == '\r'))
-            t++;
-        if (t == le)
-            continue;   /* blank line */
-
+    struct csv_cursor cur;
+    char *ls, *le;
+    csv_begin(&cur, text, len);
+    while (csv_next_line(&cur, &ls, &le)) {
+        const size_t line = cur.line;
         size_t nf = 0;
         char *f = ls;
         for (;;) {
-            char *fe = f;
-            while (fe < le && *fe != ',')
-                fe++;
-            char *a = f, *z = fe;
-            while (a < z && csv_is_blank(*a))
-                a++;
-            while (z > a && csv_is_blank(z[-1]))
-                z--;
+            char *a, *z;
+            char *fe = csv_field(f, le, &a, &z);
             size_t col = (size_t)(a - ls) + 1;
             if (rows > 0 && nf == cols) {
                 st = focal_fail(FOCAL_ERR_FORMAT,
@@ -235,6 +223,42 @@ focal_status focal_csv_read(const char *path, struct focal_csv_matrix *m)
 
 fail:
     free(b.v);
+    free(text);
+    return st;
+}
+
+focal_status focal_csv_locate(const char *path, size_t row, size_t col, size_t *line, size_t *column,
+                              char quote[FOCAL_CSV_QUOTE_SIZE])
+{
+    char *text = NULL;
+    size_t len = 0;
+    focal_status st = focal_read_file(path, 0, &text, &len);
+    if (st != FOCAL_OK)
+        return st;
+    struct csv_cursor cur;
+    char *ls, *le;
+    size_t r = 0;
+    csv_begin(&cur, text, len);
+    st = focal_fail(FOCAL_ERR_ARG, "%s: no value at row %zu, column %zu", path, row + 1, col + 1);
+    while (csv_next_line(&cur, &ls, &le)) {
+        if (r++ != row)
+            continue;
+        char *a, *z;
+        char *fe = csv_field(ls, le, &a, &z);
+        size_t k = 0;
+        while (k < col && fe < le) {
+            fe = csv_field(fe + 1, le, &a, &z);
+            k++;
+        }
+        if (k == col) {
+            *line = cur.line;
+            *column = (size_t)(a - ls) + 1;
+            csv_quote(quote, a, (size_t)(z - a));
+            focal_clear_error();
+            st = FOCAL_OK;
+        }
+        break;
+    }
     free(text);
     return st;
 }

@@ -14,13 +14,11 @@
  * copy it out with memcpy rather than dereferencing it as a typed pointer. */
 #define _POSIX_C_SOURCE 200809L
 
-#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
@@ -124,52 +122,6 @@ const char *focal_st_meta(const struct focal_st *st, const char *key)
         if (strcmp(st->meta_key[i], key) == 0)
             return st->meta_val[i];
     return NULL;
-}
-
-/* Reads the whole file at path into a new buffer (*bytes, *size; the buffer
- * has one extra byte so an empty file still gets a valid pointer).
- * FOCAL_ERR_IO if it cannot be opened or read, FOCAL_ERR_NOMEM. */
-static focal_status st_slurp(const char *path, void **bytes, size_t *size)
-{
-    focal_status st = FOCAL_OK;
-    struct stat sb;
-    unsigned char *buf = NULL;
-    FILE *fp = fopen(path, "rb");
-
-    *bytes = NULL;
-    *size = 0;
-    if (!fp)
-        return focal_fail(FOCAL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    if (fstat(fileno(fp), &sb) != 0) {
-        st = focal_fail(FOCAL_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
-        goto out_close;
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        st = focal_fail(FOCAL_ERR_IO, "%s: not a regular file", path);
-        goto out_close;
-    }
-    if (sb.st_size < 0 || (unsigned long long)sb.st_size >= SIZE_MAX) {
-        st = focal_fail(FOCAL_ERR_NOMEM, "%s: too large to read", path);
-        goto out_close;
-    }
-    size_t n = (size_t)sb.st_size;
-    buf = malloc(n + 1);
-    if (!buf) {
-        st = focal_fail(FOCAL_ERR_NOMEM, "%s: out of memory reading %zu bytes", path, n);
-        goto out_close;
-    }
-    size_t got = fread(buf, 1, n, fp);
-    if (got != n || ferror(fp)) {
-        st = focal_fail(FOCAL_ERR_IO, "%s: read %zu of %zu bytes", path, got, n);
-        free(buf);
-        buf = NULL;
-        goto out_close;
-    }
-    *bytes = buf;
-    *size = n;
-out_close:
-    fclose(fp);
-    return st;
 }
 
 /* A JSON number that is a non-negative integer no larger than 2^53, into *v;
@@ -380,7 +332,9 @@ focal_status focal_st_read(const char *path, struct focal_st *st)
     struct st_span *sp = NULL;
 
     memset(st, 0, sizeof *st);
-    s = st_slurp(path, &st->bytes, &st->size);
+    char *bytes = NULL;
+    s = focal_read_file(path, 1, &bytes, &st->size);
+    st->bytes = bytes;
     if (s != FOCAL_OK)
         return s;
     const unsigned char *b = st->bytes;

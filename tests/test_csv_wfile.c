@@ -131,6 +131,25 @@ static void test_csv_errors(void)
 
 /* Atomic writes: commit creates or replaces, abort leaves everything as it
  * was, and no temporary file survives either. */
+/* focal_csv_locate finds a value where focal_csv_read read it from: past a
+ * byte-order mark and blank lines, with CRLF and blanks around fields. */
+static void test_csv_locate(void)
+{
+    const char *p = puts_file("loc.csv", "\xEF\xBB\xBF\r\n1, 2 ,3\r\n\n  \n4,\t5.5e0  , 6\r\n");
+    struct focal_csv_matrix m;
+    CHECK(focal_csv_read(p, &m) == FOCAL_OK && m.rows == 2 && m.cols == 3 && m.data[4] == 5.5);
+    focal_csv_free(&m);
+    size_t line = 0, col = 0;
+    char q[FOCAL_CSV_QUOTE_SIZE];
+    CHECK(focal_csv_locate(p, 1, 1, &line, &col, q) == FOCAL_OK);
+    CHECKF(line == 5 && col == 4 && strcmp(q, "5.5e0") == 0, "line %zu col %zu '%s'", line, col, q);
+    CHECK(focal_csv_locate(p, 0, 0, &line, &col, q) == FOCAL_OK && line == 2 && col == 1 && strcmp(q, "1") == 0);
+    CHECK(focal_csv_locate(p, 1, 2, &line, &col, q) == FOCAL_OK && line == 5 && col == 13 && strcmp(q, "6") == 0);
+    CHECK(focal_csv_locate(p, 1, 3, &line, &col, q) == FOCAL_ERR_ARG);
+    CHECK(focal_csv_locate(p, 2, 0, &line, &col, q) == FOCAL_ERR_ARG);
+    CHECK(focal_csv_locate(path_in("none.csv"), 0, 0, &line, &col, q) == FOCAL_ERR_IO);
+}
+
 static void test_wfile(void)
 {
     char buf[256];
@@ -219,6 +238,7 @@ int main(void)
         return 1;
     test_csv_ok();
     test_csv_errors();
+    test_csv_locate();
     test_wfile();
     remove_tree(dir);
     return check_done("test_csv_wfile");
