@@ -50,14 +50,12 @@ static void kv_add(struct ckpt_kv *kv, const char *key, const char *val)
 {
     if (kv->failed)
         return;
-    size_t n = strlen(val) + 1;
-    char *v = malloc(n);
+    char *v = strdup(val);
     if (!v || kv->n >= CKPT_MAX_META) {
         free(v);
         kv->failed = 1;
         return;
     }
-    memcpy(v, val, n);
     kv->key[kv->n] = key;
     kv->val[kv->n] = v;
     kv->n++;
@@ -199,21 +197,6 @@ void focal_ckpt_meta_free(struct focal_ckpt_meta *meta)
     memset(meta, 0, sizeof *meta);
 }
 
-/* A JSON array of the first n floats of v; NULL when out of memory. */
-static cJSON *json_floats(const float *v, int n)
-{
-    cJSON *a = cJSON_CreateArray();
-    for (int i = 0; a && i < n; i++) {
-        cJSON *x = cJSON_CreateNumber((double)v[i]);
-        if (!x || !cJSON_AddItemToArray(a, x)) {
-            cJSON_Delete(x);
-            cJSON_Delete(a);
-            return NULL;
-        }
-    }
-    return a;
-}
-
 /* Checks the caller's metadata against the model: FOCAL_ERR_ARG naming the
  * field otherwise. meta may be NULL. */
 static focal_status ckpt_meta_check(const char *path, const struct focal_ckpt_meta *meta, int in_c, int classes)
@@ -282,22 +265,15 @@ focal_status focal_checkpoint_save(const char *path, const struct focal_model *m
     kv_addf(&kv, "input", "%d,%d,%d", c, h, w);
     kv_addf(&kv, "classes", "%d", classes);
     kv_add(&kv, "head", focal_model_head(m) == FOCAL_HEAD_SOFTMAX ? "softmax" : "sigmoid");
-    cJSON *names = cJSON_CreateArray();
-    if (names && meta && meta->class_names) {
-        for (int i = 0; i < classes; i++) {
-            cJSON *x = cJSON_CreateString(meta->class_names[i]);
-            if (!x || !cJSON_AddItemToArray(names, x)) {
-                cJSON_Delete(x);
-                cJSON_Delete(names);
-                names = NULL;
-                break;
-            }
-        }
-    }
+    /* cJSON's array builders refuse a NULL pointer even for no elements */
+    static const float none[1];
+    cJSON *names = meta && meta->class_names
+                       ? cJSON_CreateStringArray((const char *const *)meta->class_names, classes)
+                       : cJSON_CreateArray();
     kv_add_json(&kv, "class_names", names);
     int nch = meta ? meta->channels : 0;
-    kv_add_json(&kv, "mean", json_floats(meta ? meta->mean : NULL, nch));
-    kv_add_json(&kv, "std", json_floats(meta ? meta->std : NULL, nch));
+    kv_add_json(&kv, "mean", cJSON_CreateFloatArray(meta ? meta->mean : none, nch));
+    kv_add_json(&kv, "std", cJSON_CreateFloatArray(meta ? meta->std : none, nch));
     kv_addf(&kv, "epoch", "%d", meta ? meta->epoch : 0);
     kv_addf(&kv, "seed", "%llu", (unsigned long long)(meta ? meta->seed : 0));
     if (kv.failed) {
@@ -392,13 +368,11 @@ static focal_status ckpt_meta_read(const struct focal_st *st, const char *path, 
                 s = focal_fail(FOCAL_ERR_FORMAT, "%s: class name %d is not a string", path, i);
                 goto fail;
             }
-            size_t len = strlen(x->valuestring) + 1;
-            meta->class_names[i] = malloc(len);
+            meta->class_names[i] = strdup(x->valuestring);
             if (!meta->class_names[i]) {
                 s = focal_fail(FOCAL_ERR_NOMEM, "%s: out of memory", path);
                 goto fail;
             }
-            memcpy(meta->class_names[i], x->valuestring, len);
             i++;
         }
     }

@@ -2,6 +2,7 @@
  * the parameter buffer with PyTorch-named views, forward and backward over
  * the layer list, PyTorch's default initialisation, and the training step.
  * Everything a step needs is allocated at creation. */
+#define _POSIX_C_SOURCE 200809L /* strdup */
 #include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
@@ -626,16 +627,13 @@ focal_status focal_model_create(struct focal_model **out, const char *desc, cons
     if (head != FOCAL_HEAD_SIGMOID && head != FOCAL_HEAD_SOFTMAX)
         return focal_fail(FOCAL_ERR_ARG, "head %d is not a focal_head", (int)head);
     struct focal_model *m = calloc(1, sizeof *m);
-    char *text = malloc(strlen(desc) + 1);
+    char *text = strdup(desc); /* tokenised in place */
     if (!m || !text) {
         free(m);
         free(text);
         return focal_fail(FOCAL_ERR_NOMEM, "no memory for a network");
     }
-    m->desc = malloc(strlen(desc) + 1);
-    strcpy(text, desc);
-    if (m->desc)
-        strcpy(m->desc, desc);
+    m->desc = strdup(desc);
     m->in_c = in_c;
     m->in_h = in_h;
     m->in_w = in_w;

@@ -65,16 +65,6 @@ static int st_dtype_parse(const char *s, enum focal_st_dtype *d)
     return -1;
 }
 
-/* A malloc'ed copy of s, or NULL when out of memory. */
-static char *st_strdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (p)
-        memcpy(p, s, n);
-    return p;
-}
-
 /* Stores a * b in *out; returns −1 (leaving *out unspecified) on overflow. */
 static int st_mul(size_t a, size_t b, size_t *out)
 {
@@ -230,7 +220,7 @@ static focal_status st_parse_meta(const char *path, const cJSON *j, struct focal
         if (!cJSON_IsString(e))
             return focal_fail(FOCAL_ERR_FORMAT, "%s: __metadata__ value of '%s' is not a string", path,
                               e->string);
-        char *k = st_strdup(e->string), *v = st_strdup(e->valuestring);
+        char *k = strdup(e->string), *v = strdup(e->valuestring);
         if (!k || !v) {
             free(k);
             free(v);
@@ -412,7 +402,7 @@ focal_status focal_st_read(const char *path, struct focal_st *st)
         s = st_parse_tensor(path, e, t, &begin, &end);
         if (s != FOCAL_OK)
             goto fail;
-        t->name = st_strdup(e->string);
+        t->name = strdup(e->string);
         if (!t->name) {
             s = focal_fail(FOCAL_ERR_NOMEM, "%s: out of memory", path);
             goto fail;
