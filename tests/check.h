@@ -4,6 +4,7 @@
 #define FOCAL_CHECK_H
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -21,6 +22,15 @@ static inline int check_close(double a, double b, double rtol, double atol)
 {
     if (isnan(a) || isnan(b)) return 0;
     return fabs(a - b) <= atol + rtol * fabs(b);
+}
+
+/* xorshift64 over *state (nonzero): uniform in [0, 1), for test data only. */
+static inline double check_urand(uint64_t *state)
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    return (double)(*state >> 11) / 9007199254740992.0;
 }
 
 /* Prints the tally and returns the exit status for main. */

@@ -54,13 +54,10 @@
 
 static uint64_t test_state = 0x2545f4914f6cdd1dull;
 
-/* xorshift64: uniform in [0, 1) for test data only. */
+/* The test data's generator (see check.h). */
 static double urand(void)
 {
-    test_state ^= test_state << 13;
-    test_state ^= test_state >> 7;
-    test_state ^= test_state << 17;
-    return (double)(test_state >> 11) / 9007199254740992.0;
+    return check_urand(&test_state);
 }
 
 /* x[i] uniform in [lo, hi). */
