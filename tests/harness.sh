@@ -1,7 +1,8 @@
 # harness.sh — shared helpers of the shell tests (sourced, not run).
 # The sourcing script sets NAME first; then: ok/bad count checks, run captures
-# the program's stdout/stderr/status, expect and fails assert, finish prints
-# "N passed, M failed" and sets the exit status.
+# the program's stdout/stderr/status, expect and fails assert, no_temp_files
+# looks for leftovers of atomic writes, finish prints "N passed, M failed"
+# and returns the exit status.
 if [ -z "${FOCAL_BIN:-}" ] || [ ! -x "$FOCAL_BIN" ]; then
     echo "$NAME: set FOCAL_BIN to the focal program" >&2
     exit 1
@@ -36,4 +37,13 @@ fails() {
     run "$@"
     if [ "$rc" -eq "$want" ] && [ -z "$out" ] && grep -qF -- "$text" "$T/stderr"; then ok
     else bad "$desc: rc=$rc (expected $want) stdout='$out' stderr='$err' (expected to contain '$text')"; fi
+}
+
+# no_temp_files DIR: no leftover temporary file in DIR.
+no_temp_files() { ! ls -a "$1" | grep -q '\.tmp\.'; }
+
+# finish: the closing tally; the script ends with `finish`.
+finish() {
+    printf '%d passed, %d failed\n' "$pass" "$fail"
+    [ "$fail" -eq 0 ]
 }

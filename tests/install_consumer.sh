@@ -69,6 +69,5 @@ if cmake -S "$work/app" -B "$work/app/build" -DCMAKE_PREFIX_PATH="$work/prefix" 
 else
     cat "$work/cm.log"; bad "find_package(focal) build"
 fi
-echo "install_consumer: $passed passed, $failed failed"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

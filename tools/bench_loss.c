@@ -17,7 +17,7 @@
  * kernels have finished, so the two never compete for cores. Every figure is
  * the median of R repetitions after warm-up.
  *
- * Targets (docs/performance.md): >= 60% of copy bandwidth and >= 10x the torch
+ * Targets (informational): >= 60% of copy bandwidth and >= 10x the torch
  * throughput. They are reported per row for information; the exit status is 0
  * whether or not they are met, 1 if a loss call fails or returns a value that
  * is not finite and positive, 2 for a bad command line.

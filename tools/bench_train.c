@@ -42,7 +42,7 @@
  * took cores during the timing, which stalls every thread at the next
  * barrier; compare the min and max beside the median before trusting a ratio.
  *
- * Targets (informational, docs/performance.md): >= 1.0x torch on every row,
+ * Targets (informational): >= 1.0x torch on every row,
  * goal 1.5x. The exit status is 0 whether or not they are met, 1 if one of our
  * rows failed (the reason is printed), 2 for a bad command line.
  */
@@ -60,12 +60,8 @@
 
 #include "benchcommon.h"
 #include "focal.h"
+#include "layers.h" /* focal_sgemm, the library's one BLAS call site */
 
-/* The library's one BLAS call site (src/layers.h, internal; in the static
- * library): C (m×n) = alpha·op(A)·op(B) + beta·C, row-major. Declared here
- * because the benchmark build does not see the library's source directory. */
-void focal_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
-                 const float *b, int ldb, float beta, float *c, int ldc);
 
 #define BENCH_PEER_SCRIPT "/tools/bench_train_torch.py"
 #define BENCH_SEED 1
@@ -135,14 +131,10 @@ static long bench_nivcsw(void)
 /* The 1-minute load average, or -1. */
 static double bench_load1(void)
 {
-    double v = -1.0;
-    FILE *f = fopen("/proc/loadavg", "r");
-    if (f) {
-        if (fscanf(f, "%lf", &v) != 1)
-            v = -1.0;
-        fclose(f);
-    }
-    return v;
+    char buf[64], *end;
+    bench_loadavg(buf, sizeof buf);
+    const double v = strtod(buf, &end);
+    return end == buf ? -1.0 : v;
 }
 
 /* The path of this program for re-executing it: /proc/self/exe if readable,
