@@ -260,8 +260,11 @@ static int loss_parse(int argc, char **argv, struct loss_job *job)
     int softmax = focal_loss_is_softmax(kind);
 
     if (seen[L_REDUCTION] && focal_reduction_parse(val[L_REDUCTION], &l->reduction) != FOCAL_OK) {
-        cli_error("--reduction: '%s' is not a reduction; expected none, sum, mean or positives",
-                  val[L_REDUCTION]);
+        fprintf(stderr, "focal: --reduction: '%s' is not a reduction; expected ", val[L_REDUCTION]);
+        for (int r = 0; r < FOCAL_REDUCTION_COUNT; r++)
+            fprintf(stderr, "%s%s", r == 0 ? "" : (r + 1 == FOCAL_REDUCTION_COUNT ? " or " : ", "),
+                    focal_reduction_name((enum focal_reduction)r));
+        fputc('\n', stderr);
         return CLI_EXIT_USAGE;
     }
     if (seen[L_ALPHA]) {
@@ -335,12 +338,11 @@ static int loss_parse(int argc, char **argv, struct loss_job *job)
                      "multiplied by %g); per-class weighting is --class-weights W1,...,WC", l->alpha);
             continue;
         }
-        unsigned kinds = o == L_ALPHA ? SIGMOID_KINDS : loss_opt_kinds(o);
-        if (kinds & KIND_BIT(kind))
+        if (loss_opt_kinds(o) & KIND_BIT(kind))
             continue;
         fprintf(stderr, "focal: warning: %s is ignored by --type %s; it is used by ",
                 loss_opt_name(o), focal_loss_kind_name(kind));
-        loss_print_kinds(stderr, kinds);
+        loss_print_kinds(stderr, loss_opt_kinds(o));
         fputc('\n', stderr);
         switch (o) {
         case L_GAMMA: l->gamma = dflt.gamma; break;

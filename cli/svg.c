@@ -10,7 +10,8 @@ static const char *const svg_colors[] = {
     "#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000",
 };
 
-const char *svg_palette(size_t i)
+/* A colour-blind-friendly palette colour for series i (cycles). */
+static const char *svg_palette(size_t i)
 {
     return svg_colors[i % (sizeof svg_colors / sizeof svg_colors[0])];
 }
@@ -38,7 +39,11 @@ static double svg_nice_step(double range, int target)
     return nice * mag;
 }
 
-size_t svg_nice_ticks(double lo, double hi, int target, double *ticks, size_t max, double *step)
+/* Chooses "nice" ticks (1, 2 or 5 times a power of ten apart) covering
+ * [lo, hi] with about `target` intervals. Writes at most max ticks, all within
+ * [lo, hi] (up to rounding), into ticks, and the spacing into *step. Returns
+ * the number of ticks written. Requires lo < hi, both finite. */
+static size_t svg_nice_ticks(double lo, double hi, int target, double *ticks, size_t max, double *step)
 {
     double s = svg_nice_step(hi - lo, target);
     double eps = s * 1e-9;
@@ -56,7 +61,9 @@ size_t svg_nice_ticks(double lo, double hi, int target, double *ticks, size_t ma
     return n;
 }
 
-void svg_nice_range(double *lo, double *hi, int target)
+/* Widens [*lo, *hi] outward to multiples of the nice tick spacing for about
+ * `target` intervals; an empty or non-finite range becomes a usable one. */
+static void svg_nice_range(double *lo, double *hi, int target)
 {
     double a = *lo, b = *hi;
     if (!isfinite(a) || !isfinite(b)) {
@@ -78,7 +85,9 @@ void svg_nice_range(double *lo, double *hi, int target)
     *hi = ceil(b / s - 1e-9) * s;
 }
 
-void svg_format_tick(char *buf, size_t n, double v, double step)
+/* Formats tick value v for a tick spacing `step` into buf (size n): just enough
+ * decimals to tell neighbouring ticks apart, "0" rather than "-0". */
+static void svg_format_tick(char *buf, size_t n, double v, double step)
 {
     if (v == 0.0)
         v = 0.0;   /* turns -0 into 0 */

@@ -59,21 +59,4 @@ void svg_chart_init(struct svg_chart *c);
  * HTML). Text is XML-escaped. Returns 0, or -1 if fp reports a write error. */
 int svg_chart_write(FILE *fp, const struct svg_chart *c, int standalone);
 
-/* A colour-blind-friendly palette colour for series i (cycles). */
-const char *svg_palette(size_t i);
-
-/* Chooses "nice" ticks (1, 2 or 5 times a power of ten apart) covering
- * [lo, hi] with about `target` intervals. Writes at most max ticks, all within
- * [lo, hi] (up to rounding), into ticks, and the spacing into *step. Returns
- * the number of ticks written. Requires lo < hi, both finite. */
-size_t svg_nice_ticks(double lo, double hi, int target, double *ticks, size_t max, double *step);
-
-/* Widens [*lo, *hi] outward to multiples of the nice tick spacing for about
- * `target` intervals; an empty or non-finite range becomes a usable one. */
-void svg_nice_range(double *lo, double *hi, int target);
-
-/* Formats tick value v for a tick spacing `step` into buf (size n): just enough
- * decimals to tell neighbouring ticks apart, "0" rather than "-0". */
-void svg_format_tick(char *buf, size_t n, double v, double step);
-
 #endif
