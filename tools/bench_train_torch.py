@@ -52,7 +52,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchpeer import (EXIT_UNAVAILABLE, int_at_least, report_info,  # noqa: E402
-                       report_unavailable, softmax_focal)
+                       report_unavailable)
 
 # name: (preset, (C, H, W), batch, classes, head, warm-up steps, timed steps);
 # the rows of bench_train.c's table, in its order.
@@ -119,7 +119,7 @@ def run_row(name, desc, threads, seed):
             opt = torch.optim.SGD(groups, lr=0.01, momentum=0.9)
 
             def loss_fn(logits):
-                return softmax_focal(F, logits, y, 2.0)
+                return focal_torch.softmax_focal(logits, y, 2.0)
 
         times, losses = [], []
         load1 = os.getloadavg()[0]

@@ -38,12 +38,3 @@ def report_info(torch, torchvision):
     modules and torch's thread count (set it first)."""
     print(f"info torch={torch.__version__} torchvision={torchvision.__version__} "
           f"threads={torch.get_num_threads()}", flush=True)
-
-
-def softmax_focal(F, logits, target, gamma=2.0):
-    """Mean over rows of -(1 - p_t)^gamma log p_t (focal.h softmax-focal, no α),
-    for logits (rows, classes) and int64 class indices target (rows,); F is
-    torch.nn.functional."""
-    logp_t = F.log_softmax(logits, dim=1).gather(1, target.unsqueeze(1)).squeeze(1)
-    p_t = logp_t.exp()
-    return (-((1.0 - p_t) ** gamma) * logp_t).mean()

@@ -67,7 +67,7 @@ def load_network(path):
         raise ValueError("%s: not a focal checkpoint" % path)
     c, h, w = (int(v) for v in meta["input"].split(","))
     net, _ = focal_torch.build_network(meta["description"], c, h, w, int(meta["classes"]))
-    want = {k: v for k, v in net.state_dict().items() if not k.endswith("num_batches_tracked")}
+    want = dict(focal_torch.state_tensors(net))
     missing = sorted(set(want) - set(tensors))
     extra = sorted(set(tensors) - set(want))
     if missing or extra:

@@ -176,6 +176,13 @@ def build_network(desc, in_c, in_h, in_w, classes):
     return net, shape
 
 
+def softmax_focal(logits, target, gamma=2.0):
+    """Mean over rows of -(1 - p_t)^gamma log p_t: focal.h's softmax-focal
+    without alpha, for logits (rows, classes) and class indices target."""
+    logp_t = torch.log_softmax(logits, dim=1).gather(1, target.long().unsqueeze(1)).squeeze(1)
+    return (-((1.0 - logp_t.exp()) ** gamma) * logp_t).mean()
+
+
 def state_tensors(net):
     """The network's parameters and buffers by state_dict name, in state_dict
     order, without batchnorm's num_batches_tracked."""

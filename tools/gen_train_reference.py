@@ -123,18 +123,11 @@ ADAM = {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0
 ALPHA, GAMMA = 0.25, 2.0
 
 
-def softmax_focal(logits, target, gamma):
-    """Mean over rows of −(1 − p_t)^γ log p_t."""
-    logp = torch.log_softmax(logits, dim=1)
-    logpt = logp.gather(1, target.long().unsqueeze(1)).squeeze(1)
-    return (-(1 - logpt.exp()) ** gamma * logpt).mean()
-
-
 def loss_of(head, logits, target):
     """The batch loss of the head's focal loss (mean reduction)."""
     if head == "sigmoid":
         return sigmoid_focal_loss(logits, target, alpha=ALPHA, gamma=GAMMA, reduction="mean")
-    return softmax_focal(logits, target, GAMMA)
+    return focal_torch.softmax_focal(logits, target, GAMMA)
 
 
 def perturb_batchnorm(net, gen):
