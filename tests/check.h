@@ -33,6 +33,19 @@ static inline double check_urand(uint64_t *state)
     return (double)(*state >> 11) / 9007199254740992.0;
 }
 
+/* The source tree's root, where the reference data lives, from the
+ * environment variable FOCAL_SOURCE_DIR (CTest sets it); NULL, after saying
+ * how to set it, when it is missing. */
+static inline const char *check_source_dir(const char *name)
+{
+    const char *dir = getenv("FOCAL_SOURCE_DIR");
+    if (dir && *dir)
+        return dir;
+    fprintf(stderr, "%s: FOCAL_SOURCE_DIR is not set; it must name the source tree "
+            "(CTest sets it; by hand: FOCAL_SOURCE_DIR=/path/to/focal %s)\n", name, name);
+    return NULL;
+}
+
 /* Prints the tally and returns the exit status for main. */
 static inline int check_done(const char *name)
 {

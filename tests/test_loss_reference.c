@@ -637,12 +637,9 @@ static void print_worst(const char *api, const struct worst *w, const struct tol
 
 int main(void)
 {
-    const char *dir = getenv("FOCAL_SOURCE_DIR");
-    if (!dir || !*dir) {
-        fprintf(stderr, "%s: FOCAL_SOURCE_DIR is not set; it must name the source tree "
-                "(CTest sets it; by hand: FOCAL_SOURCE_DIR=/path/to/focal %s)\n", TEST_NAME, TEST_NAME);
+    const char *dir = check_source_dir(TEST_NAME);
+    if (!dir)
         return 1;
-    }
     size_t plen = strlen(dir) + sizeof "/" REF_REL_PATH;
     char *path = malloc(plen);
     if (!path) return 1;

@@ -982,11 +982,9 @@ static void test_threads(void)
 
 int main(void)
 {
-    const char *src = getenv("FOCAL_SOURCE_DIR");
-    if (!src) {
-        fprintf(stderr, "%s: FOCAL_SOURCE_DIR is not set (run through ctest)\n", TEST_NAME);
+    const char *src = check_source_dir(TEST_NAME);
+    if (!src)
         return 1;
-    }
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", src, REF_REL_PATH);
     struct reference r;

@@ -441,12 +441,9 @@ out:
 
 int main(void)
 {
-    const char *dir = getenv("FOCAL_SOURCE_DIR");
-    if (!dir || !*dir) {
-        fprintf(stderr, "%s: FOCAL_SOURCE_DIR is not set; it must name the source tree "
-                "(CTest sets it; by hand: FOCAL_SOURCE_DIR=/path/to/focal %s)\n", TEST_NAME, TEST_NAME);
+    const char *dir = check_source_dir(TEST_NAME);
+    if (!dir)
         return 1;
-    }
     for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) run_file(dir, nets[i]);
     return check_done(TEST_NAME);
 }

@@ -23,11 +23,13 @@ static char *parse_values(char *s, double *out, int n)
 
 int main(void)
 {
-    const char *src = getenv("FOCAL_SOURCE_DIR");
+    const char *src = check_source_dir("test_weights");
+    if (!src)
+        return 1;
     char path[4096];
-    snprintf(path, sizeof path, "%s/tests/data/weights_reference.txt", src ? src : ".");
+    snprintf(path, sizeof path, "%s/tests/data/weights_reference.txt", src);
     FILE *f = fopen(path, "r");
-    CHECKF(f != NULL, "cannot open %s (set FOCAL_SOURCE_DIR to the repository root)", path);
+    CHECKF(f != NULL, "cannot open %s", path);
     if (!f)
         return check_done("test_weights");
     char line[8192];
