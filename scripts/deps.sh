@@ -1,16 +1,25 @@
 #!/bin/bash
 # Installs the Debian packages focal needs that are missing, and says which.
 #   scripts/deps.sh              what the build and the test suite need
+#   scripts/deps.sh --build      only what building focal needs (no browser)
 #   scripts/deps.sh --reference  also PyTorch, torchvision, scikit-learn and numpy,
 #                                for regenerating reference values and the benchmark peers
 set -euo pipefail
-pkgs=(cmake make gcc libc6-dev pkg-config libopenblas-openmp-dev libcjson-dev)
-if [ "${1:-}" = "--reference" ]; then
-    pkgs+=(python3 python3-numpy python3-torch python3-torchvision python3-sklearn)
-elif [ -n "${1:-}" ]; then
-    echo "deps.sh: unknown option '$1'; expected --reference or nothing" >&2
+build=(cmake make gcc libc6-dev pkg-config libopenblas-openmp-dev libcjson-dev
+       zlib1g-dev libspng-dev libturbojpeg0-dev libdnnl-dev ocl-icd-opencl-dev)
+# the test suite renders the HTML report in a headless browser (tests/cli_report.sh);
+# --no-install-recommends leaves out the browser's fonts, so one comes along
+tests=(chromium fonts-dejavu-core)
+case "${1:-}" in
+"")          pkgs=("${build[@]}" "${tests[@]}") ;;
+--build)     pkgs=("${build[@]}") ;;
+--reference) pkgs=("${build[@]}" "${tests[@]}" python3 python3-numpy python3-torch python3-torchvision
+                   python3-sklearn) ;;
+*)
+    echo "deps.sh: unknown option '$1'; expected --build, --reference or nothing" >&2
     exit 2
-fi
+    ;;
+esac
 missing=()
 for p in "${pkgs[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

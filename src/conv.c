@@ -1,5 +1,7 @@
-/* conv.c — 2-D convolution (PyTorch nn.Conv2d with groups = 1, dilation = 1)
- * as im2col + one GEMM per image. With one thread (or one image) the GEMMs
+/* conv.c — 2-D convolution (PyTorch nn.Conv2d with groups = 1, dilation = 1).
+ * A convolution set up with focal_conv_use_dnnl runs through oneDNN
+ * (conv_dnnl.c); every other one, and any call oneDNN cannot serve, runs
+ * here as im2col + one GEMM per image. With one thread (or one image) the GEMMs
  * run outside any parallel region, so the BLAS uses its own threads, and the
  * im2col/col2im loops are parallel over rows/channels. With several threads
  * and images, each thread takes a fixed, contiguous share of the images with
@@ -13,6 +15,9 @@
 #include <string.h>
 
 #include "layers.h"
+#if FOCAL_HAVE_DNNL
+#include "conv_dnnl.h"
+#endif
 
 /* Below this many floats of work a loop stays on one thread. */
 #define CONV_PAR_MIN 16384
@@ -30,6 +35,9 @@ int focal_conv_init(struct focal_conv *p, int c, int h, int w, int oc, int k, in
     p->stride = stride;
     p->pad = pad;
     p->oh = p->ow = 0;
+    p->relu = 0;
+    p->slope = 0.0f;
+    p->dnnl = NULL;
     if (c < 1 || h < 1 || w < 1 || oc < 1 || k < 1 || stride < 1 || pad < 0)
         return -1;
     if (h + 2 * pad < k || w + 2 * pad < k)
@@ -37,6 +45,36 @@ int focal_conv_init(struct focal_conv *p, int c, int h, int w, int oc, int k, in
     p->oh = (h + 2 * pad - k) / stride + 1;
     p->ow = (w + 2 * pad - k) / stride + 1;
     return 0;
+}
+
+void focal_conv_fuse_relu(struct focal_conv *p, float slope)
+{
+    assert(p->dnnl == NULL && slope >= 0.0f);
+    p->relu = 1;
+    p->slope = slope;
+}
+
+/* Builds the oneDNN primitives (see layers.h); without oneDNN in the build,
+ * p stays on the im2col path. */
+int focal_conv_use_dnnl(struct focal_conv *p, int max_batch, int bias, int need_dinp, int threads)
+{
+    assert(p->oh >= 1 && p->ow >= 1 && max_batch >= 1);
+#if FOCAL_HAVE_DNNL
+    focal_conv_release(p);
+    p->dnnl = focal_conv_dnnl_create(p, max_batch, bias, need_dinp, threads);
+    return p->dnnl ? 0 : -1;
+#else
+    (void)p, (void)max_batch, (void)bias, (void)need_dinp, (void)threads;
+    return 1;
+#endif
+}
+
+void focal_conv_release(struct focal_conv *p)
+{
+#if FOCAL_HAVE_DNNL
+    focal_conv_dnnl_free(p->dnnl);
+#endif
+    p->dnnl = NULL;
 }
 
 /* 1 for the 1×1, stride 1, pad 0 case, where an image (C × H·W) already is
@@ -61,11 +99,18 @@ static size_t conv_ws_stride(const struct focal_conv *p)
     return focal_conv_col_size(p) + (size_t)p->oc * p->c * p->k * p->k;
 }
 
+/* The im2col path's share; with oneDNN, the larger of it and oneDNN's, since
+ * a call oneDNN cannot serve falls back to im2col in the same workspace. */
 size_t focal_conv_ws_size(const struct focal_conv *p, int threads)
 {
-    if (threads <= 1)
-        return focal_conv_col_size(p);
-    return (size_t)threads * conv_ws_stride(p);
+    const size_t im2col = threads <= 1 ? focal_conv_col_size(p) : (size_t)threads * conv_ws_stride(p);
+#if FOCAL_HAVE_DNNL
+    if (p->dnnl) {
+        const size_t d = focal_conv_dnnl_ws_size(p->dnnl);
+        return d > im2col ? d : im2col;
+    }
+#endif
+    return im2col;
 }
 
 /* The output positions [*lo, *hi) along one axis whose input coordinate
@@ -180,6 +225,10 @@ void focal_conv_forward(float *out, float *ws, int threads, const float *inp, co
                         const struct focal_conv *p, int n)
 {
     assert(p->oh >= 1 && p->ow >= 1 && n >= 0);
+#if FOCAL_HAVE_DNNL
+    if (p->dnnl && n >= 1 && focal_conv_dnnl_forward(p->dnnl, out, ws, threads, inp, w, b, n) == 0)
+        return;
+#endif
     const int plane = p->oh * p->ow;
     assert(conv_is_pointwise(p) || ws != NULL);
     if (threads <= 1 || n < 2) {
@@ -193,14 +242,25 @@ void focal_conv_forward(float *out, float *ws, int threads, const float *inp, co
                             (int)((long)n * (t + 1) / nt));
         }
     }
-    if (b != NULL) {
-        const int planes = n * p->oc;
+    if (b != NULL || p->relu) {
+        /* the bias, then the ReLU as focal_relu_forward computes it */
+        const int planes = n * p->oc, relu = p->relu;
+        const float slope = p->slope;
 #pragma omp parallel for schedule(static) if ((size_t)planes * plane >= CONV_PAR_MIN)
         for (int q = 0; q < planes; q++) {
             float *o = out + (size_t)q * plane;
-            const float bias = b[q % p->oc];
-            for (int j = 0; j < plane; j++)
-                o[j] += bias;
+            if (b != NULL) {
+                const float bias = b[q % p->oc];
+                for (int j = 0; j < plane; j++)
+                    o[j] += bias;
+            }
+            if (relu) {
+#pragma omp simd
+                for (int j = 0; j < plane; j++) {
+                    const float v = o[j];
+                    o[j] = v > 0.0f ? v : slope * v;
+                }
+            }
         }
     }
 }
@@ -243,6 +303,10 @@ void focal_conv_backward(float *dinp, float *dw, float *db, float *ws, int threa
                          const float *inp, const float *w, const struct focal_conv *p, int n)
 {
     assert(p->oh >= 1 && p->ow >= 1 && n >= 0);
+#if FOCAL_HAVE_DNNL
+    if (p->dnnl && n >= 1 && focal_conv_dnnl_backward(p->dnnl, dinp, dw, db, ws, threads, dout, inp, w, n) == 0)
+        return;
+#endif
     const int plane = p->oh * p->ow;
     const size_t out_img = (size_t)p->oc * plane;
     assert(conv_is_pointwise(p) || ws != NULL);

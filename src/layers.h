@@ -1,9 +1,10 @@
 /* layers.h — the network layers: one explicit forward and one backward
  * function per layer, on NCHW float32 tensors. Internal to the library (the
  * public entry point is struct focal_model in focal.h); the tests use it
- * directly. None of these functions allocates or prints, and only the two
- * *_init functions can fail (they return −1): shapes are the caller's
- * responsibility and are asserted.
+ * directly. None of these functions prints; none allocates and only the
+ * two *_init functions can fail (they return −1), except the convolution's
+ * oneDNN set-up (see there): shapes are the caller's responsibility and are
+ * asserted.
  *
  * Backward conventions: parameter gradients (dw, db, dgamma, dbeta) are
  * ACCUMULATED (+=) — the caller zeroes them once per step; input gradients
@@ -36,37 +37,82 @@ void focal_rng_seed(struct focal_rng *r, uint64_t seed);
 uint64_t focal_rng_next(struct focal_rng *r);
 /* Uniform in [0, 1) with 24 random bits. */
 float focal_rng_uniform(struct focal_rng *r);
+/* Uniform integer in [0, k), k >= 1 (multiply-shift on 32 random bits). */
+int focal_rng_below(struct focal_rng *r, int k);
 
-/* ---- conv2d (conv.c) --------------------------------------------------------- */
+/* ---- conv2d (conv.c, conv_dnnl.c) ------------------------------------------- */
+
+/* Two implementations with one interface: im2col + GEMM through focal_sgemm
+ * (always built), and oneDNN's convolution primitives (conv_dnnl.c, built
+ * when CMake finds oneDNN and FOCAL_DNNL is ON). A struct focal_conv runs on
+ * the im2col path until focal_conv_use_dnnl moves it to oneDNN. */
+
+struct focal_conv_dnnl; /* oneDNN primitives of one convolution (conv_dnnl.c) */
 
 struct focal_conv {
     int c, h, w;          /* input channels and size */
     int oc, k, stride, pad;
     int oh, ow;           /* output size: (h + 2·pad − k)/stride + 1 */
+    int relu;             /* 1: the forward applies a (leaky) ReLU, see focal_conv_fuse_relu */
+    float slope;          /* its slope for negative inputs (0: ReLU) */
+    struct focal_conv_dnnl *dnnl; /* oneDNN path, or NULL: im2col + GEMM */
 };
 
-/* Fills oh, ow; returns 0, or −1 for a parameter below its minimum (sizes,
- * kernel and stride >= 1, pad >= 0) or an empty output. */
+/* Fills oh, ow, starts without a fused ReLU and on the im2col path (dnnl =
+ * NULL); returns 0, or −1 for a parameter below its minimum (sizes, kernel
+ * and stride >= 1, pad >= 0) or an empty output. */
 int focal_conv_init(struct focal_conv *p, int c, int h, int w, int oc, int k, int stride, int pad);
 
-/* Floats of scratch the forward and backward need (im2col of one image,
- * C·K·K × OH·OW; 0 for the 1×1, stride 1, pad 0 fast path). */
+/* Makes the forward write out = v > 0 ? v : slope·v for v = conv + b (a ReLU
+ * or leaky ReLU after the convolution, in the same pass; slope >= 0). The
+ * backward is unchanged: its dout is the gradient with respect to v, and the
+ * ReLU's own backward stays with the caller (for slope >= 0, out > 0 exactly
+ * where v > 0, so out serves as the ReLU's input there). Call before
+ * focal_conv_use_dnnl. */
+void focal_conv_fuse_relu(struct focal_conv *p, float slope);
+
+/* Moves p to the oneDNN path for batches of 1 to max_batch images. bias: the
+ * forward's b and the backward's db will be non-NULL (1) or NULL (0);
+ * need_dinp = 0 promises that every backward passes dinp = NULL, and skips
+ * the backward-data primitive. threads: the thread count the primitives for
+ * max_batch are built for now (others are built on first use). Allocates the
+ * primitives (p->dnnl; free with focal_conv_release) and changes what
+ * focal_conv_ws_size returns; call it before sizing the workspace. Returns 0
+ * on the oneDNN path, 1 when p stays on the im2col path because the library
+ * was built without oneDNN, −1 when it stays there because oneDNN could not
+ * build the primitives (no memory, unsupported shape). Never prints. */
+int focal_conv_use_dnnl(struct focal_conv *p, int max_batch, int bias, int need_dinp, int threads);
+
+/* Frees p's oneDNN primitives, if any, and returns p to the im2col path. */
+void focal_conv_release(struct focal_conv *p);
+
+/* Floats of im2col scratch for one image (C·K·K × OH·OW; 0 for the 1×1,
+ * stride 1, pad 0 fast path). */
 size_t focal_conv_col_size(const struct focal_conv *p);
 
-/* Floats of workspace for the forward and backward with `threads` threads:
- * one im2col buffer per thread and, with more than one thread, a weight
- * gradient partial per thread. Equals focal_conv_col_size(p) for 1 thread. */
+/* Floats of workspace for the forward and backward with up to `threads`
+ * threads. im2col path: one im2col buffer per thread and, with more than one
+ * thread, a weight-gradient partial per thread (focal_conv_col_size(p) for 1
+ * thread). oneDNN path: the larger of that and the buffers for reordering
+ * activations and weights between our layouts and oneDNN's at max_batch. */
 size_t focal_conv_ws_size(const struct focal_conv *p, int threads);
 
-/* out (N,OC,OH,OW) = conv(inp (N,C,H,W), w (OC,C,K,K)) + b (OC); b may be NULL.
- * threads <= 1 (or n = 1): images one after another, each GEMM using the
- * BLAS's threads; threads > 1: images split across threads. ws holds
- * focal_conv_ws_size(p, threads) floats. */
+/* out (N,OC,OH,OW) = conv(inp (N,C,H,W), w (OC,C,K,K)) + b (OC), through the
+ * fused ReLU if any; b may be NULL (on the oneDNN path: exactly when it was
+ * set up with bias = 0). n <= the
+ * max_batch given to focal_conv_use_dnnl. im2col path: threads <= 1 (or
+ * n = 1): images one after another, each GEMM using the BLAS's threads;
+ * threads > 1: images split across threads. oneDNN path: oneDNN runs on
+ * `threads` OpenMP threads. ws holds focal_conv_ws_size(p, threads) floats.
+ * Does not allocate, except that the oneDNN path builds (once) the
+ * primitives for a batch size or thread count it has not seen. One call at a
+ * time per struct focal_conv. */
 void focal_conv_forward(float *out, float *ws, int threads, const float *inp, const float *w, const float *b,
                         const struct focal_conv *p, int n);
 
 /* dinp (N,C,H,W; may be NULL) overwritten; dw (OC,C,K,K) and db (OC; may be
- * NULL) accumulated. threads and ws as for the forward. */
+ * NULL, as b in the forward) accumulated. threads, ws and allocation as for
+ * the forward. */
 void focal_conv_backward(float *dinp, float *dw, float *db, float *ws, int threads, const float *dout,
                          const float *inp, const float *w, const struct focal_conv *p, int n);
 

@@ -53,6 +53,7 @@ struct layer {
     int bn_relu_in;             /* batchnorm: its input comes from a ReLU whose backward it does */
     int bwd_in_next;            /* relu: its backward is done by the batchnorm after it */
     int fused;                  /* relu: computed by the batchnorm before it; out is that layer's */
+    int conv_relu;              /* relu: computed by the convolution before it; out is that layer's */
     size_t dw, db;              /* dense weight / bias offsets */
     float *out;                 /* output activations (NULL: the layer passes its input through) */
     const float *in;            /* the input of the last forward (for the backward) */
@@ -234,7 +235,16 @@ static void plan_conv(struct plan *pl, struct conv_part *cp, const char *name)
         pl->nparams += (size_t)p->oc;
         plan_tensor(pl, name, "bias");
     }
-    size_t cs = focal_conv_ws_size(p, pl->threads);
+}
+
+/* Moves a convolution to oneDNN when the build has it (it stays on im2col
+ * otherwise, or if oneDNN cannot build it) and raises the workspace to its
+ * need. need_dinp = 0: its input is the network's input, whose gradient is
+ * never computed. After any ReLU has been fused into it. */
+static void plan_conv_path(struct plan *pl, struct conv_part *cp, int max_batch, int need_dinp)
+{
+    focal_conv_use_dnnl(&cp->p, max_batch, cp->bias, need_dinp, pl->threads);
+    const size_t cs = focal_conv_ws_size(&cp->p, pl->threads);
     if (cs > pl->col_size)
         pl->col_size = cs;
 }
@@ -518,15 +528,15 @@ static focal_status allocate(struct focal_model *m, const struct plan *pl)
         struct layer *L = &m->layers[i];
         switch (L->kind) {
         case L_RELU:
-            if (L->fused) {
-                L->out = m->layers[i - 1].out; /* the batch norm's output, ReLU applied */
+        case L_LEAKY:
+            if (L->fused || L->conv_relu) {
+                L->out = m->layers[i - 1].out; /* the batch norm's or convolution's output, ReLU applied */
                 break;
             }
             L->out = alloc_f(B * L->osz, &fail);
             break;
         case L_CONV:
         case L_BN:
-        case L_LEAKY:
         case L_AVGPOOL:
         case L_GAP:
         case L_DENSE:
@@ -693,9 +703,14 @@ focal_status focal_model_create(struct focal_model **out, const char *desc, cons
             st = perr(&pc, "the last layer must be `dense classes` (%d outputs)", classes);
         }
     }
-    /* a batchnorm followed by a ReLU runs as one pass; a ReLU followed by a
-     * batchnorm leaves its backward to the batchnorm's */
+    /* a batchnorm or a convolution followed by a ReLU runs as one pass; a
+     * ReLU followed by a batchnorm leaves its backward to the batchnorm's */
     for (int i = 0; st == FOCAL_OK && i + 1 < m->nl; i++) {
+        const enum lkind next = m->layers[i + 1].kind;
+        if (m->layers[i].kind == L_CONV && (next == L_RELU || next == L_LEAKY)) {
+            focal_conv_fuse_relu(&m->layers[i].conv.p, m->layers[i + 1].slope);
+            m->layers[i + 1].conv_relu = 1;
+        }
         if (m->layers[i].kind == L_BN && m->layers[i + 1].kind == L_RELU) {
             m->layers[i].bn_relu = 1;
             m->layers[i + 1].fused = 1;
@@ -703,6 +718,18 @@ focal_status focal_model_create(struct focal_model **out, const char *desc, cons
                    m->layers[i + 1].kind == L_BN) {
             m->layers[i].bwd_in_next = 1;
             m->layers[i + 1].bn_relu_in = 1;
+        }
+    }
+    /* the convolutions' paths and workspace, now that their ReLUs are known */
+    for (int i = 0; st == FOCAL_OK && i < m->nl; i++) {
+        struct layer *L = &m->layers[i];
+        if (L->kind == L_CONV) {
+            plan_conv_path(&pl, &L->conv, max_batch, i > 0);
+        } else if (L->kind == L_BLOCK) {
+            plan_conv_path(&pl, &L->blk->c1, max_batch, i > 0);
+            plan_conv_path(&pl, &L->blk->c2, max_batch, 1);
+            if (L->blk->has_sc)
+                plan_conv_path(&pl, &L->blk->cs, max_batch, i > 0);
         }
     }
     if (st == FOCAL_OK) {
@@ -731,7 +758,8 @@ void focal_model_free(struct focal_model *m)
         return;
     for (int i = 0; m->layers && i < m->nl; i++) {
         struct layer *L = &m->layers[i];
-        if (!L->fused)
+        focal_conv_release(&L->conv.p);
+        if (!L->fused && !L->conv_relu)
             free(L->out);
         free(L->argmax);
         free(L->mask);
@@ -739,6 +767,9 @@ void focal_model_free(struct focal_model *m)
         free(L->bn.rstd);
         if (L->blk) {
             struct block *b = L->blk;
+            focal_conv_release(&b->c1.p);
+            focal_conv_release(&b->c2.p);
+            focal_conv_release(&b->cs.p);
             float *all[] = {b->a1, b->r1, b->a2, b->n2, b->as, b->ns, b->sum, b->t1, b->t2, b->t3, b->t4,
                             b->b1.mean, b->b1.rstd, b->b2.mean, b->b2.rstd, b->bs.mean, b->bs.rstd};
             for (size_t a = 0; a < sizeof all / sizeof all[0]; a++)
@@ -984,7 +1015,7 @@ focal_status focal_model_forward(struct focal_model *m, const float *x, int n, i
             break;
         case L_RELU:
         case L_LEAKY:
-            if (!L->fused)
+            if (!L->fused && !L->conv_relu)
                 focal_relu_forward(L->out, cur, len, L->slope);
             break;
         case L_MAXPOOL:

@@ -51,3 +51,8 @@ float focal_rng_uniform(struct focal_rng *r)
 {
     return (float)(focal_rng_next(r) >> 40) * 0x1.0p-24f;
 }
+
+int focal_rng_below(struct focal_rng *r, int k)
+{
+    return (int)(((focal_rng_next(r) >> 32) * (uint64_t)k) >> 32);
+}

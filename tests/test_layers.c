@@ -27,8 +27,10 @@
  * analytic gradient scaled by 1.01 and must then FAIL (a 1 % error in one
  * element is caught); sign flips and dropped terms give errors of 0.3–2.
  *
- * Also: conv forward against a direct convolution in double, the 1×1 fast
- * path against the general im2col path, accumulation (+=) of parameter
+ * Also: conv forward against a direct convolution in double (on the im2col
+ * path and, when the library has it, the oneDNN path, which is also compared
+ * with im2col on random shapes), the 1×1 fast path against the general
+ * path, a fused ReLU against a separate one, accumulation (+=) of parameter
  * gradients and overwriting of input gradients, batch-norm statistics and
  * running averages and evaluation mode against hand formulas, pooling
  * forwards against direct loops, dropout's mask statistics and
@@ -258,17 +260,40 @@ static void test_rng(void)
 
 /* ---- conv2d -------------------------------------------------------------------- */
 
+/* The convolution's two implementations: im2col + GEMM (always built) and
+ * oneDNN (when the library has it). Each check below runs on every path the
+ * build has; have_dnnl is settled by test_conv before any of them. */
+enum conv_path { PATH_IM2COL, PATH_DNNL, PATH_COUNT };
+static const char *const conv_path_name[PATH_COUNT] = {"im2col", "oneDNN"};
+static int have_dnnl;
+
+/* Puts p on `path` (see focal_conv_use_dnnl for the arguments); 1 when p now
+ * runs there, 0 when this build lacks the path. oneDNN must accept every
+ * shape the tests use. */
+static int conv_on_path(struct focal_conv *p, enum conv_path path, int max_batch, int bias, int need_dinp,
+                        int threads)
+{
+    if (path == PATH_IM2COL)
+        return 1;
+    if (!have_dnnl)
+        return 0;
+    const int rc = focal_conv_use_dnnl(p, max_batch, bias, need_dinp, threads);
+    CHECKF(rc == 0, "oneDNN set-up of c%d %dx%d oc%d k%d s%d p%d returned %d", p->c, p->h, p->w, p->oc, p->k,
+           p->stride, p->pad, rc);
+    return rc == 0;
+}
+
 struct conv_ctx {
     struct focal_conv p;
     int n;
-    float *x, *w, *b, *out, *col;
+    float *x, *w, *b, *out, *ws;
 };
 
 /* forward_fn for a conv_ctx. */
 static void conv_fwd(void *v)
 {
     struct conv_ctx *c = v;
-    focal_conv_forward(c->out, c->col, 1, c->x, c->w, c->b, &c->p, c->n);
+    focal_conv_forward(c->out, c->ws, 1, c->x, c->w, c->b, &c->p, c->n);
 }
 
 /* Direct convolution in double: ref[n][o][y][x] and, in mag, the sum of
@@ -298,25 +323,80 @@ static void conv_naive(double *ref, double *mag, const float *x, const float *w,
                 }
 }
 
+/* The direct backward in double for dout: dx, dw, db and, in mx, mw, mb, the
+ * sums of |terms| of each element. */
+struct conv_grads {
+    double *dx, *mx, *dw, *mw, *db, *mb;
+};
+
+static void conv_naive_backward(const struct conv_grads *g, const float *x, const float *w, const float *dout,
+                                const struct focal_conv *p, int n)
+{
+    const size_t xl = (size_t)n * p->c * p->h * p->w, wl = (size_t)p->oc * p->c * p->k * p->k;
+    memset(g->dx, 0, xl * sizeof *g->dx);
+    memset(g->mx, 0, xl * sizeof *g->mx);
+    memset(g->dw, 0, wl * sizeof *g->dw);
+    memset(g->mw, 0, wl * sizeof *g->mw);
+    memset(g->db, 0, (size_t)p->oc * sizeof *g->db);
+    memset(g->mb, 0, (size_t)p->oc * sizeof *g->mb);
+    for (int i = 0; i < n; i++)
+        for (int o = 0; o < p->oc; o++)
+            for (int oy = 0; oy < p->oh; oy++)
+                for (int ox = 0; ox < p->ow; ox++) {
+                    const double d = dout[(((size_t)i * p->oc + o) * p->oh + oy) * p->ow + ox];
+                    g->db[o] += d;
+                    g->mb[o] += fabs(d);
+                    for (int c = 0; c < p->c; c++)
+                        for (int ki = 0; ki < p->k; ki++)
+                            for (int kj = 0; kj < p->k; kj++) {
+                                const int iy = oy * p->stride - p->pad + ki, ix = ox * p->stride - p->pad + kj;
+                                if (iy < 0 || iy >= p->h || ix < 0 || ix >= p->w)
+                                    continue;
+                                const size_t xi = ((size_t)(i * p->c + c) * p->h + iy) * p->w + ix;
+                                const size_t wi = ((size_t)(o * p->c + c) * p->k + ki) * p->k + kj;
+                                g->dx[xi] += w[wi] * d;
+                                g->mx[xi] += fabs(w[wi] * d);
+                                g->dw[wi] += x[xi] * d;
+                                g->mw[wi] += fabs(x[xi] * d);
+                            }
+                }
+}
+
+/* max over i of |a[i] − ref[i]| / Σ|terms of element i| (0/0 counts 0). */
+static double err_vs_direct(const float *a, const double *ref, const double *mag, size_t len)
+{
+    double worst = 0;
+    for (size_t i = 0; i < len; i++) {
+        const double e = fabs(a[i] - ref[i]) / (mag[i] + 1e-30);
+        if (!(e <= worst))
+            worst = e;
+    }
+    return worst;
+}
+
 /* Forward against the direct convolution, then gradients of x, w and b, the
- * accumulation of dw/db and the overwriting of dinp. */
-static void test_conv_case(int n, int c, int h, int w, int oc, int k, int stride, int pad, int bias)
+ * accumulation of dw/db and the overwriting of dinp, on one path. */
+static void test_conv_case(enum conv_path path, int n, int c, int h, int w, int oc, int k, int stride, int pad,
+                           int bias)
 {
     char what[96];
-    snprintf(what, sizeof what, "n%d c%d %dx%d oc%d k%d s%d p%d%s", n, c, h, w, oc, k, stride, pad,
-             bias ? " bias" : "");
+    snprintf(what, sizeof what, "%s n%d c%d %dx%d oc%d k%d s%d p%d%s", conv_path_name[path], n, c, h, w, oc, k,
+             stride, pad, bias ? " bias" : "");
     struct conv_ctx cx;
     CHECKF(focal_conv_init(&cx.p, c, h, w, oc, k, stride, pad) == 0, "%s: init", what);
     CHECK(cx.p.oh == (h + 2 * pad - k) / stride + 1 && cx.p.ow == (w + 2 * pad - k) / stride + 1);
+    if (!conv_on_path(&cx.p, path, n, bias, 1, 1))
+        return;
     const size_t xl = (size_t)n * c * h * w, wl = (size_t)oc * c * k * k;
     const size_t ol = (size_t)n * oc * cx.p.oh * cx.p.ow, cl = focal_conv_col_size(&cx.p);
     CHECK((cl == 0) == (k == 1 && stride == 1 && pad == 0));
+    const size_t wsl = focal_conv_ws_size(&cx.p, 1);
     cx.n = n;
     cx.x = alloc_f(xl);
     cx.w = alloc_f(wl);
     cx.b = bias ? alloc_f(oc) : NULL;
     cx.out = alloc_f(ol);
-    cx.col = cl ? alloc_f(cl) : NULL;
+    cx.ws = wsl ? alloc_f(wsl) : NULL;
     float *dout = alloc_f(ol), *dx = alloc_f(xl), *dx2 = alloc_f(xl), *dw = alloc_f(wl), *dw1 = alloc_f(wl);
     float db[64] = {0}, db1[64];
     fill(cx.x, xl, -1, 1);
@@ -329,21 +409,17 @@ static void test_conv_case(int n, int c, int h, int w, int oc, int k, int stride
     double *ref = malloc(ol * sizeof *ref), *mag = malloc(ol * sizeof *mag);
     CHECK(ref && mag);
     conv_naive(ref, mag, cx.x, cx.w, cx.b, &cx.p, n);
-    double worst = 0;
-    for (size_t i = 0; i < ol; i++) {
-        const double e = fabs(cx.out[i] - ref[i]) / (mag[i] + 1e-30);
-        worst = e > worst ? e : worst;
-    }
-    /* float GEMM: error well below 1e-6 of the sum of |terms| at these depths */
+    const double worst = err_vs_direct(cx.out, ref, mag, ol);
+    /* float sums: error well below 1e-6 of the sum of |terms| at these depths */
     CHECKF(worst < 1e-6, "%s: forward vs direct: %.3g of Σ|terms|", what, worst);
-    report("conv forward vs direct (rel)", worst, 0);
+    report(path == PATH_DNNL ? "conv oneDNN fwd vs direct (rel)" : "conv forward vs direct (rel)", worst, 0);
     free(ref);
     free(mag);
 
     for (size_t i = 0; i < xl; i++)
         dx[i] = 1e30f; /* must be overwritten */
     memset(dw, 0, wl * sizeof *dw);
-    focal_conv_backward(dx, dw, bias ? db : NULL, cx.col, 1, dout, cx.x, cx.w, &cx.p, n);
+    focal_conv_backward(dx, dw, bias ? db : NULL, cx.ws, 1, dout, cx.x, cx.w, &cx.p, n);
     memcpy(dw1, dw, wl * sizeof *dw);
     memcpy(db1, db, sizeof db);
 
@@ -360,8 +436,8 @@ static void test_conv_case(int n, int c, int h, int w, int oc, int k, int stride
 
     /* A second backward adds the same dw/db again and rewrites the same dinp;
      * dinp may be NULL. */
-    focal_conv_backward(NULL, dw, bias ? db : NULL, cx.col, 1, dout, cx.x, cx.w, &cx.p, n);
-    focal_conv_backward(dx2, dw, bias ? db : NULL, cx.col, 1, dout, cx.x, cx.w, &cx.p, n);
+    focal_conv_backward(NULL, dw, bias ? db : NULL, cx.ws, 1, dout, cx.x, cx.w, &cx.p, n);
+    focal_conv_backward(dx2, dw, bias ? db : NULL, cx.ws, 1, dout, cx.x, cx.w, &cx.p, n);
     double acc = 0;
     for (size_t i = 0; i < wl; i++)
         acc = fmax(acc, fabs(dw[i] - 3.0 * dw1[i]) / (fabs(dw1[i]) + 1e-3));
@@ -370,11 +446,13 @@ static void test_conv_case(int n, int c, int h, int w, int oc, int k, int stride
     CHECKF(acc < 1e-5, "%s: dw/db after three backwards differ from 3× one: %.3g", what, acc);
     CHECKF(memcmp(dx, dx2, xl * sizeof *dx) == 0, "%s: dinp not overwritten identically", what);
 
+    focal_conv_release(&cx.p);
+    CHECK(cx.p.dnnl == NULL);
     free(cx.x);
     free(cx.w);
     free(cx.b);
     free(cx.out);
-    free(cx.col);
+    free(cx.ws);
     free(dout);
     free(dx);
     free(dx2);
@@ -382,18 +460,24 @@ static void test_conv_case(int n, int c, int h, int w, int oc, int k, int stride
     free(dw1);
 }
 
-/* The 1×1/stride 1/pad 0 fast path against the general path on the same
- * problem: a 3×3, pad 1 convolution whose only nonzero tap is the centre. */
-static void test_conv_pointwise_vs_general(void)
+/* A 1×1 convolution against a 3×3, pad 1 one whose only nonzero tap is the
+ * centre, on one path (im2col: the 1×1 fast path against the general one;
+ * oneDNN: its 1×1 kernels against its general ones). */
+static void test_conv_pointwise_vs_general(enum conv_path path)
 {
     const int n = 2, c = 5, h = 6, w = 7, oc = 4;
     struct focal_conv p1, p3;
     CHECK(focal_conv_init(&p1, c, h, w, oc, 1, 1, 0) == 0);
     CHECK(focal_conv_init(&p3, c, h, w, oc, 3, 1, 1) == 0);
     CHECK(focal_conv_col_size(&p1) == 0 && focal_conv_col_size(&p3) > 0);
+    if (!conv_on_path(&p1, path, n, 1, 1, 1) || !conv_on_path(&p3, path, n, 1, 1, 1)) {
+        focal_conv_release(&p1);
+        return;
+    }
     const size_t xl = (size_t)n * c * h * w, ol = (size_t)n * oc * h * w;
     float *x = alloc_f(xl), *w1 = alloc_f((size_t)oc * c), *w3 = alloc_f((size_t)oc * c * 9), b[4];
-    float *o1 = alloc_f(ol), *o3 = alloc_f(ol), *dout = alloc_f(ol), *col = alloc_f(focal_conv_col_size(&p3));
+    float *o1 = alloc_f(ol), *o3 = alloc_f(ol), *dout = alloc_f(ol);
+    float *ws1 = alloc_f(focal_conv_ws_size(&p1, 1)), *ws3 = alloc_f(focal_conv_ws_size(&p3, 1));
     float *dx1 = alloc_f(xl), *dx3 = alloc_f(xl), *dw1 = alloc_f((size_t)oc * c), *dw3 = alloc_f((size_t)oc * c * 9);
     float db1[4] = {0}, db3[4] = {0};
     fill(x, xl, -1, 1);
@@ -403,35 +487,39 @@ static void test_conv_pointwise_vs_general(void)
     memset(w3, 0, (size_t)oc * c * 9 * sizeof *w3);
     for (int i = 0; i < oc * c; i++)
         w3[i * 9 + 4] = w1[i];
-    focal_conv_forward(o1, NULL, 1, x, w1, b, &p1, n);
-    focal_conv_forward(o3, col, 1, x, w3, b, &p3, n);
+    focal_conv_forward(o1, ws1, 1, x, w1, b, &p1, n);
+    focal_conv_forward(o3, ws3, 1, x, w3, b, &p3, n);
     const double ef = max_abs_diff(o1, o3, ol);
     memset(dw1, 0, (size_t)oc * c * sizeof *dw1);
     memset(dw3, 0, (size_t)oc * c * 9 * sizeof *dw3);
-    focal_conv_backward(dx1, dw1, db1, NULL, 1, dout, x, w1, &p1, n);
-    focal_conv_backward(dx3, dw3, db3, col, 1, dout, x, w3, &p3, n);
+    focal_conv_backward(dx1, dw1, db1, ws1, 1, dout, x, w1, &p1, n);
+    focal_conv_backward(dx3, dw3, db3, ws3, 1, dout, x, w3, &p3, n);
     double eb = max_abs_diff(dx1, dx3, xl);
     for (int i = 0; i < oc * c; i++)
         eb = fmax(eb, fabs(dw1[i] - dw3[i * 9 + 4]));
     eb = fmax(eb, max_abs_diff(db1, db3, 4));
-    CHECKF(ef < 1e-5 && eb < 1e-5, "1x1 fast path vs general: forward %.3g, backward %.3g", ef, eb);
-    report("conv 1x1 vs general (abs)", fmax(ef, eb), 0);
+    CHECKF(ef < 1e-5 && eb < 1e-5, "%s: 1x1 vs general: forward %.3g, backward %.3g", conv_path_name[path], ef,
+           eb);
+    report(path == PATH_DNNL ? "conv oneDNN 1x1 vs general (abs)" : "conv 1x1 vs general (abs)", fmax(ef, eb), 0);
+    focal_conv_release(&p1);
+    focal_conv_release(&p3);
     free(x);
     free(w1);
     free(w3);
     free(o1);
     free(o3);
     free(dout);
-    free(col);
+    free(ws1);
+    free(ws3);
     free(dx1);
     free(dx3);
     free(dw1);
     free(dw3);
 }
 
-/* The image-parallel path (threads > 1) against the one-thread path: the
- * forward and dinp are the same computations per image (bit-identical); dw
- * and db sum in another order (close). Uneven splits (5 images, 2 or 3
+/* The image-parallel im2col path (threads > 1) against its one-thread path:
+ * the forward and dinp are the same computations per image (bit-identical);
+ * dw and db sum in another order (close). Uneven splits (5 images, 2 or 3
  * threads), the 1×1 path and a strided kernel. */
 static void test_conv_threads(int c, int h, int w, int oc, int k, int stride, int pad)
 {
@@ -471,65 +559,53 @@ static void test_conv_threads(int c, int h, int w, int oc, int k, int stride, in
     free(x), free(wt), free(b), free(dout), free(o1), free(dx1), free(dw1), free(db1), free(ws1);
 }
 
-/* A larger problem whose im2col, col2im and bias loops run on several threads
- * (forward against the direct convolution, backward twice with bitwise equal
- * results). */
-static void test_conv_large(void)
+/* A larger problem on one path, whose im2col, col2im and bias loops run on
+ * several threads (forward, dinp, dw and db against the direct convolution;
+ * backward twice with bitwise equal results). */
+static void test_conv_large(enum conv_path path)
 {
     const int n = 2, c = 16, h = 20, w = 18, oc = 24, k = 3;
     struct focal_conv p;
     CHECK(focal_conv_init(&p, c, h, w, oc, k, 1, 1) == 0);
+    if (!conv_on_path(&p, path, n, 1, 1, 1))
+        return;
     const size_t xl = (size_t)n * c * h * w, wl = (size_t)oc * c * k * k, ol = (size_t)n * oc * p.oh * p.ow;
-    float *x = alloc_f(xl), *wt = alloc_f(wl), *b = alloc_f(oc), *out = alloc_f(ol), *col = alloc_f(focal_conv_col_size(&p));
+    float *x = alloc_f(xl), *wt = alloc_f(wl), *b = alloc_f(oc), *out = alloc_f(ol);
+    float *ws = alloc_f(focal_conv_ws_size(&p, 1));
     float *dout = alloc_f(ol), *dx = alloc_f(xl), *dx2 = alloc_f(xl), *dw = alloc_f(wl), *dw2 = alloc_f(wl);
     double *ref = malloc(ol * sizeof *ref), *mag = malloc(ol * sizeof *mag);
-    CHECK(ref && mag);
+    struct conv_grads g = {malloc(xl * sizeof(double)), malloc(xl * sizeof(double)), malloc(wl * sizeof(double)),
+                           malloc(wl * sizeof(double)), malloc(oc * sizeof(double)), malloc(oc * sizeof(double))};
+    CHECK(ref && mag && g.dx && g.mx && g.dw && g.mw && g.db && g.mb);
     fill(x, xl, -1, 1);
     fill(wt, wl, -0.2, 0.2);
     fill(b, oc, -1, 1);
     fill(dout, ol, -1, 1);
-    focal_conv_forward(out, col, 1, x, wt, b, &p, n);
+    focal_conv_forward(out, ws, 1, x, wt, b, &p, n);
     conv_naive(ref, mag, x, wt, b, &p, n);
-    double worst = 0;
-    for (size_t i = 0; i < ol; i++)
-        worst = fmax(worst, fabs(out[i] - ref[i]) / (mag[i] + 1e-30));
-    CHECKF(worst < 1e-6, "large conv forward vs direct: %.3g", worst);
-    report("conv forward vs direct (rel)", worst, 0);
+    const double worst = err_vs_direct(out, ref, mag, ol);
+    CHECKF(worst < 1e-6, "%s: large conv forward vs direct: %.3g", conv_path_name[path], worst);
+    report(path == PATH_DNNL ? "conv oneDNN fwd vs direct (rel)" : "conv forward vs direct (rel)", worst, 0);
     memset(dw, 0, wl * sizeof *dw);
     memset(dw2, 0, wl * sizeof *dw2);
     float db[24] = {0}, db2[24] = {0};
-    focal_conv_backward(dx, dw, db, col, 1, dout, x, wt, &p, n);
-    focal_conv_backward(dx2, dw2, db2, col, 1, dout, x, wt, &p, n);
+    focal_conv_backward(dx, dw, db, ws, 1, dout, x, wt, &p, n);
+    focal_conv_backward(dx2, dw2, db2, ws, 1, dout, x, wt, &p, n);
     CHECK(memcmp(dx, dx2, xl * sizeof *dx) == 0 && memcmp(dw, dw2, wl * sizeof *dw) == 0 &&
           memcmp(db, db2, sizeof db) == 0);
-    /* dinp against the direct formula dinp[c][iy][ix] = Σ w·dout, in double */
-    double ed = 0;
-    for (int i = 0; i < n; i++)
-        for (int ci = 0; ci < c; ci++)
-            for (int iy = 0; iy < h; iy++)
-                for (int ix = 0; ix < w; ix++) {
-                    double s = 0, m = 0;
-                    for (int o = 0; o < oc; o++)
-                        for (int ki = 0; ki < k; ki++)
-                            for (int kj = 0; kj < k; kj++) {
-                                const int oy = iy + 1 - ki, ox = ix + 1 - kj; /* stride 1, pad 1 */
-                                if (oy < 0 || oy >= p.oh || ox < 0 || ox >= p.ow)
-                                    continue;
-                                const double t = (double)wt[((o * c + ci) * k + ki) * k + kj] *
-                                                 dout[(((size_t)i * oc + o) * p.oh + oy) * p.ow + ox];
-                                s += t;
-                                m += fabs(t);
-                            }
-                    const size_t at = (((size_t)i * c + ci) * h + iy) * w + ix;
-                    ed = fmax(ed, fabs(dx[at] - s) / (m + 1e-30));
-                }
-    CHECKF(ed < 1e-6, "large conv dinp vs direct: %.3g", ed);
-    report("conv dinp vs direct (rel)", ed, 0);
+    conv_naive_backward(&g, x, wt, dout, &p, n);
+    const double ed = err_vs_direct(dx, g.dx, g.mx, xl), ew = err_vs_direct(dw, g.dw, g.mw, wl);
+    const double eb = err_vs_direct(db, g.db, g.mb, (size_t)oc);
+    CHECKF(ed < 1e-6 && ew < 1e-5 && eb < 1e-5, "%s: large conv backward vs direct: dinp %.3g, dw %.3g, db %.3g",
+           conv_path_name[path], ed, ew, eb);
+    report(path == PATH_DNNL ? "conv oneDNN bwd vs direct (rel)" : "conv bwd vs direct (rel)", fmax(ed, fmax(ew, eb)),
+           0);
+    focal_conv_release(&p);
     free(x);
     free(wt);
     free(b);
     free(out);
-    free(col);
+    free(ws);
     free(dout);
     free(dx);
     free(dx2);
@@ -537,31 +613,203 @@ static void test_conv_large(void)
     free(dw2);
     free(ref);
     free(mag);
+    free(g.dx), free(g.mx), free(g.dw), free(g.mw), free(g.db), free(g.mb);
 }
 
-/* init's rejections, then each configuration: kernel 1, 2, 3, 4, 5, strides
- * 1–3, paddings 0–3, with and without bias, the 1×1 fast path included. */
+/* A ReLU fused into the convolution (focal_conv_fuse_relu) against the
+ * convolution followed by focal_relu_forward, on one path: the same values
+ * (the same formula on the same sums), and the backward unchanged. */
+static void test_conv_fused_relu(enum conv_path path, int k, int stride, int pad, int bias, float slope)
+{
+    const int n = 3, c = 5, h = 9, w = 11, oc = 7;
+    struct focal_conv plain, fused;
+    CHECK(focal_conv_init(&plain, c, h, w, oc, k, stride, pad) == 0);
+    fused = plain;
+    focal_conv_fuse_relu(&fused, slope);
+    CHECK(fused.relu == 1 && fused.slope == slope && plain.relu == 0);
+    if (!conv_on_path(&plain, path, n, bias, 1, 1) || !conv_on_path(&fused, path, n, bias, 1, 1)) {
+        focal_conv_release(&plain);
+        return;
+    }
+    const size_t xl = (size_t)n * c * h * w, wl = (size_t)oc * c * k * k, ol = (size_t)n * oc * plain.oh * plain.ow;
+    float *x = alloc_f(xl), *wt = alloc_f(wl), *b = bias ? alloc_f(oc) : NULL, *dout = alloc_f(ol);
+    float *o1 = alloc_f(ol), *o2 = alloc_f(ol), *dx1 = alloc_f(xl), *dx2 = alloc_f(xl);
+    float *dw1 = alloc_f(wl), *dw2 = alloc_f(wl), db1[8] = {0}, db2[8] = {0};
+    float *ws1 = alloc_f(focal_conv_ws_size(&plain, 1)), *ws2 = alloc_f(focal_conv_ws_size(&fused, 1));
+    fill(x, xl, -1, 1);
+    fill(wt, wl, -0.5, 0.5);
+    if (b)
+        fill(b, oc, -0.5, 0.5);
+    fill(dout, ol, -1, 1);
+    focal_conv_forward(o1, ws1, 1, x, wt, b, &plain, n);
+    focal_relu_forward(o1, o1, ol, slope);
+    focal_conv_forward(o2, ws2, 1, x, wt, b, &fused, n);
+    size_t differ = 0, negative = 0;
+    for (size_t i = 0; i < ol; i++) {
+        differ += !(o1[i] == o2[i]);
+        negative += o1[i] < 0 || (slope == 0 && o1[i] == 0);
+    }
+    CHECKF(differ == 0, "%s k%d s%d p%d slope %g: fused ReLU differs in %zu of %zu outputs", conv_path_name[path], k,
+           stride, pad, (double)slope, differ, ol);
+    CHECK(negative > ol / 10); /* the ReLU did act */
+    memset(dw1, 0, wl * sizeof *dw1);
+    memset(dw2, 0, wl * sizeof *dw2);
+    focal_conv_backward(dx1, dw1, b ? db1 : NULL, ws1, 1, dout, x, wt, &plain, n);
+    focal_conv_backward(dx2, dw2, b ? db2 : NULL, ws2, 1, dout, x, wt, &fused, n);
+    CHECKF(memcmp(dx1, dx2, xl * sizeof *dx1) == 0 && memcmp(dw1, dw2, wl * sizeof *dw1) == 0 &&
+               memcmp(db1, db2, sizeof db1) == 0,
+           "%s k%d s%d p%d: the backward of a fused convolution differs", conv_path_name[path], k, stride, pad);
+    focal_conv_release(&plain);
+    focal_conv_release(&fused);
+    free(x), free(wt), free(b), free(dout), free(o1), free(o2), free(dx1), free(dx2), free(dw1), free(dw2);
+    free(ws1), free(ws2);
+}
+
+/* oneDNN against the direct convolution and against im2col on random
+ * shapes: kernels 1, 3 and 5, strides 1 and 2, paddings 0 to 2 (kernel 1 with
+ * padding: rows of pure padding), odd sizes, with and without bias, 1 and 2
+ * threads, the primitives for the largest batch and for a smaller one built
+ * on first use. Also: the same call twice is bitwise equal (dw accumulates to
+ * exactly twice), and the set-up without a backward-data primitive gives the
+ * same dw and db. */
+static void test_conv_dnnl_vs_im2col(void)
+{
+    static const int kernels[3] = {1, 3, 5};
+    double worst[PATH_COUNT] = {0, 0}, worst_diff = 0;
+    for (int t = 0; t < 36; t++) {
+        const int k = kernels[t % 3], stride = 1 + (t / 3) % 2, pad = (t / 6) % 3, bias = (t / 18) % 2;
+        const int n = 1 + (int)(urand() * 3), c = t % 7 == 0 ? 3 : 1 + (int)(urand() * 19);
+        const int oc = 1 + (int)(urand() * 21), h = 5 + 2 * (int)(urand() * 7), w = 5 + 2 * (int)(urand() * 8);
+        const int threads = 1 + t % 2, max_batch = n + (t / 2) % 2;
+        char what[96];
+        snprintf(what, sizeof what, "n%d c%d %dx%d oc%d k%d s%d p%d%s threads %d", n, c, h, w, oc, k, stride, pad,
+                 bias ? " bias" : "", threads);
+        struct focal_conv p[PATH_COUNT], pn;
+        CHECK(focal_conv_init(&p[PATH_IM2COL], c, h, w, oc, k, stride, pad) == 0);
+        p[PATH_DNNL] = pn = p[PATH_IM2COL];
+        if (!conv_on_path(&p[PATH_DNNL], PATH_DNNL, max_batch, bias, 1, threads) ||
+            !conv_on_path(&pn, PATH_DNNL, max_batch, bias, 0, threads)) {
+            focal_conv_release(&p[PATH_DNNL]);
+            continue;
+        }
+        const size_t xl = (size_t)n * c * h * w, wl = (size_t)oc * c * k * k;
+        const size_t ol = (size_t)n * oc * p[0].oh * p[0].ow;
+        float *x = alloc_f(xl), *wt = alloc_f(wl), *b = bias ? alloc_f(oc) : NULL, *dout = alloc_f(ol);
+        fill(x, xl, -1, 1);
+        fill(wt, wl, -0.5, 0.5);
+        if (b)
+            fill(b, oc, -0.5, 0.5);
+        fill(dout, ol, -1, 1);
+        double *ref = malloc(ol * sizeof *ref), *mag = malloc(ol * sizeof *mag);
+        struct conv_grads g = {malloc(xl * sizeof(double)), malloc(xl * sizeof(double)),
+                               malloc(wl * sizeof(double)), malloc(wl * sizeof(double)),
+                               malloc(oc * sizeof(double)), malloc(oc * sizeof(double))};
+        CHECK(ref && mag && g.dx && g.mx && g.dw && g.mw && g.db && g.mb);
+        conv_naive(ref, mag, x, wt, b, &p[0], n);
+        conv_naive_backward(&g, x, wt, dout, &p[0], n);
+        float *out[PATH_COUNT], *dx[PATH_COUNT], *dw[PATH_COUNT], *db[PATH_COUNT];
+        for (int q = 0; q < PATH_COUNT; q++) {
+            float *ws = alloc_f(focal_conv_ws_size(&p[q], threads));
+            out[q] = alloc_f(ol);
+            dx[q] = alloc_f(xl);
+            dw[q] = alloc_f(wl);
+            db[q] = alloc_f(oc);
+            memset(dw[q], 0, wl * sizeof *dw[q]);
+            memset(db[q], 0, (size_t)oc * sizeof *db[q]);
+            focal_conv_forward(out[q], ws, threads, x, wt, b, &p[q], n);
+            focal_conv_backward(dx[q], dw[q], b ? db[q] : NULL, ws, threads, dout, x, wt, &p[q], n);
+            const double ef = err_vs_direct(out[q], ref, mag, ol), ed = err_vs_direct(dx[q], g.dx, g.mx, xl);
+            const double ew = err_vs_direct(dw[q], g.dw, g.mw, wl);
+            const double eb = b ? err_vs_direct(db[q], g.db, g.mb, (size_t)oc) : 0;
+            CHECKF(ef < 1e-6 && ed < 1e-6 && ew < 1e-5 && eb < 1e-5,
+                   "%s %s vs direct: forward %.3g, dinp %.3g, dw %.3g, db %.3g", conv_path_name[q], what, ef, ed, ew,
+                   eb);
+            worst[q] = fmax(worst[q], fmax(fmax(ef, ed), fmax(ew, eb)));
+            if (q == PATH_DNNL) {
+                /* again: bitwise equal, dw and db exactly doubled */
+                float *o2 = alloc_f(ol), *dx2 = alloc_f(xl), *dwn = alloc_f(wl), *dbn = alloc_f(oc);
+                focal_conv_forward(o2, ws, threads, x, wt, b, &p[q], n);
+                focal_conv_backward(dx2, dw[q], b ? db[q] : NULL, ws, threads, dout, x, wt, &p[q], n);
+                int same = memcmp(o2, out[q], ol * sizeof *o2) == 0 && memcmp(dx2, dx[q], xl * sizeof *dx2) == 0;
+                for (size_t i = 0; i < wl; i++) {
+                    dw[q][i] *= 0.5f; /* exact */
+                    dwn[i] = 0;
+                }
+                for (int o = 0; o < oc; o++) {
+                    db[q][o] *= 0.5f;
+                    dbn[o] = 0;
+                }
+                /* without a backward-data primitive: the same dw and db */
+                float *wsn = alloc_f(focal_conv_ws_size(&pn, threads));
+                focal_conv_backward(NULL, dwn, b ? dbn : NULL, wsn, threads, dout, x, wt, &pn, n);
+                focal_conv_forward(o2, wsn, threads, x, wt, b, &pn, n);
+                const int same_n = memcmp(o2, out[q], ol * sizeof *o2) == 0 &&
+                                   memcmp(dwn, dw[q], wl * sizeof *dwn) == 0 &&
+                                   memcmp(dbn, db[q], (size_t)oc * sizeof *dbn) == 0;
+                float *dw1 = alloc_f(wl);
+                memset(dw1, 0, wl * sizeof *dw1);
+                focal_conv_backward(NULL, dw1, NULL, wsn, threads, dout, x, wt, &p[PATH_IM2COL], n);
+                CHECKF(same, "%s: oneDNN run twice: not bitwise equal", what);
+                CHECKF(same_n, "%s: oneDNN without backward-data: results differ", what);
+                free(o2), free(dx2), free(dwn), free(dbn), free(wsn), free(dw1);
+                worst_diff = fmax(worst_diff, max_abs_diff(out[0], out[1], ol));
+                worst_diff = fmax(worst_diff, max_abs_diff(dx[0], dx[1], xl));
+            }
+            free(ws);
+        }
+        for (int q = 0; q < PATH_COUNT; q++)
+            free(out[q]), free(dx[q]), free(dw[q]), free(db[q]);
+        focal_conv_release(&p[PATH_DNNL]);
+        focal_conv_release(&pn);
+        free(x), free(wt), free(b), free(dout), free(ref), free(mag);
+        free(g.dx), free(g.mx), free(g.dw), free(g.mw), free(g.db), free(g.mb);
+    }
+    report("conv im2col random vs direct (rel)", worst[PATH_IM2COL], 0);
+    report("conv oneDNN random vs direct (rel)", worst[PATH_DNNL], 0);
+    report("conv oneDNN vs im2col out/dinp (abs)", worst_diff, 0);
+}
+
+/* init's rejections, then each configuration on every path: kernel 1, 2, 3,
+ * 4, 5, strides 1–3, paddings 0–3, with and without bias, the 1×1 fast path
+ * included; then oneDNN against im2col. */
 static void test_conv(void)
 {
     struct focal_conv p;
     CHECK(focal_conv_init(&p, 3, 4, 4, 2, 7, 1, 1) == -1); /* 4 + 2 < 7: empty */
     CHECK(focal_conv_init(&p, 3, 4, 4, 2, 3, 0, 1) == -1);
-    test_conv_case(2, 3, 7, 6, 4, 3, 1, 1, 1);
-    test_conv_case(2, 3, 7, 6, 4, 3, 1, 1, 0);
-    test_conv_case(2, 3, 8, 7, 4, 3, 2, 1, 1);
-    test_conv_case(1, 2, 7, 7, 3, 3, 2, 0, 0); /* floor: 7 − 3 = 4, 4/2 + 1 */
-    test_conv_case(2, 4, 5, 6, 3, 1, 1, 0, 1); /* 1×1 fast path */
-    test_conv_case(2, 4, 5, 6, 3, 1, 1, 0, 0);
-    test_conv_case(2, 4, 7, 6, 3, 1, 2, 0, 1); /* 1×1 strided: general path */
-    test_conv_case(1, 2, 8, 9, 3, 5, 1, 2, 1);
-    test_conv_case(2, 2, 9, 8, 2, 5, 2, 2, 0);
-    test_conv_case(1, 2, 6, 7, 3, 2, 2, 0, 1);
-    test_conv_case(1, 2, 5, 5, 2, 4, 3, 3, 1); /* pad > k/2: windows of pure padding */
-    test_conv_pointwise_vs_general();
-    test_conv_large();
+    CHECK(focal_conv_init(&p, 3, 4, 4, 2, 3, 1, 1) == 0 && p.dnnl == NULL);
+    const int rc = focal_conv_use_dnnl(&p, 2, 1, 1, 1);
+    CHECKF(rc == 0 || rc == 1, "oneDNN set-up returned %d", rc);
+    have_dnnl = rc == 0;
+    CHECK((p.dnnl != NULL) == have_dnnl);
+    focal_conv_release(&p);
+    CHECK(p.dnnl == NULL);
+    printf("conv: paths im2col%s\n", have_dnnl ? " and oneDNN" : " (this build has no oneDNN)");
+    for (int q = 0; q < PATH_COUNT; q++) {
+        const enum conv_path path = (enum conv_path)q;
+        test_conv_case(path, 2, 3, 7, 6, 4, 3, 1, 1, 1);
+        test_conv_case(path, 2, 3, 7, 6, 4, 3, 1, 1, 0);
+        test_conv_case(path, 2, 3, 8, 7, 4, 3, 2, 1, 1);
+        test_conv_case(path, 1, 2, 7, 7, 3, 3, 2, 0, 0); /* floor: 7 − 3 = 4, 4/2 + 1 */
+        test_conv_case(path, 2, 4, 5, 6, 3, 1, 1, 0, 1); /* 1×1 fast path */
+        test_conv_case(path, 2, 4, 5, 6, 3, 1, 1, 0, 0);
+        test_conv_case(path, 2, 4, 7, 6, 3, 1, 2, 0, 1); /* 1×1 strided: general path */
+        test_conv_case(path, 1, 2, 8, 9, 3, 5, 1, 2, 1);
+        test_conv_case(path, 2, 2, 9, 8, 2, 5, 2, 2, 0);
+        test_conv_case(path, 1, 2, 6, 7, 3, 2, 2, 0, 1);
+        test_conv_case(path, 1, 2, 5, 5, 2, 4, 3, 3, 1); /* pad > k/2: windows of pure padding */
+        test_conv_pointwise_vs_general(path);
+        test_conv_large(path);
+        test_conv_fused_relu(path, 3, 1, 1, 1, 0.0f);
+        test_conv_fused_relu(path, 5, 2, 2, 0, 0.1f);
+        test_conv_fused_relu(path, 1, 2, 0, 1, 0.01f);
+        test_conv_fused_relu(path, 1, 1, 0, 0, 0.0f); /* the im2col 1×1 fast path */
+    }
     test_conv_threads(3, 9, 8, 4, 3, 1, 1);
     test_conv_threads(4, 6, 7, 5, 1, 1, 0); /* 1×1 fast path */
     test_conv_threads(2, 11, 9, 3, 5, 2, 2);
+    if (have_dnnl)
+        test_conv_dnnl_vs_im2col();
 }
 
 /* ---- batch norm ------------------------------------------------------------------- */
