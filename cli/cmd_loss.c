@@ -10,6 +10,7 @@
 #include "args.h"
 #include "commands.h"
 #include "csvloc.h"
+#include "lossopt.h"
 
 /* --probs: sigmoid probabilities are clamped to [P, 1 − P] before taking the
  * logit (beyond that float32 cannot tell p from 0 or 1); softmax probabilities
@@ -20,9 +21,7 @@
 #define ROW_SUM_TOLERANCE 1e-3
 
 enum loss_opt {
-    L_HELP, L_TYPE, L_LOGITS, L_TARGETS, L_ALPHA, L_CLASS_WEIGHTS, L_GAMMA, L_BETA,
-    L_GAMMA_POS, L_GAMMA_NEG, L_MARGIN, L_EPSILON, L_REDUCTION, L_LABEL_SMOOTHING,
-    L_IGNORE_INDEX, L_GRAD, L_PROBS, L_THREADS, L_N_OPTS
+    L_HELP, L_TYPE, L_LOGITS, L_TARGETS, L_CLASS_WEIGHTS, L_GRAD, L_PROBS, L_THREADS, L_N_OPTS
 };
 
 static const struct cli_opt loss_opts[] = {
@@ -30,82 +29,18 @@ static const struct cli_opt loss_opts[] = {
     { "--type", 1, L_TYPE },
     { "--logits", 1, L_LOGITS },
     { "--targets", 1, L_TARGETS },
-    { "--alpha", 1, L_ALPHA },
     { "--class-weights", 1, L_CLASS_WEIGHTS },
-    { "--gamma", 1, L_GAMMA },
-    { "--beta", 1, L_BETA },
-    { "--gamma-pos", 1, L_GAMMA_POS },
-    { "--gamma-neg", 1, L_GAMMA_NEG },
-    { "--margin", 1, L_MARGIN },
-    { "--epsilon", 1, L_EPSILON },
-    { "--reduction", 1, L_REDUCTION },
-    { "--label-smoothing", 1, L_LABEL_SMOOTHING },
-    { "--ignore-index", 1, L_IGNORE_INDEX },
     { "--grad", 1, L_GRAD },
     { "--probs", 0, L_PROBS },
     { "--threads", 1, L_THREADS },
+    LOSSOPT_CLI_OPTS,
 };
 #define N_LOSS_OPTS (sizeof loss_opts / sizeof loss_opts[0])
 
-#define KIND_BIT(k) (1u << (unsigned)(k))
-#define SIGMOID_KINDS (KIND_BIT(FOCAL_LOSS_BCE) | KIND_BIT(FOCAL_LOSS_SIGMOID_FOCAL) | \
-    KIND_BIT(FOCAL_LOSS_FOCAL_STAR) | KIND_BIT(FOCAL_LOSS_ASL) | KIND_BIT(FOCAL_LOSS_SIGMOID_POLY1))
-#define SOFTMAX_KINDS (KIND_BIT(FOCAL_LOSS_CE) | KIND_BIT(FOCAL_LOSS_SOFTMAX_FOCAL) | \
-    KIND_BIT(FOCAL_LOSS_SOFTMAX_POLY1))
-
-/* The loss kinds (bit set) whose value depends on the option with this id. */
-static unsigned loss_opt_kinds(int id)
-{
-    switch (id) {
-    case L_GAMMA:
-        return KIND_BIT(FOCAL_LOSS_SIGMOID_FOCAL) | KIND_BIT(FOCAL_LOSS_FOCAL_STAR) |
-               KIND_BIT(FOCAL_LOSS_SIGMOID_POLY1) | KIND_BIT(FOCAL_LOSS_SOFTMAX_FOCAL) |
-               KIND_BIT(FOCAL_LOSS_SOFTMAX_POLY1);
-    case L_BETA:
-        return KIND_BIT(FOCAL_LOSS_FOCAL_STAR);
-    case L_GAMMA_POS:
-    case L_GAMMA_NEG:
-    case L_MARGIN:
-        return KIND_BIT(FOCAL_LOSS_ASL);
-    case L_EPSILON:
-        return KIND_BIT(FOCAL_LOSS_SIGMOID_POLY1) | KIND_BIT(FOCAL_LOSS_SOFTMAX_POLY1);
-    case L_LABEL_SMOOTHING:
-    case L_IGNORE_INDEX:
-        return SOFTMAX_KINDS;
-    default:
-        return SIGMOID_KINDS | SOFTMAX_KINDS;
-    }
-}
-
-/* The option name of id, e.g. "--gamma". */
-static const char *loss_opt_name(int id)
-{
-    for (size_t i = 0; i < N_LOSS_OPTS; i++)
-        if (loss_opts[i].id == id)
-            return loss_opts[i].name;
-    return "?";
-}
-
-/* Writes the names of the kinds in `mask`, comma-separated, to fp. */
-static void loss_print_kinds(FILE *fp, unsigned mask)
-{
-    int first = 1;
-    for (int k = 0; k < FOCAL_LOSS_KIND_COUNT; k++) {
-        if (!(mask & KIND_BIT(k)))
-            continue;
-        fprintf(fp, "%s%s", first ? "" : ", ", focal_loss_kind_name((enum focal_loss_kind)k));
-        first = 0;
-    }
-}
-
 void cmd_loss_help(FILE *fp)
 {
-    struct focal_loss sf, fs, asl, p1, ce;
+    struct focal_loss sf;
     focal_loss_init(&sf, FOCAL_LOSS_SIGMOID_FOCAL);
-    focal_loss_init(&fs, FOCAL_LOSS_FOCAL_STAR);
-    focal_loss_init(&asl, FOCAL_LOSS_ASL);
-    focal_loss_init(&p1, FOCAL_LOSS_SIGMOID_POLY1);
-    focal_loss_init(&ce, FOCAL_LOSS_CE);
 
     fputs(
 "Usage: focal loss --type TYPE --logits L.csv --targets Y.csv [options]\n"
@@ -133,32 +68,13 @@ void cmd_loss_help(FILE *fp)
 "                       the --ignore-index value to ignore that row.\n"
 "\n"
 "Loss parameters (an option the type does not use is ignored, with a warning)\n", fp);
-    fprintf(fp,
-"  --alpha A            sigmoid family: positives get weight A, negatives 1 - A;\n"
-"                       A in [0, 1]; default %s.\n"
-"                       A = 0.25 down-weights the positives.\n"
-"                       softmax family: A >= 0 only rescales the loss; balance\n"
-"                       classes with --class-weights instead.\n"
+    lossopt_help(fp);
+    fputs(
 "  --class-weights W1,...,WC\n"
 "                       one weight >= 0 per class (column), exactly C of them;\n"
 "                       multiplies each element's loss (sigmoid) or each row's\n"
 "                       loss by the weight of its target class (softmax);\n"
-"                       default all 1.\n"
-"  --gamma G            focusing parameter, G >= 0 (focal-star: G > 0); default %g\n"
-"                       (sigmoid-focal, focal-star, sigmoid-poly1, softmax-focal,\n"
-"                       softmax-poly1). G = 0 gives cross-entropy back.\n"
-"  --beta B             focal-star shift, any number; default %g.\n"
-"  --gamma-pos G        asl focusing on positives, G >= 0; default %g.\n"
-"  --gamma-neg G        asl focusing on negatives, G >= 0; default %g.\n"
-"  --margin M           asl probability margin for negatives, M in [0, 1);\n"
-"                       default %g.\n"
-"  --epsilon E          poly-1 coefficient, any number; default %g.\n"
-"  --label-smoothing S  softmax family: smoothing, S in [0, 1); default %g.\n"
-"  --ignore-index K     softmax family: the target value of an ignored row, an\n"
-"                       integer; default %ld.\n",
-            sf.alpha < 0 ? "off (weight 1 for both)" : "on", sf.gamma, fs.beta,
-            asl.gamma_pos, asl.gamma_neg, asl.margin, p1.epsilon, ce.label_smoothing,
-            (long)ce.ignore_index);
+"                       default all 1.\n", fp);
     fprintf(fp,
 "\n"
 "Output\n"
@@ -205,7 +121,7 @@ struct loss_job {
 static void loss_bad_type(const char *text)
 {
     fprintf(stderr, "focal: --type: '%s' is not a loss type; expected one of: ", text);
-    loss_print_kinds(stderr, SIGMOID_KINDS | SOFTMAX_KINDS);
+    lossopt_print_kinds(stderr);
     fputc('\n', stderr);
 }
 
@@ -214,7 +130,7 @@ static void loss_bad_type(const char *text)
 static int loss_parse(int argc, char **argv, struct loss_job *job)
 {
     const char *val[L_N_OPTS] = { 0 };
-    int seen[L_N_OPTS] = { 0 };
+    struct lossopt lo = { { 0 } };
     struct cli_parser p = { argc, argv, 1, "loss", loss_opts, N_LOSS_OPTS };
     const char *v;
     int id;
@@ -226,13 +142,13 @@ static int loss_parse(int argc, char **argv, struct loss_job *job)
             cmd_loss_help(stdout);
             return -1;
         }
-        seen[id] = 1;
-        val[id] = v;
+        if (!lossopt_take(&lo, id, v))
+            val[id] = v ? v : "";
     }
 
-    if (!seen[L_TYPE]) {
+    if (!val[L_TYPE]) {
         fputs("focal: loss: --type is required; expected one of: ", stderr);
-        loss_print_kinds(stderr, SIGMOID_KINDS | SOFTMAX_KINDS);
+        lossopt_print_kinds(stderr);
         fputc('\n', stderr);
         return CLI_EXIT_USAGE;
     }
@@ -241,79 +157,26 @@ static int loss_parse(int argc, char **argv, struct loss_job *job)
         loss_bad_type(val[L_TYPE]);
         return CLI_EXIT_USAGE;
     }
-    if (!seen[L_LOGITS] || !seen[L_TARGETS]) {
+    if (!val[L_LOGITS] || !val[L_TARGETS]) {
         cli_error("loss: %s is required (a CSV file; see 'focal loss --help')",
-                  seen[L_LOGITS] ? "--targets" : "--logits");
+                  val[L_LOGITS] ? "--targets" : "--logits");
         return CLI_EXIT_USAGE;
     }
     job->logits_path = val[L_LOGITS];
     job->targets_path = val[L_TARGETS];
     job->grad_path = val[L_GRAD];
-    job->probs = seen[L_PROBS];
-    if (seen[L_GRAD] && !*val[L_GRAD]) {
+    job->probs = val[L_PROBS] != NULL;
+    if (val[L_GRAD] && !*val[L_GRAD]) {
         cli_error("--grad: the file name is empty; expected a path to write the gradient to");
         return CLI_EXIT_USAGE;
     }
-
-    struct focal_loss *l = &job->l;
-    focal_loss_init(l, kind);
-    int softmax = focal_loss_is_softmax(kind);
-
-    if (seen[L_REDUCTION] && focal_reduction_parse(val[L_REDUCTION], &l->reduction) != FOCAL_OK) {
-        fprintf(stderr, "focal: --reduction: '%s' is not a reduction; expected ", val[L_REDUCTION]);
-        for (int r = 0; r < FOCAL_REDUCTION_COUNT; r++)
-            fprintf(stderr, "%s%s", r == 0 ? "" : (r + 1 == FOCAL_REDUCTION_COUNT ? " or " : ", "),
-                    focal_reduction_name((enum focal_reduction)r));
-        fputc('\n', stderr);
-        return CLI_EXIT_USAGE;
-    }
-    if (seen[L_ALPHA]) {
-        if (softmax) {
-            if (cli_parse_double_in("--alpha", val[L_ALPHA], 0.0, 0, HUGE_VAL, 0,
-                                    "a number >= 0 (softmax types)", &l->alpha))
-                return CLI_EXIT_USAGE;
-        } else if (cli_parse_double_in("--alpha", val[L_ALPHA], 0.0, 0, 1.0, 0,
-                                       "a number in [0, 1]", &l->alpha)) {
-            return CLI_EXIT_USAGE;
-        }
-    }
-    if (seen[L_GAMMA]) {
-        if (kind == FOCAL_LOSS_FOCAL_STAR) {
-            if (cli_parse_double_in("--gamma", val[L_GAMMA], 0.0, 1, HUGE_VAL, 0,
-                                    "a number > 0 for focal-star", &l->gamma))
-                return CLI_EXIT_USAGE;
-        } else if (cli_parse_double_in("--gamma", val[L_GAMMA], 0.0, 0, HUGE_VAL, 0,
-                                       "a number >= 0", &l->gamma)) {
-            return CLI_EXIT_USAGE;
-        }
-    }
-    if (seen[L_BETA] && cli_parse_double("--beta", val[L_BETA], &l->beta))
-        return CLI_EXIT_USAGE;
-    if (seen[L_GAMMA_POS] && cli_parse_double_in("--gamma-pos", val[L_GAMMA_POS], 0.0, 0, HUGE_VAL, 0,
-                                                 "a number >= 0", &l->gamma_pos))
-        return CLI_EXIT_USAGE;
-    if (seen[L_GAMMA_NEG] && cli_parse_double_in("--gamma-neg", val[L_GAMMA_NEG], 0.0, 0, HUGE_VAL, 0,
-                                                 "a number >= 0", &l->gamma_neg))
-        return CLI_EXIT_USAGE;
-    if (seen[L_MARGIN] && cli_parse_double_in("--margin", val[L_MARGIN], 0.0, 0, 1.0, 1,
-                                              "a number in [0, 1)", &l->margin))
-        return CLI_EXIT_USAGE;
-    if (seen[L_EPSILON] && cli_parse_double("--epsilon", val[L_EPSILON], &l->epsilon))
-        return CLI_EXIT_USAGE;
-    if (seen[L_LABEL_SMOOTHING] &&
-        cli_parse_double_in("--label-smoothing", val[L_LABEL_SMOOTHING], 0.0, 0, 1.0, 1,
-                            "a number in [0, 1)", &l->label_smoothing))
-        return CLI_EXIT_USAGE;
-    if (seen[L_IGNORE_INDEX]) {
-        long k;
-        if (cli_parse_long("--ignore-index", val[L_IGNORE_INDEX], INT32_MIN, INT32_MAX, &k))
-            return CLI_EXIT_USAGE;
-        l->ignore_index = (int32_t)k;
-    }
+    int status = lossopt_apply(&job->l, kind, &lo, "--type");
+    if (status != CLI_EXIT_OK)
+        return status;
     job->threads = -1;
-    if (seen[L_THREADS] && cli_parse_long("--threads", val[L_THREADS], 0, 1024, &job->threads))
+    if (val[L_THREADS] && cli_parse_long("--threads", val[L_THREADS], 0, 1024, &job->threads))
         return CLI_EXIT_USAGE;
-    if (seen[L_CLASS_WEIGHTS]) {
+    if (val[L_CLASS_WEIGHTS]) {
         if (cli_parse_list("--class-weights", val[L_CLASS_WEIGHTS], &job->class_weights,
                            &job->n_class_weights))
             return CLI_EXIT_USAGE;
@@ -323,37 +186,6 @@ static int loss_parse(int argc, char **argv, struct loss_job *job)
                           j + 1, job->class_weights[j]);
                 return CLI_EXIT_USAGE;
             }
-        }
-    }
-
-    /* Options the chosen loss does not use: say so, and keep the library's
-     * default for them, so that the loss is exactly the one documented. */
-    struct focal_loss dflt;
-    focal_loss_init(&dflt, kind);
-    for (int o = 0; o < L_N_OPTS; o++) {
-        if (!seen[o])
-            continue;
-        if (o == L_ALPHA && softmax) {
-            cli_warn("--alpha: a scalar alpha only rescales a softmax loss (every row is "
-                     "multiplied by %g); per-class weighting is --class-weights W1,...,WC", l->alpha);
-            continue;
-        }
-        if (loss_opt_kinds(o) & KIND_BIT(kind))
-            continue;
-        fprintf(stderr, "focal: warning: %s is ignored by --type %s; it is used by ",
-                loss_opt_name(o), focal_loss_kind_name(kind));
-        loss_print_kinds(stderr, loss_opt_kinds(o));
-        fputc('\n', stderr);
-        switch (o) {
-        case L_GAMMA: l->gamma = dflt.gamma; break;
-        case L_BETA: l->beta = dflt.beta; break;
-        case L_GAMMA_POS: l->gamma_pos = dflt.gamma_pos; break;
-        case L_GAMMA_NEG: l->gamma_neg = dflt.gamma_neg; break;
-        case L_MARGIN: l->margin = dflt.margin; break;
-        case L_EPSILON: l->epsilon = dflt.epsilon; break;
-        case L_LABEL_SMOOTHING: l->label_smoothing = dflt.label_smoothing; break;
-        case L_IGNORE_INDEX: l->ignore_index = dflt.ignore_index; break;
-        default: break;
         }
     }
     return CLI_EXIT_OK;

@@ -19,6 +19,22 @@ static const struct command commands[] = {
       cmd_loss, cmd_loss_help },
     { "explain", "focal loss against cross-entropy for given p_t; the paper's Figure 1",
       cmd_explain, cmd_explain_help },
+    { "synth", "write a synthetic RFMiD-shaped fundus dataset (PNGs + label CSVs)",
+      cmd_synth, cmd_synth_help },
+    { "train", "train a network on a dataset; writes the model, history and metrics",
+      cmd_train, cmd_train_help },
+    { "eval", "evaluate a trained model on a dataset's splits",
+      cmd_eval, cmd_eval_help },
+    { "predict", "per-image probabilities and labels from a trained model",
+      cmd_predict, cmd_predict_help },
+    { "metrics", "classification metrics from score and label CSV files",
+      cmd_metrics, cmd_metrics_help },
+    { "compare", "which loss works on my data: methods x seeds, mean ± std, a report",
+      cmd_compare, cmd_compare_help },
+    { "tune", "k-fold cross-validation of focal loss's gamma x alpha",
+      cmd_tune, cmd_tune_help },
+    { "report", "the HTML and Markdown report of a compare or tune experiment folder",
+      cmd_report, cmd_report_help },
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

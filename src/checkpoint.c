@@ -194,6 +194,7 @@ void focal_ckpt_meta_free(struct focal_ckpt_meta *meta)
             free(meta->class_names[i]);
         free(meta->class_names);
     }
+    free(meta->extra);
     memset(meta, 0, sizeof *meta);
 }
 
@@ -276,6 +277,8 @@ focal_status focal_checkpoint_save(const char *path, const struct focal_model *m
     kv_add_json(&kv, "std", cJSON_CreateFloatArray(meta ? meta->std : none, nch));
     kv_addf(&kv, "epoch", "%d", meta ? meta->epoch : 0);
     kv_addf(&kv, "seed", "%llu", (unsigned long long)(meta ? meta->seed : 0));
+    if (meta && meta->extra)
+        kv_add(&kv, "extra", meta->extra);
     if (kv.failed) {
         s = focal_fail(FOCAL_ERR_NOMEM, "%s: out of memory", path);
         goto out;
@@ -287,7 +290,7 @@ out:
     return s;
 }
 
-/* Parses a metadata value holding a JSON array of at most 4 finite numbers
+/* Parses a metadata value holding a JSON array of at most FOCAL_MAX_NORM_CHANNELS finite numbers
  * into v; *n receives the count. */
 static focal_status meta_floats(const struct focal_st *st, const char *path, const char *key, float *v, int *n)
 {
@@ -377,6 +380,12 @@ static focal_status ckpt_meta_read(const struct focal_st *st, const char *path, 
         }
     }
     cJSON_Delete(names);
+    names = NULL;
+    const char *extra = focal_st_meta(st, "extra");
+    if (extra && !(meta->extra = strdup(extra))) {
+        s = focal_fail(FOCAL_ERR_NOMEM, "%s: out of memory", path);
+        goto fail;
+    }
     return FOCAL_OK;
 fail:
     cJSON_Delete(names);

@@ -185,8 +185,8 @@ fails "class weights: bad item" 2 "--class-weights: 'x' (item 2) is not a number
     loss --type bce --logits x23.csv --targets y23.csv --class-weights 1,x,3
 fails "class weights: negative" 2 "--class-weights: weight 1 is -1; expected weights >= 0" \
     loss --type bce --logits x23.csv --targets y23.csv --class-weights -1,1,1
-fails "unknown command" 2 "unknown command 'train'" train
-expect "unknown command lists the commands" grep -qF "commands are: loss, explain" "$T/stderr"
+fails "unknown command" 2 "unknown command 'fit'" fit
+expect "unknown command lists the commands" grep -qF "commands are: loss, explain, synth, train, eval, predict, metrics" "$T/stderr"
 fails "no command" 2 "no command given"
 fails "unknown top-level option" 2 "unknown option '--frobnicate'" --frobnicate
 

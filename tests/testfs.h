@@ -59,6 +59,18 @@ static inline const char *path_in(const char *name)
     return buf[k];
 }
 
+/* Makes the folder dir/name (an existing one is fine) and returns its path;
+ * exits on failure. */
+static inline const char *mkdir_in(const char *name)
+{
+    const char *p = path_in(name);
+    if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+        perror(p);
+        exit(1);
+    }
+    return p;
+}
+
 /* Writes n bytes to path as a new file, replacing any file there; returns
  * path. Exits with "cannot write <path>" on any failure. The old file is
  * unlinked rather than truncated: ext4 flushes a file rewritten through

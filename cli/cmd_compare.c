@@ -1,0 +1,433 @@
+/* cmd_compare.c — `focal compare`: the same data, network and budget trained
+ * with several losses / weightings / samplers over several seeds; a table of
+ * mean ± std, the best method on validation and whether its lead exceeds the
+ * seed-to-seed spread; results.csv, results.json and the report. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "focal.h"
+#include "args.h"
+#include "commands.h"
+#include "experiment.h"
+
+#define MAX_METHODS 32
+#define MAX_SEEDS 100
+
+enum { C_METHODS = 4000, C_METHOD, C_SEEDS, C_HELP };
+
+static const struct cli_opt compare_opts[] = {
+    { "--methods", 1, C_METHODS }, { "--method", 1, C_METHOD }, { "--seeds", 1, C_SEEDS }, { "--help", 0, C_HELP },
+    TRAINOPT_CLI_OPTS, LOSSOPT_CLI_OPTS, DATAOPT_CLI_OPTS,
+};
+#define N_COMPARE_OPTS (sizeof compare_opts / sizeof compare_opts[0])
+
+/* A built-in method: its spec for sigmoid tasks (binary, multi-label) and
+ * softmax tasks (multi-class); NULL where it does not apply. */
+static const struct builtin {
+    const char *name, *sigmoid, *softmax, *what;
+} builtins[] = {
+    { "ce", "loss:ce", "loss:ce", "cross-entropy (BCE for sigmoid tasks)" },
+    { "weighted-ce", "loss:ce,weights:balanced", "loss:ce,weights:balanced",
+      "cross-entropy with inverse-frequency class weights" },
+    { "cb", "loss:ce,weights:effective:0.999", "loss:ce,weights:effective:0.999",
+      "class-balanced cross-entropy (effective number, beta 0.999)" },
+    { "focal", "loss:focal", "loss:focal", "focal loss, gamma 2" },
+    { "focal-alpha", "loss:focal,alpha:0.25", "loss:focal,weights:balanced",
+      "focal loss, gamma 2, alpha 0.25 (multi-class: balanced class weights)" },
+    { "cb-focal", "loss:focal,weights:effective:0.999", "loss:focal,weights:effective:0.999",
+      "focal loss with class-balanced weights" },
+    { "asl", "loss:asl", NULL, "asymmetric loss (gamma- 4, gamma+ 0, margin 0.05); sigmoid tasks" },
+    { "poly1", "loss:poly1", "loss:poly1", "poly-1 focal (epsilon 1)" },
+    { "oversample", "loss:ce,sampler:repeat-factor", "loss:ce,sampler:oversample",
+      "cross-entropy with random oversampling (multi-label: repeat-factor sampling)" },
+    { "undersample", NULL, "loss:ce,sampler:undersample", "cross-entropy with random undersampling; single-label" },
+    { "balanced-sampler", "loss:ce,sampler:class-balanced", "loss:ce,sampler:class-balanced",
+      "cross-entropy with class-balanced sampling" },
+};
+#define N_BUILTINS (sizeof builtins / sizeof builtins[0])
+
+#define DEFAULT_METHODS "ce,weighted-ce,cb,focal,focal-alpha,asl,oversample"
+
+void cmd_compare_help(FILE *fp)
+{
+    fputs(
+"Usage: focal compare --data PATH --out DIR [--methods LIST] [--seeds N] [options]\n"
+"\n"
+"Answers \"which loss should I use on my data?\": trains every method on the same\n"
+"splits with the same network and training budget, once per seed (each run is a\n"
+"full 'focal train' run in DIR/runs/<method>/seed<k>), and prints mean ± std over\n"
+"seeds of macro ROC-AUC, mAP, macro F1, balanced accuracy, the AP of the three\n"
+"rarest classes and the training time, for validation and test. The best method\n"
+"is chosen on the validation selection metric (--select); the output says\n"
+"whether its lead over the second exceeds the seed-to-seed spread (the larger of\n"
+"the two methods' standard deviations). Test numbers are reported for every\n"
+"method and never used to choose. Writes DIR/results.csv, DIR/results.json,\n"
+"DIR/report.html and DIR/report.md. Run again with the same DIR after an\n"
+"interruption: finished runs are skipped, an interrupted one is resumed.\n"
+"\n"
+"Methods (--methods, comma-separated; default " DEFAULT_METHODS ";\n"
+"a method that does not fit the task is left out with a note)\n", fp);
+    for (size_t i = 0; i < N_BUILTINS; i++)
+        fprintf(fp, "  %-17s %s\n", builtins[i].name, builtins[i].what);
+    fputs(
+"  --method NAME=SPEC   define a method: SPEC is KEY:VALUE,... with keys loss,\n"
+"                       gamma, alpha, beta, gamma-pos, gamma-neg, margin,\n"
+"                       epsilon, label-smoothing, weights (balanced,\n"
+"                       effective:B or W1,...), sampler, prior; e.g.\n"
+"                       --method fl1=loss:focal,gamma:1 --methods ce,fl1\n"
+"  --seeds N            seeds per method (default 3); seed k uses --seed + k.\n"
+"\n"
+"Every 'focal train' option applies to all methods (a method's spec overrides\n"
+"the loss options it names).\n"
+"\n", fp);
+    trainopt_help_all(fp,
+"  focal synth --out synth\n"
+"  focal compare --data synth --methods ce,focal,asl,cb,oversample --seeds 3 \\\n"
+"                --epochs 8 --out cmp\n");
+}
+
+/* One method of the comparison. */
+struct method {
+    char name[64];
+    char *spec;                        /* owned copy (the parse writes into it) */
+    char *spec_text;                   /* as written, for the output */
+    struct exp_result res[MAX_SEEDS];
+    double mean[EXP_NSPLITS][EXP_N], std[EXP_NSPLITS][EXP_N];
+    double gamma;                      /* of a focal-type loss, else NaN */
+};
+
+/* The spec of `name`: a user definition, else a built-in for the task. */
+static const char *method_spec(const char *name, char **defs, int n_defs, enum focal_task task, int *na)
+{
+    size_t len = strlen(name);
+    *na = 0;
+    for (int k = n_defs - 1; k >= 0; k--)
+        if (strncmp(defs[k], name, len) == 0 && defs[k][len] == '=')
+            return defs[k] + len + 1;
+    for (size_t i = 0; i < N_BUILTINS; i++)
+        if (strcmp(builtins[i].name, name) == 0) {
+            const char *s = task == FOCAL_TASK_MULTICLASS ? builtins[i].softmax : builtins[i].sigmoid;
+            *na = s == NULL;
+            return s;
+        }
+    return NULL;
+}
+
+/* Prints one table (split s) of every method: mean ± std. */
+static void print_table(struct method *m, int n, int s, int seeds, int best)
+{
+    printf("%-18s", s == EXP_VAL ? "validation" : "test");
+    for (int k = 0; k < EXP_N; k++)
+        printf(" %17s", exp_metric_label((enum exp_metric)k));
+    putchar('\n');
+    for (int i = 0; i < n; i++) {
+        printf("%-16.16s%s", m[i].name, i == best ? " *" : "  ");
+        for (int k = 0; k < EXP_N; k++) {
+            double mu = m[i].mean[s][k], sd = m[i].std[s][k];
+            int prec = k == EXP_SECONDS ? 1 : 3;
+            if (!isfinite(mu))
+                printf(" %17s", "n/a");
+            else if (seeds > 1 && isfinite(sd))
+                printf(" %9.*f ± %5.*f", prec, mu, prec, sd);
+            else
+                printf(" %17.*f", prec, mu);
+        }
+        putchar('\n');
+    }
+}
+
+/* results.csv: method, split, metric, mean, std, seeds. */
+static int write_csv(const char *dir, struct method *m, int n, int seeds)
+{
+    char path[4096];
+    struct focal_wfile wf;
+    snprintf(path, sizeof path, "%s/results.csv", dir);
+    if (focal_wfile_open(&wf, path) != FOCAL_OK) {
+        cli_error("%s", focal_last_error());
+        return -1;
+    }
+    fputs("method,split,metric,mean,std,seeds\n", wf.fp);
+    for (int i = 0; i < n; i++)
+        for (int s = 0; s < EXP_NSPLITS; s++)
+            for (int k = 0; k < EXP_N; k++) {
+                if (!isfinite(m[i].mean[s][k]))
+                    continue;
+                fprintf(wf.fp, "%s,%s,%s,%.6g,", m[i].name, s == EXP_VAL ? "val" : "test",
+                        exp_metric_key((enum exp_metric)k), m[i].mean[s][k]);
+                if (isfinite(m[i].std[s][k]))
+                    fprintf(wf.fp, "%.6g", m[i].std[s][k]);
+                fprintf(wf.fp, ",%d\n", seeds);
+            }
+    if (focal_wfile_commit(&wf) != FOCAL_OK) {
+        cli_error("%s", focal_last_error());
+        return -1;
+    }
+    return 0;
+}
+
+int cmd_compare(int argc, char **argv)
+{
+    struct trainopt base;
+    struct cli_parser p = { argc, argv, 1, "compare", compare_opts, N_COMPARE_OPTS };
+    const char *v, *methods = DEFAULT_METHODS;
+    char *defs[MAX_METHODS];
+    int n_defs = 0, id, status = CLI_EXIT_USAGE, n_methods = 0, user_methods = 0;
+    long seeds = 3;
+    struct method *m = calloc(MAX_METHODS, sizeof *m);
+    struct focal_dataset *d = NULL;
+    int *train = NULL, *val = NULL, *test = NULL, n_train = 0, n_val = 0, n_test = 0;
+    cJSON *results = NULL;
+    char *list = NULL;
+
+    trainopt_init(&base);
+    if (!m) {
+        cli_error("out of memory");
+        return CLI_EXIT_DATA;
+    }
+    while ((id = cli_next(&p, &v)) != CLI_END) {
+        if (id == CLI_BAD)
+            goto out;
+        if (id == C_HELP) {
+            cmd_compare_help(stdout);
+            status = CLI_EXIT_OK;
+            goto out;
+        }
+        if (id == C_METHODS) {
+            methods = v;
+            user_methods = 1;
+        } else if (id == C_METHOD) {
+            const char *eq = strchr(v, '=');
+            if (!eq || eq == v || !eq[1] || n_defs == MAX_METHODS) {
+                cli_error("--method: '%s'; expected NAME=KEY:VALUE,... (e.g. fl1=loss:focal,gamma:1)", v);
+                goto out;
+            }
+            defs[n_defs++] = (char *)v;
+        } else if (id == C_SEEDS) {
+            if (cli_parse_long("--seeds", v, 1, MAX_SEEDS, &seeds))
+                goto out;
+        } else if (trainopt_take(&base, id, v) < 0) {
+            goto out;
+        }
+    }
+    if (!base.out || !base.data.path) {
+        cli_error("compare: %s is required (see 'focal compare --help')", base.out ? "--data PATH" : "--out DIR");
+        goto out;
+    }
+    if (base.resume) {
+        cli_error("compare: --resume is not needed: run the same command again and finished runs are skipped");
+        goto out;
+    }
+    if ((status = dataopt_load(&base.data, &d, base.quiet)) != CLI_EXIT_OK ||
+        (status = dataopt_splits(&base.data, d, base.cfg.seed, &train, &n_train, &val, &n_val, &test, &n_test)) !=
+            CLI_EXIT_OK)
+        goto out;
+
+    /* the methods */
+    status = CLI_EXIT_USAGE;
+    list = strdup(methods);
+    char *save = NULL;
+    for (char *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+        int na;
+        const char *spec = method_spec(name, defs, n_defs, d->task, &na);
+        if (!spec && !na) {
+            fprintf(stderr, "focal: --methods: '%s' is not a method; built-in methods are", name);
+            for (size_t i = 0; i < N_BUILTINS; i++)
+                fprintf(stderr, "%s %s", i ? "," : "", builtins[i].name);
+            fputs(", or define one with --method NAME=SPEC\n", stderr);
+            goto out;
+        }
+        if (na) {
+            if (user_methods)
+                cli_warn("method %s does not apply to %s data; left out", name,
+                         d->task == FOCAL_TASK_MULTICLASS ? "multi-class" : "multi-label");
+            continue;
+        }
+        if (n_methods == MAX_METHODS || strlen(name) >= sizeof m[0].name) {
+            cli_error("--methods: at most %d methods with names of up to %zu characters", MAX_METHODS,
+                      sizeof m[0].name - 1);
+            goto out;
+        }
+        struct method *mm = &m[n_methods++];
+        snprintf(mm->name, sizeof mm->name, "%s", name);
+        mm->spec = strdup(spec);
+        mm->spec_text = strdup(spec);
+        if (!mm->spec || !mm->spec_text) {
+            cli_error("out of memory");
+            goto out;
+        }
+    }
+    if (n_methods == 0) {
+        cli_error("compare: no method applies to this data");
+        goto out;
+    }
+    if (exp_mkdirs(base.out) != 0) {
+        status = CLI_EXIT_DATA;
+        goto out;
+    }
+
+    int rare[3], n_rare = exp_rarest(d, train, n_train, rare);
+    enum focal_select sel = base.cfg.select == FOCAL_SELECT_AUTO
+                                ? (d->task == FOCAL_TASK_MULTILABEL ? FOCAL_SELECT_MAP : FOCAL_SELECT_AUC)
+                                : base.cfg.select;
+    int key = exp_metric_of_select(sel);
+    if (key < 0) {
+        cli_error("compare: --select %s is not one of the table's metrics; use map, auc, macro-f1 or "
+                  "balanced-accuracy", focal_select_name(sel));
+        goto out;
+    }
+    if (!base.quiet)
+        printf("compare: %d methods x %ld seeds on %s (%d train, %d val, %d test); choosing by validation %s\n",
+               n_methods, seeds, base.data.path, n_train, n_val, n_test, exp_metric_label((enum exp_metric)key));
+
+    /* the runs */
+    int total = n_methods * (int)seeds, done = 0;
+    for (int i = 0; i < n_methods; i++) {
+        for (int s = 0; s < seeds; s++) {
+            struct trainopt t = exp_run_options(&base, base.cfg.seed + (uint64_t)s);
+            char dir[4096];
+            int skipped;
+            char *spec = strdup(m[i].spec);
+            if (!spec || exp_apply_spec(&t, spec) != 0) {
+                free(spec);
+                goto out;
+            }
+            snprintf(dir, sizeof dir, "%s/runs/%s/seed%d", base.out, m[i].name, s);
+            double t0 = progress_now();
+            status = exp_train(&t, d, train, n_train, val, n_val, test, n_test, dir, &skipped);
+            m[i].gamma = (t.cfg.loss.kind == FOCAL_LOSS_SIGMOID_FOCAL || t.cfg.loss.kind == FOCAL_LOSS_SOFTMAX_FOCAL ||
+                          t.cfg.loss.kind == FOCAL_LOSS_SIGMOID_POLY1 || t.cfg.loss.kind == FOCAL_LOSS_SOFTMAX_POLY1)
+                             ? t.cfg.loss.gamma : NAN;
+            trainopt_free(&t);
+            free(spec);
+            if (status != CLI_EXIT_OK) {
+                cli_error("compare: method %s, seed %d failed; run the command again to continue", m[i].name, s);
+                goto out;
+            }
+            status = CLI_EXIT_DATA;
+            if (exp_read_result(dir, rare, n_rare, &m[i].res[s]) != 0)
+                goto out;
+            done++;
+            if (!base.quiet) {
+                printf("[%d/%d] %-16s seed %d  val %s %.4f%s  (%.1f s)\n", done, total, m[i].name, s,
+                       exp_metric_label((enum exp_metric)key), m[i].res[s].values[EXP_VAL][key],
+                       skipped ? "  finished before, skipped" : "", progress_now() - t0);
+                fflush(stdout);
+            }
+        }
+    }
+
+    /* summary */
+    int have_test = n_test > 0, best = -1, second = -1;
+    for (int i = 0; i < n_methods; i++) {
+        for (int sp = 0; sp < EXP_NSPLITS; sp++)
+            for (int k = 0; k < EXP_N; k++) {
+                double vals[MAX_SEEDS];
+                int cnt;
+                for (int s = 0; s < seeds; s++)
+                    vals[s] = m[i].res[s].values[sp][k];
+                exp_mean_std(vals, (int)seeds, &m[i].mean[sp][k], &m[i].std[sp][k], &cnt);
+            }
+        double x = m[i].mean[EXP_VAL][key];
+        if (!isfinite(x))
+            continue;
+        if (best < 0 || x > m[best].mean[EXP_VAL][key]) {
+            second = best;
+            best = i;
+        } else if (second < 0 || x > m[second].mean[EXP_VAL][key]) {
+            second = i;
+        }
+    }
+    char sentence[512] = "";
+    double lead = NAN, spread = NAN;
+    int beyond = 0;
+    const char *mlabel = exp_metric_label((enum exp_metric)key);
+    if (best >= 0 && second >= 0) {
+        lead = m[best].mean[EXP_VAL][key] - m[second].mean[EXP_VAL][key];
+        spread = fmax(m[best].std[EXP_VAL][key], m[second].std[EXP_VAL][key]);
+        if (seeds < 2 || !isfinite(spread))
+            snprintf(sentence, sizeof sentence,
+                     "%s leads %s by %.4f validation %s; with one seed there is no seed-to-seed spread to "
+                     "judge it by (use --seeds 3 or more).", m[best].name, m[second].name, lead, mlabel);
+        else if ((beyond = lead > spread))
+            snprintf(sentence, sizeof sentence,
+                     "%s leads %s by %.4f validation %s, more than the seed-to-seed spread (%.4f).",
+                     m[best].name, m[second].name, lead, mlabel, spread);
+        else
+            snprintf(sentence, sizeof sentence,
+                     "%s leads %s by %.4f validation %s, within the seed-to-seed spread (%.4f): not a "
+                     "reliable difference.", m[best].name, m[second].name, lead, mlabel, spread);
+    } else if (best >= 0) {
+        snprintf(sentence, sizeof sentence, "%s is the only method with a defined validation %s.", m[best].name,
+                 mlabel);
+    }
+    if (!base.quiet) {
+        putchar('\n');
+        print_table(m, n_methods, EXP_VAL, (int)seeds, best);
+        if (have_test) {
+            putchar('\n');
+            print_table(m, n_methods, EXP_TEST, (int)seeds, best);
+        }
+        printf("\nmean ± std over %ld seed%s; * best on validation %s. Test numbers are reported, never used to "
+               "choose.\n%s\n", seeds, seeds == 1 ? "" : "s", mlabel, sentence);
+        if (n_rare)
+            printf("AP rarest 3: mean average precision of %s%s%s%s%s (fewest training examples).\n",
+                   d->class_names[rare[0]], n_rare > 1 ? ", " : "", n_rare > 1 ? d->class_names[rare[1]] : "",
+                   n_rare > 2 ? ", " : "", n_rare > 2 ? d->class_names[rare[2]] : "");
+    }
+
+    /* files */
+    if (write_csv(base.out, m, n_methods, (int)seeds) != 0)
+        goto out;
+    results = exp_results_head("compare", base.data.path, d, train, n_train, sel, (int)seeds, rare, n_rare);
+    cJSON *arr = cJSON_AddArrayToObject(results, "methods");
+    for (int i = 0; i < n_methods; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", m[i].name);
+        cJSON_AddStringToObject(o, "spec", m[i].spec_text);
+        cJSON *runs = cJSON_AddArrayToObject(o, "runs");
+        for (int s = 0; s < seeds; s++) {
+            char rel[128];
+            snprintf(rel, sizeof rel, "runs/%s/seed%d", m[i].name, s);
+            cJSON_AddItemToArray(runs, cJSON_CreateString(rel));
+        }
+        for (int sp = 0; sp < (have_test ? 2 : 1); sp++) {
+            cJSON *so = cJSON_AddObjectToObject(o, sp == EXP_VAL ? "val" : "test");
+            for (int k = 0; k < EXP_N; k++)
+                cJSON_AddItemToObject(so, exp_metric_key((enum exp_metric)k), exp_stat_json(m[i].mean[sp][k],
+                                                                                       m[i].std[sp][k]));
+        }
+        cJSON_AddItemToArray(arr, o);
+    }
+    cJSON *bo = cJSON_AddObjectToObject(results, "best");
+    cJSON_AddStringToObject(bo, "method", best >= 0 ? m[best].name : "");
+    cJSON_AddStringToObject(bo, "second", second >= 0 ? m[second].name : "");
+    cJSON_AddItemToObject(bo, "lead", isfinite(lead) ? cJSON_CreateNumber(lead) : cJSON_CreateNull());
+    cJSON_AddItemToObject(bo, "spread", isfinite(spread) ? cJSON_CreateNumber(spread) : cJSON_CreateNull());
+    cJSON_AddBoolToObject(bo, "beyond_spread", beyond);
+    cJSON_AddStringToObject(bo, "sentence", sentence);
+    double g = best >= 0 ? m[best].gamma : NAN;
+    for (int i = 0; !isfinite(g) && i < n_methods; i++)
+        g = m[i].gamma;
+    cJSON_AddItemToObject(results, "gamma", isfinite(g) ? cJSON_CreateNumber(g) : cJSON_CreateNull());
+    if (exp_finish(base.out, results, base.quiet) != 0)
+        goto out;
+    status = CLI_EXIT_OK;
+out:
+    cJSON_Delete(results);
+    for (int i = 0; i < n_methods; i++) {
+        free(m[i].spec);
+        free(m[i].spec_text);
+    }
+    free(m);
+    free(list);
+    free(train);
+    free(val);
+    free(test);
+    focal_dataset_free(d);
+    trainopt_free(&base);
+    return status;
+}

@@ -1,0 +1,60 @@
+/* cmd_train.c — `focal train`: trains a network on a dataset and writes a run
+ * folder (model, optimiser state, history, metrics). */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "focal.h"
+#include "args.h"
+#include "commands.h"
+#include "dataopt.h"
+#include "lossopt.h"
+#include "progress.h"
+#include "trainopt.h"
+
+int cmd_train(int argc, char **argv)
+{
+    struct trainopt t;
+    struct focal_dataset *d = NULL;
+    int *train = NULL, *val = NULL, *test = NULL, n_train = 0, n_val = 0, n_test = 0;
+    int status = trainopt_parse(&t, argc, argv, "train");
+    if (status != CLI_EXIT_OK)
+        return status < 0 ? CLI_EXIT_OK : status;
+    if ((status = dataopt_load(&t.data, &d, t.quiet)) != CLI_EXIT_OK)
+        goto out;
+    if ((status = dataopt_splits(&t.data, d, t.cfg.seed, &train, &n_train, &val, &n_val, &test, &n_test)) !=
+        CLI_EXIT_OK)
+        goto out;
+    status = trainopt_run(&t, d, train, n_train, val, n_val, test, n_test, t.out);
+out:
+    free(train);
+    free(val);
+    free(test);
+    focal_dataset_free(d);
+    trainopt_free(&t);
+    return status;
+}
+
+void cmd_train_help(FILE *fp)
+{
+    fputs(
+"Usage: focal train --data PATH --out RUNDIR [options]\n"
+"\n"
+"Trains a network on a dataset: the dataset's own train/validation/test splits\n"
+"when it has them (else a stratified split), validation after every epoch, the\n"
+"best epoch's checkpoint kept by a validation metric, per-class decision\n"
+"thresholds chosen on validation (maximum F1), and the test split evaluated once\n"
+"at the end with that checkpoint and those thresholds.\n"
+"\n"
+"RUNDIR receives model.safetensors (best epoch), last.safetensors and\n"
+"last.optim.safetensors (for --resume), history.csv (one row per epoch),\n"
+"run.json (task, classes, thresholds, settings) and metrics.json ({\"val\": ...,\n"
+"\"test\": ...}, the keys of 'focal metrics --json'). Every file is written\n"
+"atomically.\n"
+"\n", fp);
+    trainopt_help_all(fp,
+"  focal synth --out synth\n"
+"  focal train --data synth --loss focal --alpha 0.25 --epochs 10 --out runs/focal\n"
+"  focal train --data retinamnist.npz --loss ce --class-weights balanced --out runs/ce\n");
+}

@@ -1,0 +1,275 @@
+/* dataopt.c — reading, decoding and splitting datasets for the commands. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdlib.h>
+#include <string.h>
+
+#include "dataopt.h"
+
+static const char *const format_names[] = { "auto", "rfmid", "folders", "npz", "idx", "csv" };
+#define N_FORMATS (sizeof format_names / sizeof format_names[0])
+
+void dataopt_init(struct dataopt *o)
+{
+    memset(o, 0, sizeof *o);
+    o->data.header = -1;
+    o->img.width = o->img.height = 64;
+    o->val_frac = 0.2;
+    o->test_frac = 0.2;
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    if (xdg && *xdg)
+        snprintf(o->cache_buf, sizeof o->cache_buf, "%s/focal", xdg);
+    else if (home && *home)
+        snprintf(o->cache_buf, sizeof o->cache_buf, "%s/.cache/focal", home);
+    o->img.cache_dir = o->cache_buf[0] ? o->cache_buf : NULL;
+}
+
+/* Parses "WxH" into the image options. */
+static int parse_size(struct dataopt *o, const char *v)
+{
+    char *end;
+    long w = strtol(v, &end, 10), h = 0;
+    if (end != v && (*end == 'x' || *end == 'X')) {
+        const char *s = end + 1;
+        h = strtol(s, &end, 10);
+        if (end == s)
+            h = 0;
+    }
+    if (*end || w < 8 || h < 8 || w > 4096 || h > 4096) {
+        cli_error("--size: '%s' is not a size; expected WIDTHxHEIGHT in pixels, each 8 to 4096 (e.g. 64x64)", v);
+        return -1;
+    }
+    o->img.width = (int)w;
+    o->img.height = (int)h;
+    o->size_given = 1;
+    return 1;
+}
+
+int dataopt_take(struct dataopt *o, int id, const char *v)
+{
+    long k;
+    switch (id) {
+    case DATAOPT_DATA: o->path = v; return 1;
+    case DATAOPT_FORMAT:
+        for (size_t i = 0; i < N_FORMATS; i++)
+            if (strcmp(v, format_names[i]) == 0) {
+                o->data.format = (enum focal_format)i;
+                return 1;
+            }
+        cli_error("--format: '%s' is not a data format; expected auto, rfmid, folders, npz, idx or csv", v);
+        return -1;
+    case DATAOPT_IMAGES: o->data.images = v; return 1;
+    case DATAOPT_LABELS: o->data.label_columns = v; return 1;
+    case DATAOPT_MERGE_RARE:
+        if (cli_parse_long("--merge-rare", v, 1, 10000, &k))
+            return -1;
+        o->data.merge_rare = (int)k;
+        return 1;
+    case DATAOPT_INCLUDE_RISK: o->data.include_risk = 1; return 1;
+    case DATAOPT_TARGET: o->data.target = v; return 1;
+    case DATAOPT_HEADER:
+        if (strcmp(v, "yes") == 0)
+            o->data.header = 1;
+        else if (strcmp(v, "no") == 0)
+            o->data.header = 0;
+        else if (strcmp(v, "auto") == 0)
+            o->data.header = -1;
+        else {
+            cli_error("--header: '%s'; expected yes, no or auto", v);
+            return -1;
+        }
+        return 1;
+    case DATAOPT_SIZE: return parse_size(o, v);
+    case DATAOPT_CROP: o->img.fundus_crop = 1; return 1;
+    case DATAOPT_CACHE: o->img.cache_dir = strcmp(v, "none") == 0 ? NULL : v; return 1;
+    case DATAOPT_ON_BAD_IMAGE:
+        if (strcmp(v, "skip") == 0)
+            o->img.skip_bad = 1;
+        else if (strcmp(v, "error") == 0)
+            o->img.skip_bad = 0;
+        else {
+            cli_error("--on-bad-image: '%s'; expected skip or error", v);
+            return -1;
+        }
+        return 1;
+    case DATAOPT_VAL_FRAC:
+        return cli_parse_double_in("--val-frac", v, 0.0, 1, 0.9, 0, "a fraction in (0, 0.9]", &o->val_frac) ? -1 : 1;
+    case DATAOPT_TEST_FRAC:
+        return cli_parse_double_in("--test-frac", v, 0.0, 0, 0.9, 0, "a fraction in [0, 0.9]", &o->test_frac) ? -1
+                                                                                                                : 1;
+    case DATAOPT_LONG_TAIL:
+        return cli_parse_double_in("--long-tail", v, 1.0, 0, 1e6, 0, "an imbalance ratio >= 1 (e.g. 100)",
+                                   &o->long_tail) ? -1 : 1;
+    default: return 0;
+    }
+}
+
+/* Progress of image decoding. */
+static void decode_progress(void *ctx, int done, int total)
+{
+    progress_update(ctx, "decoding images", done, total, "img", NULL);
+}
+
+int dataopt_load(struct dataopt *o, struct focal_dataset **d, int quiet)
+{
+    if (!o->path) {
+        cli_error("--data is required: a dataset (RFMiD labels CSV or folder, class folders, .npz, idx, CSV table)");
+        return CLI_EXIT_USAGE;
+    }
+    if (o->val_frac + o->test_frac >= 0.95) {
+        cli_error("--val-frac %g + --test-frac %g leave too little for training; their sum must be below 0.95",
+                  o->val_frac, o->test_frac);
+        return CLI_EXIT_USAGE;
+    }
+    if (focal_dataset_open(o->path, &o->data, d) != FOCAL_OK) {
+        cli_error("%s", focal_last_error());
+        return CLI_EXIT_DATA;
+    }
+    if (!(*d)->paths) {
+        if (o->size_given || o->img.fundus_crop)
+            cli_warn("--size and --crop apply to image files; %s holds its data already decoded", o->path);
+        return CLI_EXIT_OK;
+    }
+    struct progress p;
+    char **skipped = NULL;
+    int n_skipped = 0;
+    progress_start(&p, quiet);
+    focal_status st = focal_dataset_load_images(*d, &o->img, decode_progress, &p, &skipped, &n_skipped);
+    progress_clear(&p);
+    for (int i = 0; i < n_skipped; i++) {
+        cli_warn("skipped %s", skipped[i]);
+        free(skipped[i]);
+    }
+    free(skipped);
+    if (n_skipped)
+        cli_warn("%d image%s skipped (--on-bad-image skip)", n_skipped, n_skipped == 1 ? "" : "s");
+    if (st != FOCAL_OK) {
+        cli_error("%s%s", focal_last_error(), o->img.skip_bad ? "" : " (--on-bad-image skip leaves such images out)");
+        focal_dataset_free(*d);
+        *d = NULL;
+        return CLI_EXIT_DATA;
+    }
+    return CLI_EXIT_OK;
+}
+
+/* The samples of split s (all with split NULL) into a new list. */
+static int *collect(const struct focal_dataset *d, const uint8_t *split, int s, int *n)
+{
+    int *idx = malloc((size_t)(d->n > 0 ? d->n : 1) * sizeof *idx);
+    *n = 0;
+    if (idx)
+        for (int i = 0; i < d->n; i++)
+            if (split[i] == s)
+                idx[(*n)++] = i;
+    return idx;
+}
+
+int dataopt_splits(const struct dataopt *o, const struct focal_dataset *d, uint64_t seed, int **train, int *n_train,
+                   int **val, int *n_val, int **test, int *n_test)
+{
+    uint8_t *split = malloc((size_t)(d->n > 0 ? d->n : 1));
+    int *all = malloc((size_t)(d->n > 0 ? d->n : 1) * sizeof *all);
+    int status = CLI_EXIT_OK;
+    *train = *val = *test = NULL;
+    if (!split || !all) {
+        cli_error("out of memory");
+        status = CLI_EXIT_DATA;
+        goto out;
+    }
+    if (d->split) {
+        memcpy(split, d->split, (size_t)d->n);
+        int nv = 0, ntr = 0;
+        for (int i = 0; i < d->n; i++) {
+            nv += split[i] == FOCAL_SPLIT_VAL;
+            ntr += split[i] == FOCAL_SPLIT_TRAIN;
+        }
+        if (ntr > 0 && nv == 0) {
+            /* carve validation out of training */
+            int k = 0;
+            for (int i = 0; i < d->n; i++)
+                if (split[i] == FOCAL_SPLIT_TRAIN)
+                    all[k++] = i;
+            uint8_t *sub = malloc((size_t)k);
+            if (!sub || focal_split_stratified(d, all, k, o->val_frac, 0.0, seed, sub) != FOCAL_OK) {
+                cli_error("%s", sub ? focal_last_error() : "out of memory");
+                free(sub);
+                status = CLI_EXIT_DATA;
+                goto out;
+            }
+            for (int j = 0; j < k; j++)
+                split[all[j]] = sub[j];
+            free(sub);
+        }
+    } else {
+        for (int i = 0; i < d->n; i++)
+            all[i] = i;
+        if (focal_split_stratified(d, all, d->n, o->val_frac, o->test_frac, seed, split) != FOCAL_OK) {
+            cli_error("%s", focal_last_error());
+            status = CLI_EXIT_DATA;
+            goto out;
+        }
+    }
+    *train = collect(d, split, FOCAL_SPLIT_TRAIN, n_train);
+    *val = collect(d, split, FOCAL_SPLIT_VAL, n_val);
+    *test = collect(d, split, FOCAL_SPLIT_TEST, n_test);
+    if (!*train || !*val || !*test) {
+        cli_error("out of memory");
+        status = CLI_EXIT_DATA;
+    } else if (o->long_tail > 0 &&
+               (focal_long_tail_subset(d, *train, *n_train, o->long_tail, seed, *train, n_train) != FOCAL_OK ||
+                focal_long_tail_subset(d, *val, *n_val, o->long_tail, seed + 1, *val, n_val) != FOCAL_OK)) {
+        cli_error("--long-tail: %s", focal_last_error());
+        status = CLI_EXIT_USAGE;
+    } else if (*n_train < 2 || *n_val < 1) {
+        cli_error("%s: %d training and %d validation samples; training needs at least 2 and 1", o->path, *n_train,
+                  *n_val);
+        status = CLI_EXIT_DATA;
+    }
+out:
+    if (status != CLI_EXIT_OK) {
+        free(*train);
+        free(*val);
+        free(*test);
+        *train = *val = *test = NULL;
+    }
+    free(split);
+    free(all);
+    return status;
+}
+
+void dataopt_help(FILE *fp)
+{
+    fputs(
+"Data\n"
+"  --data PATH          the dataset, its format recognised from the path:\n"
+"                         a folder with RFMiD_Training/Validation/Testing_Labels.csv\n"
+"                         (or one labels CSV, or several joined by commas) and\n"
+"                         <ID>.png|jpg images; a folder of class folders\n"
+"                         (root/<class>/*.png); a MedMNIST .npz; an MNIST idx\n"
+"                         images file (.gz); a CSV table.\n"
+"  --format F           force the format: rfmid, folders, npz, idx or csv.\n"
+"  --images DIR         RFMiD: the image folder (default: Training/Validation/\n"
+"                       Test, images/ or the CSV's own folder).\n"
+"  --labels A,B,...     RFMiD: the label columns to use (default all).\n"
+"  --merge-rare K       RFMiD: keep the K most frequent labels and merge the rest\n"
+"                       into one OTHER label (RIADD used K = 27).\n"
+"  --include-risk       RFMiD: Disease_Risk becomes a label too.\n"
+"  --target COL         CSV table: the target column, by name or 1-based number\n"
+"                       (default the last). Missing values ('?' or empty) are\n"
+"                       replaced by the training mean of their column.\n"
+"  --header yes|no|auto CSV table: whether the first row names the columns.\n"
+"  --size WxH           image files: resize to W x H pixels (default 64x64);\n"
+"                       shrinking averages areas.\n"
+"  --crop               crop fundus photos to the retina disc before resizing.\n"
+"  --cache DIR|none     where decoded images are kept between runs (default\n"
+"                       $XDG_CACHE_HOME/focal or ~/.cache/focal).\n"
+"  --on-bad-image skip|error\n"
+"                       a missing or unreadable image: stop (default), or leave\n"
+"                       it out and list it.\n"
+"  --val-frac F         data without its own validation split: the fraction\n"
+"                       drawn for validation, stratified (default 0.2).\n"
+"  --test-frac F        data without splits: the fraction for testing (0.2).\n"
+"  --long-tail RHO      single-label data: keep a long-tailed subset of the\n"
+"                       training and validation samples, class c keeping\n"
+"                       n_max * RHO^(-c/(C-1)) (the long-tailed MNIST/CIFAR\n"
+"                       protocol); the test split is left balanced.\n", fp);
+}

@@ -1,0 +1,63 @@
+/* dataopt.h — the data options of the commands that read a dataset (train,
+ * eval, compare, tune): reading, decoding images, and splitting. */
+#ifndef FOCAL_CLI_DATAOPT_H
+#define FOCAL_CLI_DATAOPT_H
+
+#include <stdio.h>
+
+#include "focal.h"
+#include "args.h"
+#include "progress.h"
+
+enum dataopt_id {
+    DATAOPT_FIRST = 2000,
+    DATAOPT_DATA = DATAOPT_FIRST, DATAOPT_FORMAT, DATAOPT_IMAGES, DATAOPT_LABELS, DATAOPT_MERGE_RARE,
+    DATAOPT_INCLUDE_RISK, DATAOPT_TARGET, DATAOPT_HEADER, DATAOPT_SIZE, DATAOPT_CROP, DATAOPT_CACHE,
+    DATAOPT_ON_BAD_IMAGE, DATAOPT_VAL_FRAC, DATAOPT_TEST_FRAC, DATAOPT_LONG_TAIL, DATAOPT_END
+};
+
+#define DATAOPT_CLI_OPTS                                                                              \
+    { "--data", 1, DATAOPT_DATA }, { "--format", 1, DATAOPT_FORMAT }, { "--images", 1, DATAOPT_IMAGES }, \
+    { "--labels", 1, DATAOPT_LABELS }, { "--merge-rare", 1, DATAOPT_MERGE_RARE },                     \
+    { "--include-risk", 0, DATAOPT_INCLUDE_RISK }, { "--target", 1, DATAOPT_TARGET },                  \
+    { "--header", 1, DATAOPT_HEADER }, { "--size", 1, DATAOPT_SIZE }, { "--crop", 0, DATAOPT_CROP },    \
+    { "--cache", 1, DATAOPT_CACHE }, { "--on-bad-image", 1, DATAOPT_ON_BAD_IMAGE },                    \
+    { "--val-frac", 1, DATAOPT_VAL_FRAC }, { "--test-frac", 1, DATAOPT_TEST_FRAC },                     \
+    { "--long-tail", 1, DATAOPT_LONG_TAIL }
+
+struct dataopt {
+    const char *path;                 /* --data */
+    struct focal_data_options data;
+    struct focal_image_options img;
+    int size_given;
+    double val_frac, test_frac;
+    double long_tail;                 /* --long-tail ρ, 0: off */
+    char cache_buf[4096];
+};
+
+/* Defaults: 64×64 images, no crop, the cache in $XDG_CACHE_HOME/focal (or
+ * ~/.cache/focal), bad images are errors, 20% validation and 20% test when the
+ * data has no splits of its own. */
+void dataopt_init(struct dataopt *o);
+
+/* Handles option id if it is a data option: returns 1 (taken), 0 (not a data
+ * option) or -1 after printing an error about its value. */
+int dataopt_take(struct dataopt *o, int id, const char *value);
+
+/* Reads the dataset and decodes its images (with a progress bar). Returns
+ * CLI_EXIT_OK and *d, or an exit status after printing the error. */
+int dataopt_load(struct dataopt *o, struct focal_dataset **d, int quiet);
+
+/* Sample indices of the training, validation and test splits: the data's own
+ * splits (validation carved from training when it has none), or a stratified
+ * split drawn with seed; with --long-tail, the training and validation
+ * samples are cut to a long-tailed subset (the test split stays as it is).
+ * Each list is malloc'd. Returns CLI_EXIT_OK or an exit
+ * status after printing the error. */
+int dataopt_splits(const struct dataopt *o, const struct focal_dataset *d, uint64_t seed, int **train, int *n_train,
+                   int **val, int *n_val, int **test, int *n_test);
+
+/* Writes the help lines of the data options. */
+void dataopt_help(FILE *fp);
+
+#endif

@@ -1,0 +1,342 @@
+/* experiment.c — runs and numbers shared by `focal compare` and `focal tune`. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+
+#include "args.h"
+#include "experiment.h"
+#include "report.h"
+
+static const char *const metric_keys[EXP_N] = { "map", "auc", "macro_f1", "balanced_accuracy", "rare_ap",
+                                                "seconds" };
+static const char *const metric_labels[EXP_N] = { "mAP", "macro ROC-AUC", "macro F1", "balanced acc.",
+                                                  "AP rarest 3", "train s" };
+
+const char *exp_metric_key(enum exp_metric m)
+{
+    return metric_keys[m];
+}
+
+const char *exp_metric_label(enum exp_metric m)
+{
+    return metric_labels[m];
+}
+
+int exp_metric_of_select(enum focal_select s)
+{
+    switch (s) {
+    case FOCAL_SELECT_MAP: return EXP_MAP;
+    case FOCAL_SELECT_AUC: return EXP_AUC;
+    case FOCAL_SELECT_MACRO_F1: return EXP_MACRO_F1;
+    case FOCAL_SELECT_BALANCED_ACCURACY: return EXP_BACC;
+    default: return -1;
+    }
+}
+
+/* Spec keys and the command-line options they stand for. */
+static const struct {
+    const char *key;
+    int id;
+} spec_keys[] = {
+    { "loss", TRAINOPT_LOSS }, { "weights", TRAINOPT_CLASS_WEIGHTS }, { "sampler", TRAINOPT_SAMPLER },
+    { "prior", TRAINOPT_PRIOR }, { "gamma", LOSSOPT_GAMMA }, { "alpha", LOSSOPT_ALPHA }, { "beta", LOSSOPT_BETA },
+    { "gamma-pos", LOSSOPT_GAMMA_POS }, { "gamma-neg", LOSSOPT_GAMMA_NEG }, { "margin", LOSSOPT_MARGIN },
+    { "epsilon", LOSSOPT_EPSILON }, { "label-smoothing", LOSSOPT_LABEL_SMOOTHING },
+};
+#define N_SPEC_KEYS (sizeof spec_keys / sizeof spec_keys[0])
+
+int exp_apply_spec(struct trainopt *t, char *spec)
+{
+    char *save = NULL;
+    for (char *item = strtok_r(spec, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *colon = strchr(item, ':');
+        size_t k = 0;
+        if (colon) {
+            *colon = 0;
+            while (k < N_SPEC_KEYS && strcmp(item, spec_keys[k].key) != 0)
+                k++;
+        }
+        if (!colon || k == N_SPEC_KEYS || !colon[1]) {
+            cli_error("method spec: '%s%s' is not KEY:VALUE with KEY one of loss, weights, sampler, prior, gamma, "
+                      "alpha, beta, gamma-pos, gamma-neg, margin, epsilon, label-smoothing", item,
+                      colon ? ":" : "");
+            return -1;
+        }
+        if (trainopt_take(t, spec_keys[k].id, colon + 1) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int exp_mkdirs(const char *dir)
+{
+    char buf[4096];
+    size_t n = strlen(dir);
+    if (n >= sizeof buf) {
+        cli_error("%s: path too long", dir);
+        return -1;
+    }
+    memcpy(buf, dir, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != 0)
+            continue;
+        char c = buf[i];
+        buf[i] = 0;
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
+            cli_error("%s: cannot create the folder: %s", buf, strerror(errno));
+            return -1;
+        }
+        buf[i] = c;
+    }
+    return 0;
+}
+
+/* 1 if dir/name exists. */
+static int has_file(const char *dir, const char *name)
+{
+    char path[4096];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return stat(path, &sb) == 0;
+}
+
+int exp_train(struct trainopt *t, const struct focal_dataset *d, const int *train, int n_train, const int *val,
+              int n_val, const int *test, int n_test, const char *dir, int *skipped)
+{
+    *skipped = has_file(dir, "metrics.json");
+    if (*skipped)
+        return CLI_EXIT_OK;
+    if (exp_mkdirs(dir) != 0)
+        return CLI_EXIT_DATA;
+    t->resume = has_file(dir, "last.safetensors");
+    return trainopt_run(t, d, train, n_train, val, n_val, test, n_test, dir);
+}
+
+/* A number member of o, NaN when absent or null. */
+static double num(const cJSON *o, const char *key)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(x) ? x->valuedouble : NAN;
+}
+
+/* The values of one split's metrics object. */
+static void read_split(const cJSON *m, const int *rare, int n_rare, double *v)
+{
+    v[EXP_MAP] = num(m, "average_precision_macro");
+    v[EXP_AUC] = num(m, "roc_auc_macro");
+    v[EXP_MACRO_F1] = num(m, "macro_f1");
+    v[EXP_BACC] = num(m, "balanced_accuracy");
+    const cJSON *pc = cJSON_GetObjectItemCaseSensitive(m, "per_class");
+    double sum = 0;
+    int cnt = 0;
+    for (int k = 0; k < n_rare; k++) {
+        double ap = num(cJSON_GetArrayItem(pc, rare[k]), "average_precision");
+        if (isfinite(ap)) {
+            sum += ap;
+            cnt++;
+        }
+    }
+    v[EXP_RARE_AP] = cnt ? sum / cnt : NAN;
+}
+
+/* The training seconds of a run: the sum of history.csv's last column. */
+static double run_seconds(const char *dir)
+{
+    char path[4096], line[1024];
+    snprintf(path, sizeof path, "%s/history.csv", dir);
+    FILE *fp = fopen(path, "r");
+    double total = 0;
+    if (!fp)
+        return NAN;
+    while (fgets(line, sizeof line, fp)) {
+        char *last = strrchr(line, ',');
+        if (last && line[0] >= '0' && line[0] <= '9')
+            total += strtod(last + 1, NULL);
+    }
+    fclose(fp);
+    return total;
+}
+
+int exp_read_result(const char *dir, const int *rare, int n_rare, struct exp_result *r)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/metrics.json", dir);
+    char *text = NULL;
+    size_t cap = 0, len = 0, got;
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        cli_error("%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    char buf[65536];
+    while ((got = fread(buf, 1, sizeof buf, fp)) > 0) {
+        if (len + got + 1 > cap) {
+            cap = 2 * (len + got + 1);
+            char *bigger = realloc(text, cap);
+            if (!bigger) {
+                free(text);
+                fclose(fp);
+                cli_error("out of memory");
+                return -1;
+            }
+            text = bigger;
+        }
+        memcpy(text + len, buf, got);
+        len += got;
+    }
+    fclose(fp);
+    cJSON *o = text ? cJSON_ParseWithLength(text, len) : NULL;
+    free(text);
+    const cJSON *val = cJSON_GetObjectItemCaseSensitive(o, "val");
+    const cJSON *test = cJSON_GetObjectItemCaseSensitive(o, "test");
+    if (!cJSON_IsObject(val)) {
+        cli_error("%s: not a run's metrics (no \"val\" object)", path);
+        cJSON_Delete(o);
+        return -1;
+    }
+    read_split(val, rare, n_rare, r->values[EXP_VAL]);
+    r->have_test = cJSON_IsObject(test);
+    if (r->have_test)
+        read_split(test, rare, n_rare, r->values[EXP_TEST]);
+    else
+        for (int m = 0; m < EXP_N; m++)
+            r->values[EXP_TEST][m] = NAN;
+    r->values[EXP_VAL][EXP_SECONDS] = r->values[EXP_TEST][EXP_SECONDS] = run_seconds(dir);
+    cJSON_Delete(o);
+    return 0;
+}
+
+void exp_mean_std(const double *v, int n, double *mean, double *std, int *count)
+{
+    double s = 0, ss = 0;
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (isfinite(v[i])) {
+            s += v[i];
+            k++;
+        }
+    *count = k;
+    *mean = k ? s / k : NAN;
+    for (int i = 0; i < n; i++)
+        if (isfinite(v[i]))
+            ss += (v[i] - *mean) * (v[i] - *mean);
+    *std = k > 1 ? sqrt(ss / (k - 1)) : NAN;
+}
+
+int exp_rarest(const struct focal_dataset *d, const int *train, int n_train, int rare[3])
+{
+    int c = d->num_classes, n = 0;
+    double *cnt = calloc((size_t)c, sizeof *cnt);
+    if (!cnt)
+        return 0;
+    focal_dataset_class_counts(d, train, n_train, cnt);
+    for (int k = 0; k < 3; k++) {
+        int best = -1;
+        for (int j = 0; j < c; j++) {
+            int taken = 0;
+            for (int q = 0; q < n; q++)
+                taken |= rare[q] == j;
+            if (!taken && cnt[j] > 0 && (best < 0 || cnt[j] < cnt[best]))
+                best = j;
+        }
+        if (best < 0)
+            break;
+        rare[n++] = best;
+    }
+    free(cnt);
+    return n;
+}
+
+cJSON *exp_results_head(const char *kind, const char *data, const struct focal_dataset *d, const int *train,
+                        int n_train, enum focal_select sel, int seeds, const int *rare, int n_rare)
+{
+    cJSON *o = cJSON_CreateObject();
+    double *cnt = calloc((size_t)d->num_classes, sizeof *cnt);
+    if (!o || !cnt) {
+        cJSON_Delete(o);
+        free(cnt);
+        return NULL;
+    }
+    focal_dataset_class_counts(d, train, n_train, cnt);
+    cJSON_AddStringToObject(o, "kind", kind);
+    cJSON_AddStringToObject(o, "data", data);
+    cJSON_AddStringToObject(o, "task", d->task == FOCAL_TASK_BINARY ? "binary"
+                                       : d->task == FOCAL_TASK_MULTICLASS ? "multiclass" : "multilabel");
+    cJSON_AddItemToObject(o, "class_names",
+                          cJSON_CreateStringArray((const char *const *)d->class_names, d->num_classes));
+    cJSON_AddItemToObject(o, "train_counts", cJSON_CreateDoubleArray(cnt, d->num_classes));
+    cJSON_AddStringToObject(o, "select", exp_metric_key((enum exp_metric)exp_metric_of_select(sel)));
+    cJSON_AddNumberToObject(o, "seeds", seeds);
+    cJSON *keys = cJSON_AddArrayToObject(o, "metrics"), *labels = cJSON_AddObjectToObject(o, "metric_labels");
+    for (int k = 0; k < EXP_N; k++) {
+        cJSON_AddItemToArray(keys, cJSON_CreateString(metric_keys[k]));
+        cJSON_AddStringToObject(labels, metric_keys[k], metric_labels[k]);
+    }
+    cJSON *r = cJSON_AddArrayToObject(o, "rarest");
+    for (int k = 0; k < n_rare; k++)
+        cJSON_AddItemToArray(r, cJSON_CreateString(d->class_names[rare[k]]));
+    free(cnt);
+    return o;
+}
+
+int exp_write_text(const char *dir, const char *name, const char *text)
+{
+    char path[4096];
+    struct focal_wfile wf;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (focal_wfile_open(&wf, path) != FOCAL_OK) {
+        cli_error("%s", focal_last_error());
+        return -1;
+    }
+    fputs(text, wf.fp);
+    fputc('\n', wf.fp);
+    if (focal_wfile_commit(&wf) != FOCAL_OK) {
+        cli_error("%s", focal_last_error());
+        return -1;
+    }
+    return 0;
+}
+
+int exp_finish(const char *dir, cJSON *results, int quiet)
+{
+    char *text = results ? cJSON_Print(results) : NULL;
+    if (!text) {
+        cli_error("out of memory");
+        return -1;
+    }
+    int rc = exp_write_text(dir, "results.json", text);
+    free(text);
+    if (rc != 0)
+        return -1;
+    char err[512];
+    if (report_write(dir, err, sizeof err) != 0) {
+        cli_error("%s", err);
+        return -1;
+    }
+    if (!quiet)
+        printf("wrote %s/results.csv, results.json, report.md and report: %s/report.html\n", dir, dir);
+    return 0;
+}
+
+struct trainopt exp_run_options(const struct trainopt *base, uint64_t seed)
+{
+    struct trainopt t = *base;
+    t.model_text = NULL;
+    t.class_weights = NULL;
+    t.brief = 1;
+    t.cfg.seed = seed;
+    return t;
+}
+
+cJSON *exp_stat_json(double mean, double std)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "mean", isfinite(mean) ? cJSON_CreateNumber(mean) : cJSON_CreateNull());
+    cJSON_AddItemToObject(o, "std", isfinite(std) ? cJSON_CreateNumber(std) : cJSON_CreateNull());
+    return o;
+}

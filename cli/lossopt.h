@@ -1,0 +1,51 @@
+/* lossopt.h — the loss parameters shared by `focal loss` and the training
+ * commands: their options, parsing, range checks, warnings for options the
+ * chosen loss does not use, and their help text. */
+#ifndef FOCAL_CLI_LOSSOPT_H
+#define FOCAL_CLI_LOSSOPT_H
+
+#include <stdio.h>
+
+#include "focal.h"
+#include "args.h"
+
+/* Option ids of the loss parameters; commands number their own options below
+ * LOSSOPT_FIRST. */
+enum lossopt_id {
+    LOSSOPT_FIRST = 1000,
+    LOSSOPT_ALPHA = LOSSOPT_FIRST, LOSSOPT_GAMMA, LOSSOPT_BETA, LOSSOPT_GAMMA_POS, LOSSOPT_GAMMA_NEG,
+    LOSSOPT_MARGIN, LOSSOPT_EPSILON, LOSSOPT_REDUCTION, LOSSOPT_LABEL_SMOOTHING, LOSSOPT_IGNORE_INDEX,
+    LOSSOPT_END
+};
+#define LOSSOPT_COUNT (LOSSOPT_END - LOSSOPT_FIRST)
+
+/* The loss parameters' entries of a command's struct cli_opt table. */
+#define LOSSOPT_CLI_OPTS                                                                          \
+    { "--alpha", 1, LOSSOPT_ALPHA }, { "--gamma", 1, LOSSOPT_GAMMA }, { "--beta", 1, LOSSOPT_BETA }, \
+    { "--gamma-pos", 1, LOSSOPT_GAMMA_POS }, { "--gamma-neg", 1, LOSSOPT_GAMMA_NEG },              \
+    { "--margin", 1, LOSSOPT_MARGIN }, { "--epsilon", 1, LOSSOPT_EPSILON },                       \
+    { "--reduction", 1, LOSSOPT_REDUCTION }, { "--label-smoothing", 1, LOSSOPT_LABEL_SMOOTHING },  \
+    { "--ignore-index", 1, LOSSOPT_IGNORE_INDEX }
+
+/* The loss parameters given on a command line. */
+struct lossopt {
+    const char *val[LOSSOPT_COUNT];
+};
+
+/* Records option id's value if id is a loss parameter; returns 1 if it was. */
+int lossopt_take(struct lossopt *o, int id, const char *value);
+
+/* Initialises *l for kind and applies the given parameters: each is parsed
+ * and range-checked; one the kind does not use is reported with a warning
+ * naming kind_opt (the option that chose the kind, e.g. "--type") and left at
+ * its default (a scalar --alpha on a softmax loss gets a note). Returns
+ * CLI_EXIT_OK or CLI_EXIT_USAGE after printing an error. */
+int lossopt_apply(struct focal_loss *l, enum focal_loss_kind kind, const struct lossopt *o, const char *kind_opt);
+
+/* Writes the names of every loss kind, comma-separated, to fp. */
+void lossopt_print_kinds(FILE *fp);
+
+/* Writes the help lines of the loss parameters (without --class-weights). */
+void lossopt_help(FILE *fp);
+
+#endif

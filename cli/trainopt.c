@@ -1,0 +1,599 @@
+/* trainopt.c — training options and one training run with progress output. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <math.h>
+#include <sys/stat.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "focal.h"
+#include "args.h"
+#include "progress.h"
+#include "commands.h"
+#include "trainopt.h"
+
+void trainopt_init(struct trainopt *t)
+{
+    memset(t, 0, sizeof *t);
+    dataopt_init(&t->data);
+    focal_run_defaults(&t->cfg);
+    t->loss_name = "focal";
+    t->threads = 0;
+}
+
+void trainopt_free(struct trainopt *t)
+{
+    free(t->model_text);
+    free(t->class_weights);
+    t->model_text = NULL;
+    t->class_weights = NULL;
+}
+
+/* --augment LIST: hflip, vflip, rot90, rotate=DEG, scale=S, translate=T,
+ * brightness=B, contrast=C, or none. */
+static int parse_augment(struct focal_augment *a, const char *text)
+{
+    memset(a, 0, sizeof *a);
+    if (strcmp(text, "none") == 0)
+        return 0;
+    char *copy = strdup(text), *save = NULL;
+    int rc = 0;
+    if (!copy)
+        return -1;
+    for (char *item = strtok_r(copy, ",", &save); item && rc == 0; item = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(item, '=');
+        double v = 0;
+        if (eq) {
+            *eq = 0;
+            if (cli_parse_double_in("--augment", eq + 1, 0.0, 0, 180.0, 0, "a number in [0, 180]", &v))
+                return free(copy), -1;
+        }
+        int flag = !eq;
+        if (flag && strcmp(item, "hflip") == 0)
+            a->hflip = 1;
+        else if (flag && strcmp(item, "vflip") == 0)
+            a->vflip = 1;
+        else if (flag && strcmp(item, "rot90") == 0)
+            a->rot90 = 1;
+        else if (!flag && strcmp(item, "rotate") == 0)
+            a->rotate = (float)v;
+        else if (!flag && strcmp(item, "scale") == 0 && v < 1)
+            a->scale = (float)v;
+        else if (!flag && strcmp(item, "translate") == 0 && v < 1)
+            a->translate = (float)v;
+        else if (!flag && strcmp(item, "brightness") == 0 && v <= 1)
+            a->brightness = (float)v;
+        else if (!flag && strcmp(item, "contrast") == 0 && v < 1)
+            a->contrast = (float)v;
+        else {
+            cli_error("--augment: '%s%s%s' is not an augmentation; expected none or a list of hflip, vflip, "
+                      "rot90, rotate=DEGREES, scale=S (< 1), translate=T (< 1), brightness=B (<= 1), "
+                      "contrast=C (< 1)", item, eq ? "=" : "", eq ? eq + 1 : "");
+            rc = -1;
+        }
+    }
+    free(copy);
+    return rc;
+}
+
+static int parse_optimizer(struct trainopt *t, const char *v)
+{
+    enum focal_optim_kind k;
+    if (strcmp(v, "sgd") == 0)
+        k = FOCAL_OPTIM_SGD;
+    else if (strcmp(v, "adam") == 0)
+        k = FOCAL_OPTIM_ADAM;
+    else if (strcmp(v, "adamw") == 0)
+        k = FOCAL_OPTIM_ADAMW;
+    else {
+        cli_error("--optimizer: '%s'; expected sgd, adam or adamw", v);
+        return -1;
+    }
+    /* keep options given before --optimizer */
+    struct focal_optim_config old = t->cfg.optim;
+    focal_optim_defaults(&t->cfg.optim, k);
+    if (t->lr_given)
+        t->cfg.optim.lr = old.lr;
+    t->cfg.optim.schedule = old.schedule;
+    t->cfg.optim.warmup_steps = old.warmup_steps;
+    t->cfg.optim.clip_norm = old.clip_norm;
+    t->optimizer_given = 1;
+    return 1;
+}
+
+static int parse_schedule(struct focal_optim_config *o, const char *v)
+{
+    if (strcmp(v, "constant") == 0)
+        o->schedule = FOCAL_SCHED_CONSTANT;
+    else if (strcmp(v, "cosine") == 0)
+        o->schedule = FOCAL_SCHED_COSINE;
+    else if (strncmp(v, "step:", 5) == 0) {
+        long size;
+        double g;
+        char *comma = strchr(v + 5, ',');
+        if (!comma) {
+            cli_error("--schedule: '%s'; expected step:STEPS,GAMMA (e.g. step:1000,0.1)", v);
+            return -1;
+        }
+        *comma = 0;
+        int bad = cli_parse_long("--schedule step size", v + 5, 1, 1000000000, &size) ||
+                  cli_parse_double_in("--schedule step gamma", comma + 1, 0.0, 1, 1.0, 0, "a number in (0, 1]", &g);
+        *comma = ',';
+        if (bad)
+            return -1;
+        o->schedule = FOCAL_SCHED_STEP;
+        o->step_size = size;
+        o->step_gamma = g;
+    } else {
+        cli_error("--schedule: '%s'; expected constant, cosine or step:STEPS,GAMMA", v);
+        return -1;
+    }
+    return 1;
+}
+
+int trainopt_take(struct trainopt *t, int id, const char *v)
+{
+    struct focal_run_config *c = &t->cfg;
+    long k;
+    double x;
+    int r = dataopt_take(&t->data, id, v);
+    if (r != 0)
+        return r;
+    if (lossopt_take(&t->lo, id, v))
+        return 1;
+    switch (id) {
+    case TRAINOPT_MODEL: t->model = v; return 1;
+    case TRAINOPT_LOSS: t->loss_name = v; return 1;
+    case TRAINOPT_CLASS_WEIGHTS: t->weights = v; return 1;
+    case TRAINOPT_SAMPLER:
+        if (focal_sampler_parse(v, &c->sampler) != FOCAL_OK) {
+            cli_error("--sampler: %s", focal_last_error());
+            return -1;
+        }
+        t->sampler_name = v;
+        return 1;
+    case TRAINOPT_REPEAT_THRESHOLD:
+        return cli_parse_double_in("--repeat-threshold", v, 0.0, 1, 1.0, 0, "a fraction in (0, 1]",
+                                   &c->repeat_threshold) ? -1 : 1;
+    case TRAINOPT_PRIOR:
+        return cli_parse_double_in("--prior", v, 0.0, 1, 1.0, 1, "a probability in (0, 1)", &c->prior) ? -1 : 1;
+    case TRAINOPT_EPOCHS:
+        if (cli_parse_long("--epochs", v, 1, 100000, &k))
+            return -1;
+        c->epochs = (int)k;
+        return 1;
+    case TRAINOPT_BATCH:
+        if (cli_parse_long("--batch", v, 2, 65536, &k))
+            return -1;
+        c->batch = (int)k;
+        return 1;
+    case TRAINOPT_LR:
+        if (cli_parse_double_in("--lr", v, 0.0, 1, 10.0, 0, "a learning rate in (0, 10]", &x))
+            return -1;
+        c->optim.lr = x;
+        t->lr_given = 1;
+        return 1;
+    case TRAINOPT_OPTIMIZER: return parse_optimizer(t, v);
+    case TRAINOPT_MOMENTUM:
+        return cli_parse_double_in("--momentum", v, 0.0, 0, 1.0, 1, "a number in [0, 1)", &c->optim.momentum) ? -1
+                                                                                                               : 1;
+    case TRAINOPT_NESTEROV: c->optim.nesterov = 1; return 1;
+    case TRAINOPT_WEIGHT_DECAY:
+        return cli_parse_double_in("--weight-decay", v, 0.0, 0, 1.0, 0, "a number in [0, 1]",
+                                   &c->optim.weight_decay) ? -1 : 1;
+    case TRAINOPT_SCHEDULE: return parse_schedule(&c->optim, (char *)v);
+    case TRAINOPT_WARMUP:
+        if (cli_parse_long("--warmup", v, 0, 1000000000, &k))
+            return -1;
+        c->optim.warmup_steps = k;
+        return 1;
+    case TRAINOPT_CLIP_NORM:
+        return cli_parse_double_in("--clip-norm", v, 0.0, 1, HUGE_VAL, 0, "a number > 0", &c->optim.clip_norm) ? -1
+                                                                                                               : 1;
+    case TRAINOPT_SEED: {
+        char *end;
+        if (*v == '-' || (c->seed = strtoull(v, &end, 10), *end) || !*v) {
+            cli_error("--seed: '%s' is not a seed; expected an integer from 0 to 18446744073709551615", v);
+            return -1;
+        }
+        return 1;
+    }
+    case TRAINOPT_THREADS: return cli_parse_long("--threads", v, 0, 1024, &t->threads) ? -1 : 1;
+    case TRAINOPT_PATIENCE:
+        if (cli_parse_long("--patience", v, 0, 100000, &k))
+            return -1;
+        c->patience = (int)k;
+        return 1;
+    case TRAINOPT_SELECT:
+        if (focal_select_parse(v, &c->select) != FOCAL_OK) {
+            cli_error("--select: %s", focal_last_error());
+            return -1;
+        }
+        return 1;
+    case TRAINOPT_AUGMENT:
+        if (parse_augment(&c->augment, v))
+            return -1;
+        if (focal_augment_check(&c->augment) != FOCAL_OK) {
+            cli_error("--augment: %s", focal_last_error());
+            return -1;
+        }
+        return 1;
+    case TRAINOPT_OUT: t->out = v; return 1;
+    case TRAINOPT_RESUME: t->resume = 1; return 1;
+    case TRAINOPT_QUIET: t->quiet = 1; return 1;
+    default: return 0;
+    }
+}
+
+static const struct cli_opt train_opts[] = { TRAINOPT_CLI_OPTS, LOSSOPT_CLI_OPTS, DATAOPT_CLI_OPTS };
+#define N_TRAIN_OPTS (sizeof train_opts / sizeof train_opts[0])
+
+int trainopt_parse(struct trainopt *t, int argc, char **argv, const char *cmd)
+{
+    struct cli_parser p = { argc, argv, 1, cmd, train_opts, N_TRAIN_OPTS };
+    const char *v;
+    int id;
+    trainopt_init(t);
+    while ((id = cli_next(&p, &v)) != CLI_END) {
+        if (id == CLI_BAD)
+            return CLI_EXIT_USAGE;
+        if (id == TRAINOPT_HELP) {
+            cmd_train_help(stdout);
+            return -1;
+        }
+        if (trainopt_take(t, id, v) < 0)
+            return CLI_EXIT_USAGE;
+    }
+    if (!t->out) {
+        cli_error("%s: --out is required: the run folder to write", cmd);
+        return CLI_EXIT_USAGE;
+    }
+    if (!t->data.path) {
+        cli_error("%s: --data is required (see 'focal %s --help')", cmd, cmd);
+        return CLI_EXIT_USAGE;
+    }
+    return CLI_EXIT_OK;
+}
+
+/* The loss kind `name` stands for on a task: the generic names ce, focal and
+ * poly1 take the family the task needs; a family's own names must fit it. */
+static int resolve_loss(const char *name, enum focal_task task, enum focal_loss_kind *kind)
+{
+    int softmax = task == FOCAL_TASK_MULTICLASS;
+    if (strcmp(name, "ce") == 0)
+        *kind = softmax ? FOCAL_LOSS_CE : FOCAL_LOSS_BCE;
+    else if (strcmp(name, "focal") == 0)
+        *kind = softmax ? FOCAL_LOSS_SOFTMAX_FOCAL : FOCAL_LOSS_SIGMOID_FOCAL;
+    else if (strcmp(name, "poly1") == 0)
+        *kind = softmax ? FOCAL_LOSS_SOFTMAX_POLY1 : FOCAL_LOSS_SIGMOID_POLY1;
+    else if (focal_loss_kind_parse(name, kind) != FOCAL_OK) {
+        cli_error("--loss: '%s' is not a loss; expected ce, focal, poly1 (the family the task needs), or one "
+                  "of: %s", name, "bce, sigmoid-focal, focal-star, asl, sigmoid-poly1, softmax-focal, softmax-poly1");
+        return -1;
+    }
+    if (focal_loss_is_softmax(*kind) != softmax) {
+        cli_error("--loss: %s is a %s loss; this %s data needs %s", name, softmax ? "sigmoid" : "softmax",
+                  softmax ? "multi-class" : task == FOCAL_TASK_BINARY ? "binary" : "multi-label",
+                  softmax ? "ce, focal (softmax-focal) or poly1 (softmax-poly1)"
+                          : "ce (bce), focal (sigmoid-focal), focal-star, asl or poly1 (sigmoid-poly1)");
+        return -1;
+    }
+    return 0;
+}
+
+/* --class-weights: balanced, effective:BETA, or one weight per class, from
+ * the training split's class counts. A binary task turns the two weights into
+ * alpha = w_positive / (w_negative + w_positive). */
+static int resolve_weights(struct trainopt *t, const struct focal_dataset *d, const int *train, int n_train)
+{
+    int c = d->num_classes;
+    double *counts = calloc((size_t)c, sizeof *counts), *w = calloc((size_t)c, sizeof *w);
+    int rc = -1;
+    if (!counts || !w) {
+        cli_error("out of memory");
+        goto out;
+    }
+    focal_dataset_class_counts(d, train, n_train, counts);
+    const char *s = t->weights;
+    if (strcmp(s, "balanced") == 0 || strncmp(s, "effective:", 10) == 0) {
+        double beta = 0;
+        if (s[0] == 'e' && cli_parse_double_in("--class-weights effective:BETA", s + 10, 0.0, 0, 1.0, 1,
+                                               "a number in [0, 1)", &beta))
+            goto out;
+        /* a class without training examples keeps weight 1 */
+        for (int j = 0; j < c; j++)
+            if (counts[j] == 0) {
+                cli_warn("--class-weights: class '%s' has no training examples; its weight stays 1",
+                         d->class_names[j]);
+                counts[j] = (double)n_train / c;
+            }
+        focal_status st = s[0] == 'b' ? focal_weights_balanced(w, counts, (size_t)c)
+                                      : focal_weights_effective(w, counts, (size_t)c, beta);
+        if (st != FOCAL_OK) {
+            cli_error("--class-weights: %s", focal_last_error());
+            goto out;
+        }
+    } else {
+        double *list;
+        size_t n;
+        if (cli_parse_list("--class-weights", s, &list, &n))
+            goto out;
+        if ((int)n != c) {
+            cli_error("--class-weights: %zu weights for %d classes; give one per class (%s, ...), or balanced, or "
+                      "effective:BETA", n, c, d->class_names[0]);
+            free(list);
+            goto out;
+        }
+        for (int j = 0; j < c; j++) {
+            if (!(list[j] >= 0)) {
+                cli_error("--class-weights: weight %d is %g; expected weights >= 0", j + 1, list[j]);
+                free(list);
+                goto out;
+            }
+            w[j] = list[j];
+        }
+        free(list);
+    }
+    if (d->task == FOCAL_TASK_BINARY) {
+        if (w[0] + w[1] <= 0) {
+            cli_error("--class-weights: both weights are 0");
+            goto out;
+        }
+        t->cfg.loss.alpha = w[1] / (w[0] + w[1]);
+        if (!t->quiet)
+            fprintf(stderr, "focal: binary class weights %.4g, %.4g act as --alpha %.4g\n", w[0], w[1],
+                    t->cfg.loss.alpha);
+    } else {
+        free(t->class_weights);
+        t->class_weights = w;
+        w = NULL;
+        t->cfg.loss.class_weights = t->class_weights;
+    }
+    rc = 0;
+out:
+    free(counts);
+    free(w);
+    return rc;
+}
+
+/* The network: --model as a preset name or a description file, or by default
+ * mlp for tables, resnet-mini up to 128 pixels and keras-cnn above. */
+static int resolve_model(struct trainopt *t, const struct focal_dataset *d)
+{
+    const char *name = t->model;
+    if (!name)
+        name = d->features ? "mlp" : (d->height <= 128 && d->width <= 128 ? "resnet-mini" : "keras-cnn");
+    const char *preset = focal_model_preset(name);
+    free(t->model_text);
+    t->model_text = NULL;
+    if (preset) {
+        t->model_text = strdup(preset);
+    } else {
+        FILE *fp = fopen(name, "rb");
+        if (!fp) {
+            cli_error("--model: '%s' is neither a preset (keras-cnn, resnet-mini, mlp) nor a readable file", name);
+            return -1;
+        }
+        size_t cap = 4096, len = 0;
+        t->model_text = malloc(cap + 1);
+        size_t got;
+        while (t->model_text && (got = fread(t->model_text + len, 1, cap - len, fp)) > 0) {
+            len += got;
+            if (len == cap) {
+                char *bigger = cap < (1u << 20) ? realloc(t->model_text, 2 * cap + 1) : NULL;
+                if (!bigger) {
+                    cli_error("--model: %s is larger than 1 MiB; a network description is a few lines", name);
+                    fclose(fp);
+                    return -1;
+                }
+                t->model_text = bigger;
+                cap *= 2;
+            }
+        }
+        fclose(fp);
+        if (t->model_text)
+            t->model_text[len] = 0;
+    }
+    if (!t->model_text) {
+        cli_error("out of memory");
+        return -1;
+    }
+    t->cfg.model_desc = t->model_text;
+    t->cfg.model_name = name;
+    return 0;
+}
+
+/* Progress output of one run. */
+struct run_view {
+    struct progress p;          /* the bar of the current epoch */
+    double start;               /* the run's start, seconds */
+    const struct trainopt *t;
+    const char *metric;
+};
+
+static void on_batch(void *ctx, int epoch, int epochs, long done, long total, double loss, double seconds)
+{
+    struct run_view *v = ctx;
+    char label[64], extra[64];
+    (void)seconds;
+    snprintf(label, sizeof label, "epoch %d/%d", epoch, epochs);
+    snprintf(extra, sizeof extra, "loss %.4f", loss);
+    v->p.t0 = progress_now() - seconds;   /* rates and ETA within the epoch */
+    progress_update(&v->p, label, done, total, "img", extra);
+}
+
+static void on_epoch(void *ctx, const struct focal_epoch_record *r)
+{
+    struct run_view *v = ctx;
+    progress_clear(&v->p);
+    if (v->t->quiet || v->t->brief)
+        return;
+    printf("epoch %3d  train loss %.5f  val loss %.5f  val %s %.4f%s  %.1f s\n", r->epoch, r->train_loss,
+           r->val_loss, v->metric, r->select_value, r->improved ? " *" : "", r->seconds);
+    fflush(stdout);
+}
+
+/* Prints the samples per class of the splits and of one sampled epoch. */
+static void print_counts(const struct trainopt *t, const struct focal_dataset *d, const int *train, int n_train,
+                         int n_val, int n_test)
+{
+    int c = d->num_classes;
+    double *cnt = calloc((size_t)c, sizeof *cnt), *eff = calloc((size_t)c, sizeof *eff);
+    int *order = NULL, len = 0;
+    if (!cnt || !eff)
+        goto out;
+    focal_dataset_class_counts(d, train, n_train, cnt);
+    int have_eff = focal_sampler_epoch(t->cfg.sampler, d, train, n_train, t->cfg.seed, 1, t->cfg.repeat_threshold,
+                                       &order, &len) == FOCAL_OK;
+    if (have_eff)
+        focal_dataset_class_counts(d, order, len, eff);
+    printf("data: %d training, %d validation, %d test samples; %d %s\n", n_train, n_val, n_test, c,
+           d->task == FOCAL_TASK_MULTILABEL ? "labels" : "classes");
+    printf("%-16s %9s %9s", "class", "train", "share");
+    if (have_eff)
+        printf("  %s epoch share", focal_sampler_name(t->cfg.sampler));
+    putchar('\n');
+    for (int j = 0; j < c; j++) {
+        printf("%-16.16s %9.0f %8.2f%%", d->class_names[j], cnt[j], 100.0 * cnt[j] / n_train);
+        if (have_eff)
+            printf("  %8.2f%%", len ? 100.0 * eff[j] / len : 0.0);
+        putchar('\n');
+    }
+out:
+    free(order);
+    free(cnt);
+    free(eff);
+}
+
+/* Refuses a class without training examples (multi-class, binary); warns for
+ * a multi-label label without positives. */
+static int check_classes(const struct focal_dataset *d, const int *train, int n_train)
+{
+    int c = d->num_classes, rc = 0;
+    double *cnt = calloc((size_t)c, sizeof *cnt);
+    if (!cnt) {
+        cli_error("out of memory");
+        return -1;
+    }
+    focal_dataset_class_counts(d, train, n_train, cnt);
+    for (int j = 0; j < c; j++) {
+        if (cnt[j] > 0)
+            continue;
+        if (d->task == FOCAL_TASK_MULTILABEL) {
+            cli_warn("label '%s' has no positives in the training split; it cannot be learned and its metrics are "
+                     "undefined (--labels or --merge-rare leave it out)", d->class_names[j]);
+        } else {
+            cli_error("class '%s' has no examples in the training split; a classifier cannot learn it (remove "
+                      "the class from the data)", d->class_names[j]);
+            rc = -1;
+        }
+    }
+    free(cnt);
+    return rc;
+}
+
+int trainopt_run(struct trainopt *t, const struct focal_dataset *d, const int *train, int n_train, const int *val,
+                 int n_val, const int *test, int n_test, const char *dir)
+{
+    enum focal_loss_kind kind;
+    if (resolve_loss(t->loss_name, d->task, &kind) != 0)
+        return CLI_EXIT_USAGE;
+    int status = lossopt_apply(&t->cfg.loss, kind, &t->lo, "--loss");
+    if (status != CLI_EXIT_OK)
+        return status;
+    if (t->weights && resolve_weights(t, d, train, n_train) != 0)
+        return CLI_EXIT_USAGE;
+    if (check_classes(d, train, n_train) != 0)
+        return CLI_EXIT_DATA;
+    if (resolve_model(t, d) != 0)
+        return CLI_EXIT_USAGE;
+    t->cfg.fundus_crop = t->data.img.fundus_crop;
+    t->cfg.data = t->data.path;
+    focal_set_threads((int)t->threads);
+
+    /* the run folder first, so that a bad --out fails before any output */
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        cli_error("%s: cannot create the run folder: %s", dir, strerror(errno));
+        return CLI_EXIT_DATA;
+    }
+    struct run_view view = { .t = t };
+    enum focal_select sel = t->cfg.select;
+    if (sel == FOCAL_SELECT_AUTO)
+        sel = d->task == FOCAL_TASK_MULTILABEL ? FOCAL_SELECT_MAP : FOCAL_SELECT_AUC;
+    view.metric = focal_select_name(sel);
+    if (!t->quiet && !t->brief) {
+        print_counts(t, d, train, n_train, n_val, n_test);
+        printf("model %s, loss %s, %d epochs of batch %d, %s lr %g, seed %llu, %d threads\n", t->cfg.model_name,
+               focal_loss_kind_name(kind), t->cfg.epochs, t->cfg.batch,
+               t->cfg.optim.kind == FOCAL_OPTIM_SGD ? "sgd" : t->cfg.optim.kind == FOCAL_OPTIM_ADAM ? "adam" : "adamw",
+               t->cfg.optim.lr, (unsigned long long)t->cfg.seed, focal_get_threads());
+        fflush(stdout);
+    }
+    progress_start(&view.p, t->quiet);
+    view.start = progress_now();
+    struct focal_run_callbacks cb = { &view, on_batch, on_epoch };
+    focal_status st = focal_run_train(&t->cfg, d, train, n_train, val, n_val, test, n_test, dir, t->resume, &cb);
+    progress_clear(&view.p);
+    if (st != FOCAL_OK) {
+        cli_error("%s", focal_last_error());
+        return st == FOCAL_ERR_ARG ? CLI_EXIT_USAGE : CLI_EXIT_DATA;
+    }
+    if (!t->quiet && !t->brief)
+        printf("wrote %s/model.safetensors, history.csv, run.json, metrics.json (%.1f s)\n", dir,
+               progress_now() - view.start);
+    return CLI_EXIT_OK;
+}
+
+void trainopt_help(FILE *fp)
+{
+    fputs(
+"Training\n"
+"  --out RUNDIR         the run folder to write (created if missing).\n"
+"  --model M            a preset (keras-cnn, resnet-mini, mlp) or a network\n"
+"                       description file (see the README); default mlp for\n"
+"                       tables, resnet-mini up to 128 px, keras-cnn above.\n"
+"  --loss NAME          ce, focal or poly1 (the family the task needs: sigmoid\n"
+"                       for binary and multi-label, softmax for multi-class), or\n"
+"                       bce, sigmoid-focal, focal-star, asl, sigmoid-poly1,\n"
+"                       softmax-focal, softmax-poly1; default focal.\n"
+"  --class-weights W    balanced (inverse frequency), effective:BETA (Cui et al.),\n"
+"                       or one weight per class W1,...,WC; from the training\n"
+"                       split's counts. Binary: the two weights become alpha.\n"
+"  --sampler S          shuffle (default), oversample, undersample (multi-class),\n"
+"                       class-balanced, repeat-factor (multi-label).\n"
+"  --repeat-threshold T repeat-factor sampling's t (default 0.1).\n"
+"  --prior P            sigmoid outputs start at probability P (e.g. 0.01).\n"
+"  --epochs E           default 10.       --batch B      default 32.\n"
+"  --optimizer O        sgd, adam (default) or adamw.\n"
+"  --lr LR              learning rate (default: adam/adamw 0.001, sgd 0.01).\n"
+"  --momentum M, --nesterov, --weight-decay W\n"
+"                       SGD momentum; weight decay (not on biases and batch-norm\n"
+"                       parameters).\n"
+"  --schedule S         constant (default), cosine (over the whole run) or\n"
+"                       step:STEPS,GAMMA.   --warmup N   linear warm-up steps.\n"
+"  --clip-norm C        clip the gradient's L2 norm to C.\n"
+"  --augment LIST       none (default) or hflip, vflip, rot90, rotate=DEG,\n"
+"                       scale=S, translate=T, brightness=B, contrast=C.\n"
+"  --select METRIC      the validation metric that picks the best epoch: auto\n"
+"                       (mAP multi-label, macro ROC-AUC otherwise), map, auc,\n"
+"                       macro-f1, balanced-accuracy, accuracy, loss.\n"
+"  --patience K         stop after K epochs without improvement (0: never).\n"
+"  --seed S             seeds the split, initialisation, sampling, augmentation\n"
+"                       and dropout (default 0): the same seed and thread count\n"
+"                       give the same run.\n"
+"  --threads N          threads (0: one per core, the default).\n"
+"  --resume             continue the run in RUNDIR after its last epoch.\n"
+"  --quiet              print nothing but errors.\n"
+"\n"
+"Loss parameters\n", fp);
+    lossopt_help(fp);
+    fputs("  --reduction R        mean (default), sum or positives.\n", fp);
+}
+
+void trainopt_help_all(FILE *fp, const char *examples)
+{
+    dataopt_help(fp);
+    fputc('\n', fp);
+    trainopt_help(fp);
+    fprintf(fp, "\nExample%s\n%s", strchr(examples, '\n') != strrchr(examples, '\n') ? "s" : "", examples);
+}
