@@ -103,6 +103,14 @@ expect "failed runs left no folder" test ! -e x
 # a run folder that cannot be made (its parent is a file; works as root too)
 fails "run folder cannot be created" 1 "t.csv/run: cannot create the run folder" \
     train --data t.csv --out t.csv/run --epochs 1
+# the disk filling while a checkpoint is written (a file-size limit makes the
+# write fail with EFBIG; SIGXFSZ ignored): an error naming the file, nothing
+# half-written left behind
+( trap '' XFSZ; ulimit -f 8; "$FOCAL_BIN" train --data t.csv --epochs 2 --out full --quiet >"$T/stdout" 2>"$T/stderr" )
+rc=$?
+expect "disk full: exit 1 (got $rc)" test "$rc" -eq 1
+expect "disk full: the message names the checkpoint" grep -q "full/model.safetensors: write failed" "$T/stderr"
+expect "disk full: no checkpoint or temporary file left" test -z "$(ls -A full)"
 # a wrong column count in the table
 { head -5 t.csv; echo "1,2,3"; tail -5 t.csv; } > short.csv
 fails "row with a wrong column count" 1 "short.csv:6" train --data short.csv --out x

@@ -134,7 +134,7 @@ static void test_decode(void)
     mkdir_in("cls/b");
     write_png("cls/a/1.png", 40, 30, 3, 1);
     write_png("cls/a/2.png", 17, 23, 1, 2);    /* gray, another size */
-    write_png("cls/b/3.png", 8, 6, 3, 3);      /* enlarged */
+    write_png("cls/b/3.png", 16, 12, 3, 3);    /* a fractional shrink */
     struct focal_dataset *d = open_ds(path_in("cls"));
     if (!d)
         return;
@@ -185,6 +185,26 @@ static void test_decode(void)
             check_pixels(d, 1);
         /* the crop removed the black border: the output's corners are bright */
         CHECK(d->pixels && d->pixels[0] >= 100 && d->pixels[(20 * 22 - 1) * 3] >= 100);
+        focal_dataset_free(d);
+    }
+
+    /* an image smaller than the target size: refused, or skipped */
+    mkdir_in("small");
+    mkdir_in("small/x");
+    write_png("small/x/1.png", 40, 30, 3, 6);
+    write_png("small/x/2.png", 8, 6, 3, 7);
+    if ((d = open_ds(path_in("small"))) != NULL) {
+        struct focal_image_options sm = { 12, 10, 0, 0, NULL, 0, 0 };
+        CHECK(focal_dataset_load_images(d, &sm, NULL, NULL, NULL, NULL) == FOCAL_ERR_FORMAT);
+        CHECKF(strstr(focal_last_error(), "2.png: the image is 8x6, smaller than the target size 12x10") != NULL,
+               "%s", focal_last_error());
+        CHECK(d->pixels == NULL && d->n == 2);
+        sm.skip_bad = 1;
+        char **sk = NULL;
+        int nsk = 0;
+        CHECK(focal_dataset_load_images(d, &sm, NULL, NULL, &sk, &nsk) == FOCAL_OK);
+        CHECK(d->n == 1 && nsk == 1 && sk && strstr(sk[0], "smaller than the target size") != NULL);
+        free_list(sk, nsk);
         focal_dataset_free(d);
     }
 
