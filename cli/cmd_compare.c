@@ -60,8 +60,8 @@ void cmd_compare_help(FILE *fp)
 "Answers \"which loss should I use on my data?\": trains every method on the same\n"
 "splits with the same network and training budget, once per seed (each run is a\n"
 "full 'focal train' run in DIR/runs/<method>/seed<k>), and prints mean ± std over\n"
-"seeds of macro ROC-AUC, mAP, macro F1, balanced accuracy, the AP of the three\n"
-"rarest classes and the training time, for validation and test. The best method\n"
+"seeds of macro ROC-AUC, mAP, macro F1, balanced accuracy, accuracy, the AP of\n"
+"the three rarest classes and the training time, for validation and test. The best method\n"
 "is chosen on the validation selection metric (--select); the output says\n"
 "whether its lead over the second exceeds the seed-to-seed spread (the larger of\n"
 "the two methods' standard deviations). Test numbers are reported for every\n"
@@ -275,8 +275,8 @@ int cmd_compare(int argc, char **argv)
                                 : base.cfg.select;
     int key = exp_metric_of_select(sel);
     if (key < 0) {
-        cli_error("compare: --select %s is not one of the table's metrics; use map, auc, macro-f1 or "
-                  "balanced-accuracy", focal_select_name(sel));
+        cli_error("compare: --select %s is not one of the table's metrics; use map, auc, macro-f1, "
+                  "balanced-accuracy or accuracy", focal_select_name(sel));
         goto out;
     }
     if (!base.quiet)

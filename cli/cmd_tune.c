@@ -187,7 +187,8 @@ int cmd_tune(int argc, char **argv)
                                 : base.cfg.select;
     int key = exp_metric_of_select(sel);
     if (key < 0) {
-        cli_error("tune: --select %s is not one of the table's metrics; use map, auc, macro-f1 or balanced-accuracy",
+        cli_error("tune: --select %s is not one of the table's metrics; use map, auc, macro-f1, "
+                  "balanced-accuracy or accuracy",
                   focal_select_name(sel));
         status = CLI_EXIT_USAGE;
         goto out;

@@ -12,10 +12,10 @@
 #include "experiment.h"
 #include "report.h"
 
-static const char *const metric_keys[EXP_N] = { "map", "auc", "macro_f1", "balanced_accuracy", "rare_ap",
-                                                "seconds" };
+static const char *const metric_keys[EXP_N] = { "map", "auc", "macro_f1", "balanced_accuracy", "accuracy",
+                                                "rare_ap", "seconds" };
 static const char *const metric_labels[EXP_N] = { "mAP", "macro ROC-AUC", "macro F1", "balanced acc.",
-                                                  "AP rarest 3", "train s" };
+                                                  "accuracy", "AP rarest 3", "train s" };
 
 const char *exp_metric_key(enum exp_metric m)
 {
@@ -34,6 +34,7 @@ int exp_metric_of_select(enum focal_select s)
     case FOCAL_SELECT_AUC: return EXP_AUC;
     case FOCAL_SELECT_MACRO_F1: return EXP_MACRO_F1;
     case FOCAL_SELECT_BALANCED_ACCURACY: return EXP_BACC;
+    case FOCAL_SELECT_ACCURACY: return EXP_ACC;
     default: return -1;
     }
 }
@@ -131,6 +132,7 @@ static void read_split(const cJSON *m, const int *rare, int n_rare, double *v)
     v[EXP_AUC] = num(m, "roc_auc_macro");
     v[EXP_MACRO_F1] = num(m, "macro_f1");
     v[EXP_BACC] = num(m, "balanced_accuracy");
+    v[EXP_ACC] = num(m, "accuracy");
     const cJSON *pc = cJSON_GetObjectItemCaseSensitive(m, "per_class");
     double sum = 0;
     int cnt = 0;

@@ -8,12 +8,12 @@
 #include "trainopt.h"
 
 /* The numbers of a run that the experiment tables show. */
-enum exp_metric { EXP_MAP, EXP_AUC, EXP_MACRO_F1, EXP_BACC, EXP_RARE_AP, EXP_SECONDS, EXP_N };
+enum exp_metric { EXP_MAP, EXP_AUC, EXP_MACRO_F1, EXP_BACC, EXP_ACC, EXP_RARE_AP, EXP_SECONDS, EXP_N };
 enum exp_split { EXP_VAL, EXP_TEST, EXP_NSPLITS };
 
-/* "map", "auc", "macro_f1", "balanced_accuracy", "rare_ap", "seconds". */
+/* "map", "auc", "macro_f1", "balanced_accuracy", "accuracy", "rare_ap", "seconds". */
 const char *exp_metric_key(enum exp_metric m);
-/* "mAP", "macro ROC-AUC", "macro F1", "balanced acc.", "AP rarest 3", "train s". */
+/* "mAP", "macro ROC-AUC", "macro F1", "balanced acc.", "accuracy", "AP rarest 3", "train s". */
 const char *exp_metric_label(enum exp_metric m);
 /* The experiment metric a selection metric stands for, or -1. */
 int exp_metric_of_select(enum focal_select s);
