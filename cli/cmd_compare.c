@@ -25,28 +25,29 @@ static const struct cli_opt compare_opts[] = {
 };
 #define N_COMPARE_OPTS (sizeof compare_opts / sizeof compare_opts[0])
 
-/* A built-in method: its spec for sigmoid tasks (binary, multi-label) and
- * softmax tasks (multi-class); NULL where it does not apply. */
+/* A built-in method: its spec for multi-label, binary and multi-class data;
+ * NULL where it does not apply. */
 static const struct builtin {
-    const char *name, *sigmoid, *softmax, *what;
+    const char *name, *multilabel, *binary, *multiclass, *what;
 } builtins[] = {
-    { "ce", "loss:ce", "loss:ce", "cross-entropy (BCE for sigmoid tasks)" },
-    { "weighted-ce", "loss:ce,weights:balanced", "loss:ce,weights:balanced",
+    { "ce", "loss:ce", "loss:ce", "loss:ce", "cross-entropy (BCE for sigmoid tasks)" },
+    { "weighted-ce", "loss:ce,weights:balanced", "loss:ce,weights:balanced", "loss:ce,weights:balanced",
       "cross-entropy with inverse-frequency class weights" },
-    { "cb", "loss:ce,weights:effective:0.999", "loss:ce,weights:effective:0.999",
+    { "cb", "loss:ce,weights:effective:0.999", "loss:ce,weights:effective:0.999", "loss:ce,weights:effective:0.999",
       "class-balanced cross-entropy (effective number, beta 0.999)" },
-    { "focal", "loss:focal", "loss:focal", "focal loss, gamma 2" },
-    { "focal-alpha", "loss:focal,alpha:0.25", "loss:focal,weights:balanced",
+    { "focal", "loss:focal", "loss:focal", "loss:focal", "focal loss, gamma 2" },
+    { "focal-alpha", "loss:focal,alpha:0.25", "loss:focal,alpha:0.25", "loss:focal,weights:balanced",
       "focal loss, gamma 2, alpha 0.25 (multi-class: balanced class weights)" },
     { "cb-focal", "loss:focal,weights:effective:0.999", "loss:focal,weights:effective:0.999",
-      "focal loss with class-balanced weights" },
-    { "asl", "loss:asl", NULL, "asymmetric loss (gamma- 4, gamma+ 0, margin 0.05); sigmoid tasks" },
-    { "poly1", "loss:poly1", "loss:poly1", "poly-1 focal (epsilon 1)" },
-    { "oversample", "loss:ce,sampler:repeat-factor", "loss:ce,sampler:oversample",
+      "loss:focal,weights:effective:0.999", "focal loss with class-balanced weights" },
+    { "asl", "loss:asl", "loss:asl", NULL, "asymmetric loss (gamma- 4, gamma+ 0, margin 0.05); sigmoid tasks" },
+    { "poly1", "loss:poly1", "loss:poly1", "loss:poly1", "poly-1 focal (epsilon 1)" },
+    { "oversample", "loss:ce,sampler:repeat-factor", "loss:ce,sampler:oversample", "loss:ce,sampler:oversample",
       "cross-entropy with random oversampling (multi-label: repeat-factor sampling)" },
-    { "undersample", NULL, "loss:ce,sampler:undersample", "cross-entropy with random undersampling; single-label" },
+    { "undersample", NULL, "loss:ce,sampler:undersample", "loss:ce,sampler:undersample",
+      "cross-entropy with random undersampling; single-label data" },
     { "balanced-sampler", "loss:ce,sampler:class-balanced", "loss:ce,sampler:class-balanced",
-      "cross-entropy with class-balanced sampling" },
+      "loss:ce,sampler:class-balanced", "cross-entropy with class-balanced sampling" },
 };
 #define N_BUILTINS (sizeof builtins / sizeof builtins[0])
 
@@ -110,7 +111,9 @@ static const char *method_spec(const char *name, char **defs, int n_defs, enum f
             return defs[k] + len + 1;
     for (size_t i = 0; i < N_BUILTINS; i++)
         if (strcmp(builtins[i].name, name) == 0) {
-            const char *s = task == FOCAL_TASK_MULTICLASS ? builtins[i].softmax : builtins[i].sigmoid;
+            const char *s = task == FOCAL_TASK_MULTICLASS ? builtins[i].multiclass
+                            : task == FOCAL_TASK_BINARY   ? builtins[i].binary
+                                                          : builtins[i].multilabel;
             *na = s == NULL;
             return s;
         }
@@ -243,7 +246,8 @@ int cmd_compare(int argc, char **argv)
         if (na) {
             if (user_methods)
                 cli_warn("method %s does not apply to %s data; left out", name,
-                         d->task == FOCAL_TASK_MULTICLASS ? "multi-class" : "multi-label");
+                         d->task == FOCAL_TASK_MULTICLASS ? "multi-class"
+                         : d->task == FOCAL_TASK_BINARY   ? "binary" : "multi-label");
             continue;
         }
         if (n_methods == MAX_METHODS || strlen(name) >= sizeof m[0].name) {
@@ -259,6 +263,14 @@ int cmd_compare(int argc, char **argv)
             cli_error("out of memory");
             goto out;
         }
+        /* check the spec now, before any run starts */
+        struct trainopt probe = exp_run_options(&base, 0);
+        char *scratch = strdup(spec);
+        int bad = !scratch || exp_apply_spec(&probe, scratch) != 0;
+        free(scratch);
+        trainopt_free(&probe);
+        if (bad)
+            goto out;
     }
     if (n_methods == 0) {
         cli_error("compare: no method applies to this data");

@@ -63,9 +63,9 @@ int exp_apply_spec(struct trainopt *t, char *spec)
                 k++;
         }
         if (!colon || k == N_SPEC_KEYS || !colon[1]) {
-            cli_error("method spec: '%s%s' is not KEY:VALUE with KEY one of loss, weights, sampler, prior, gamma, "
+            cli_error("method spec: '%s%s%s' is not KEY:VALUE with KEY one of loss, weights, sampler, prior, gamma, "
                       "alpha, beta, gamma-pos, gamma-neg, margin, epsilon, label-smoothing", item,
-                      colon ? ":" : "");
+                      colon ? ":" : "", colon ? colon + 1 : "");
             return -1;
         }
         if (trainopt_take(t, spec_keys[k].id, colon + 1) < 0)
