@@ -292,12 +292,13 @@ int cmd_tune(int argc, char **argv)
             putchar('\n');
         }
         printf("\nbest: gamma %g, alpha %g. Retrained on the whole training split:\n", gammas[bg], alphas[ba]);
-        for (int k = 0; k < EXP_N; k++) {
+        for (int k = 0; k < EXP_SECONDS; k++) {
             printf("  %-14s validation %8.4f", exp_metric_label((enum exp_metric)k), best.values[EXP_VAL][k]);
             if (best.have_test)
                 printf("   test %8.4f", best.values[EXP_TEST][k]);
             putchar('\n');
         }
+        printf("  training took %.1f s\n", best.values[EXP_VAL][EXP_SECONDS]);
     }
 
     /* files */
