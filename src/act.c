@@ -51,8 +51,10 @@ void focal_dropout_forward(float *out, uint8_t *mask, const float *inp, size_t l
     const float scale = 1.0f / (1.0f - p);
     const ptrdiff_t m = (ptrdiff_t)len;
 #pragma omp parallel for simd schedule(static) if (len >= ACT_PAR_MIN)
-    for (ptrdiff_t i = 0; i < m; i++)
-        out[i] = mask[i] ? inp[i] * scale : 0.0f;
+    for (ptrdiff_t i = 0; i < m; i++) {
+        const float v = inp[i] * scale; /* computed unconditionally: the select vectorises */
+        out[i] = mask[i] ? v : 0.0f;
+    }
 }
 
 /* dinp = dout·mask/(1 − p), overwritten, with the mask and p of the forward;
@@ -68,8 +70,10 @@ void focal_dropout_backward(float *dinp, const float *dout, const uint8_t *mask,
     const float scale = 1.0f / (1.0f - p);
     const ptrdiff_t m = (ptrdiff_t)len;
 #pragma omp parallel for simd schedule(static) if (len >= ACT_PAR_MIN)
-    for (ptrdiff_t i = 0; i < m; i++)
-        dinp[i] = mask[i] ? dout[i] * scale : 0.0f;
+    for (ptrdiff_t i = 0; i < m; i++) {
+        const float v = dout[i] * scale;
+        dinp[i] = mask[i] ? v : 0.0f;
+    }
 }
 
 /* out = a + b element-wise; out may equal a or b. The backward is dout for

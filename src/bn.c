@@ -127,7 +127,8 @@ void focal_bn_backward(float *dinp, float *dgamma, float *dbeta, const float *do
             if (ro) {
 #pragma omp simd reduction(+ : t1, t2)
                 for (int j = 0; j < hw; j++) {
-                    const float d = ro[j] > 0.0f ? dy[j] : 0.0f;
+                    const float g = dy[j]; /* read unconditionally: the select vectorises */
+                    const float d = ro[j] > 0.0f ? g : 0.0f;
                     t1 += d;
                     t2 += (double)d * ((double)x[j] - mu);
                 }
@@ -154,8 +155,10 @@ void focal_bn_backward(float *dinp, float *dgamma, float *dbeta, const float *do
             float *dx = dinp + base + i * cstride;
             if (relu_out) {
                 const float *ro = relu_out + base + i * cstride;
-                for (int j = 0; j < hw; j++)
-                    dx[j] = kf * (ro[j] > 0.0f ? dy[j] : 0.0f) + af * (x[j] - mu) + bf;
+                for (int j = 0; j < hw; j++) {
+                    const float g = dy[j];
+                    dx[j] = kf * (ro[j] > 0.0f ? g : 0.0f) + af * (x[j] - mu) + bf;
+                }
             } else if (relu_in) { /* the input came out of a ReLU: pass the gradient through it */
                 for (int j = 0; j < hw; j++) {
                     const float v = kf * dy[j] + af * (x[j] - mu) + bf;
