@@ -192,6 +192,17 @@ static dnnl_status_t port_make(const struct focal_conv_dnnl *d, struct port *pt,
     return st;
 }
 
+/* port_make between `user` and what pd's primitive wants for `what`. */
+static dnnl_status_t port_for(const struct focal_conv_dnnl *d, struct port *pt, const dnnl_memory_desc_t *user,
+                              const_dnnl_primitive_desc_t pd, dnnl_query_t what, int to_prim, enum ws_buf buf,
+                              size_t *need, size_t *scratch)
+{
+    const dnnl_memory_desc_t *want = dnnl_primitive_desc_query_md(pd, what, 0);
+    if (!want)
+        return dnnl_runtime_error;
+    return port_make(d, pt, user, want, to_prim, buf, need, scratch);
+}
+
 /* Runs pr with args[0..nargs) and, when it has one, the scratchpad (args has
  * room for it). */
 static int run(const struct focal_conv_dnnl *d, const struct prim *pr, dnnl_exec_arg_t *args, int nargs)
@@ -313,12 +324,9 @@ static dnnl_status_t variant_build(const struct focal_conv_dnnl *d, struct varia
                                            &dst_a, strides, pad_l, pad_r));
     TRY(dnnl_primitive_desc_create(&pd_f, &cd, d->attr_fwd, d->engine, NULL));
     TRY(prim_make(d, &v->fwd, pd_f, scratch));
-    TRY(query_md(&md, pd_f, dnnl_query_src_md, 0));
-    TRY(port_make(d, &v->f_src, &src_u, &md, 1, BUF_SRC, need, scratch));
-    TRY(query_md(&md, pd_f, dnnl_query_weights_md, 0));
-    TRY(port_make(d, &v->f_wei, &wei_u, &md, 1, BUF_WEI, need, scratch));
-    TRY(query_md(&md, pd_f, dnnl_query_dst_md, 0));
-    TRY(port_make(d, &v->f_dst, &dst_u, &md, 0, BUF_DST, need, scratch));
+    TRY(port_for(d, &v->f_src, &src_u, pd_f, dnnl_query_src_md, 1, BUF_SRC, need, scratch));
+    TRY(port_for(d, &v->f_wei, &wei_u, pd_f, dnnl_query_weights_md, 1, BUF_WEI, need, scratch));
+    TRY(port_for(d, &v->f_dst, &dst_u, pd_f, dnnl_query_dst_md, 0, BUF_DST, need, scratch));
     if (d->bias)
         TRY(dnnl_memory_create(&v->f_bias, &bias_u, d->engine, DNNL_MEMORY_NONE));
 
@@ -328,12 +336,9 @@ static dnnl_status_t variant_build(const struct focal_conv_dnnl *d, struct varia
                                                      pad_l, pad_r));
         TRY(dnnl_primitive_desc_create(&pd_d, &cd, d->attr, d->engine, pd_f));
         TRY(prim_make(d, &v->bwd_d, pd_d, scratch));
-        TRY(query_md(&md, pd_d, dnnl_query_diff_dst_md, 0));
-        TRY(port_make(d, &v->d_ddst, &dst_u, &md, 1, BUF_DST, need, scratch));
-        TRY(query_md(&md, pd_d, dnnl_query_weights_md, 0));
-        TRY(port_make(d, &v->d_wei, &wei_u, &md, 1, BUF_WEI, need, scratch));
-        TRY(query_md(&md, pd_d, dnnl_query_diff_src_md, 0));
-        TRY(port_make(d, &v->d_dsrc, &src_u, &md, 0, BUF_SRC, need, scratch));
+        TRY(port_for(d, &v->d_ddst, &dst_u, pd_d, dnnl_query_diff_dst_md, 1, BUF_DST, need, scratch));
+        TRY(port_for(d, &v->d_wei, &wei_u, pd_d, dnnl_query_weights_md, 1, BUF_WEI, need, scratch));
+        TRY(port_for(d, &v->d_dsrc, &src_u, pd_d, dnnl_query_diff_src_md, 0, BUF_SRC, need, scratch));
     }
 
     /* backward weights (and bias) */
@@ -341,16 +346,14 @@ static dnnl_status_t variant_build(const struct focal_conv_dnnl *d, struct varia
                                                     strides, pad_l, pad_r));
     TRY(dnnl_primitive_desc_create(&pd_w, &cd, d->attr, d->engine, pd_f));
     TRY(prim_make(d, &v->bwd_w, pd_w, scratch));
-    TRY(query_md(&md, pd_w, dnnl_query_src_md, 0));
-    TRY(port_make(d, &v->w_src, &src_u, &md, 1, BUF_SRC, need, scratch));
+    TRY(port_for(d, &v->w_src, &src_u, pd_w, dnnl_query_src_md, 1, BUF_SRC, need, scratch));
     TRY(query_md(&md, pd_w, dnnl_query_diff_dst_md, 0));
     if (pd_d) {
         TRY(query_md(&md2, pd_d, dnnl_query_diff_dst_md, 0));
         v->ddst_shared = dnnl_memory_desc_equal(&md, &md2);
     }
     TRY(port_make(d, &v->w_ddst, &dst_u, &md, 1, BUF_DST, need, scratch));
-    TRY(query_md(&md, pd_w, dnnl_query_diff_weights_md, 0));
-    TRY(port_make(d, &v->w_dwei, &wei_u, &md, 0, BUF_DWEI, need, scratch));
+    TRY(port_for(d, &v->w_dwei, &wei_u, pd_w, dnnl_query_diff_weights_md, 0, BUF_DWEI, need, scratch));
     const size_t wbytes = dnnl_memory_desc_get_size(&wei_u);
     if (wbytes > need[BUF_WEI])
         need[BUF_WEI] = wbytes; /* the OIHW diff weights before they are added to dw */
@@ -500,15 +503,34 @@ size_t focal_conv_dnnl_ws_size(const struct focal_conv_dnnl *d)
     return (d->ws_bytes + sizeof(float) - 1) / sizeof(float);
 }
 
+/* The start of a call: the OpenMP thread count set to *threads (at least
+ * 1; the previous count in *saved) and the variant for (n, *threads), or
+ * NULL when it cannot be had. */
+static struct variant *call_begin(struct focal_conv_dnnl *d, int n, int *threads, int *saved)
+{
+    if (*threads < 1)
+        *threads = 1;
+    *saved = threads_enter(*threads);
+    return variant_get(d, n, *threads);
+}
+
+/* The end of a call that ran v (may be NULL) with result rc (0: success): a
+ * failed variant serves no more calls; the thread count is restored.
+ * Returns 0 or −1. */
+static int call_end(struct variant *v, int rc, int saved, int threads)
+{
+    if (v && rc)
+        v->ok = 0;
+    threads_leave(saved, threads);
+    return v && !rc ? 0 : -1;
+}
+
 int focal_conv_dnnl_forward(struct focal_conv_dnnl *d, float *out, float *ws, int threads, const float *inp,
                             const float *w, const float *b, int n)
 {
     assert(n >= 1 && n <= d->max_batch && (b != NULL) == d->bias);
-    if (threads < 1)
-        threads = 1;
-    const int saved = threads_enter(threads);
-    struct variant *v = variant_get(d, n, threads);
-    int rc = -1;
+    int saved, rc = -1;
+    struct variant *v = call_begin(d, n, &threads, &saved);
     if (v) {
         char *base = ws_base(ws);
         dnnl_memory_t src = NULL, wei = NULL, dst = NULL;
@@ -525,22 +547,16 @@ int focal_conv_dnnl_forward(struct focal_conv_dnnl *d, float *out, float *ws, in
         a[1].memory = wei;
         a[2].memory = dst;
         rc = rc || run(d, &v->fwd, a, na) || port_flush(d, &v->f_dst) || dnnl_stream_wait(d->stream) != dnnl_success;
-        if (rc)
-            v->ok = 0;
     }
-    threads_leave(saved, threads);
-    return rc ? -1 : 0;
+    return call_end(v, rc, saved, threads);
 }
 
 int focal_conv_dnnl_backward(struct focal_conv_dnnl *d, float *dinp, float *dw, float *db, float *ws, int threads,
                              const float *dout, const float *inp, const float *w, int n)
 {
     assert(n >= 1 && n <= d->max_batch && (db != NULL) == d->bias && (dinp == NULL || d->need_dinp));
-    if (threads < 1)
-        threads = 1;
-    const int saved = threads_enter(threads);
-    struct variant *v = variant_get(d, n, threads);
-    int rc = -1;
+    int saved, rc = -1;
+    struct variant *v = call_begin(d, n, &threads, &saved);
     if (v) {
         char *base = ws_base(ws);
         dnnl_memory_t g = NULL, wei = NULL, ds = NULL, src = NULL, dwm = NULL;
@@ -573,10 +589,7 @@ int focal_conv_dnnl_backward(struct focal_conv_dnnl *d, float *dinp, float *dw, 
                 dw[i] += gw[i];
             for (int o = 0; db && o < d->p.oc; o++)
                 db[o] += gb[o];
-        } else {
-            v->ok = 0;
         }
     }
-    threads_leave(saved, threads);
-    return rc ? -1 : 0;
+    return call_end(v, rc, saved, threads);
 }

@@ -296,56 +296,38 @@ static void conv_fwd(void *v)
     focal_conv_forward(c->out, c->ws, 1, c->x, c->w, c->b, &c->p, c->n);
 }
 
-/* Direct convolution in double: ref[n][o][y][x] and, in mag, the sum of
- * |terms| (the scale of the float rounding error). */
-static void conv_naive(double *ref, double *mag, const float *x, const float *w, const float *b,
-                       const struct focal_conv *p, int n)
-{
-    for (int i = 0; i < n; i++)
-        for (int o = 0; o < p->oc; o++)
-            for (int oy = 0; oy < p->oh; oy++)
-                for (int ox = 0; ox < p->ow; ox++) {
-                    double s = b ? b[o] : 0, m = b ? fabs(b[o]) : 0;
-                    for (int c = 0; c < p->c; c++)
-                        for (int ki = 0; ki < p->k; ki++)
-                            for (int kj = 0; kj < p->k; kj++) {
-                                const int iy = oy * p->stride - p->pad + ki, ix = ox * p->stride - p->pad + kj;
-                                if (iy < 0 || iy >= p->h || ix < 0 || ix >= p->w)
-                                    continue;
-                                const double t = (double)w[((o * p->c + c) * p->k + ki) * p->k + kj] *
-                                                 x[((size_t)(i * p->c + c) * p->h + iy) * p->w + ix];
-                                s += t;
-                                m += fabs(t);
-                            }
-                    const size_t at = (((size_t)i * p->oc + o) * p->oh + oy) * p->ow + ox;
-                    ref[at] = s;
-                    mag[at] = m;
-                }
-}
-
-/* The direct backward in double for dout: dx, dw, db and, in mx, mw, mb, the
- * sums of |terms| of each element. */
+/* The direct backward's results in double: dx, dw, db and, in mx, mw, mb,
+ * the sums of |terms| of each element. */
 struct conv_grads {
     double *dx, *mx, *dw, *mw, *db, *mb;
 };
 
-static void conv_naive_backward(const struct conv_grads *g, const float *x, const float *w, const float *dout,
-                                const struct focal_conv *p, int n)
+/* The direct convolution in double, tap by tap. ref set: the forward,
+ * ref[n][o][y][x] and, in mag, the sum of |terms| (the scale of the float
+ * rounding error). g set: the backward for dout. */
+static void conv_direct(double *ref, double *mag, const struct conv_grads *g, const float *x, const float *w,
+                        const float *b, const float *dout, const struct focal_conv *p, int n)
 {
-    const size_t xl = (size_t)n * p->c * p->h * p->w, wl = (size_t)p->oc * p->c * p->k * p->k;
-    memset(g->dx, 0, xl * sizeof *g->dx);
-    memset(g->mx, 0, xl * sizeof *g->mx);
-    memset(g->dw, 0, wl * sizeof *g->dw);
-    memset(g->mw, 0, wl * sizeof *g->mw);
-    memset(g->db, 0, (size_t)p->oc * sizeof *g->db);
-    memset(g->mb, 0, (size_t)p->oc * sizeof *g->mb);
+    if (g) {
+        const size_t xl = (size_t)n * p->c * p->h * p->w, wl = (size_t)p->oc * p->c * p->k * p->k;
+        memset(g->dx, 0, xl * sizeof *g->dx);
+        memset(g->mx, 0, xl * sizeof *g->mx);
+        memset(g->dw, 0, wl * sizeof *g->dw);
+        memset(g->mw, 0, wl * sizeof *g->mw);
+        memset(g->db, 0, (size_t)p->oc * sizeof *g->db);
+        memset(g->mb, 0, (size_t)p->oc * sizeof *g->mb);
+    }
     for (int i = 0; i < n; i++)
         for (int o = 0; o < p->oc; o++)
             for (int oy = 0; oy < p->oh; oy++)
                 for (int ox = 0; ox < p->ow; ox++) {
-                    const double d = dout[(((size_t)i * p->oc + o) * p->oh + oy) * p->ow + ox];
-                    g->db[o] += d;
-                    g->mb[o] += fabs(d);
+                    const size_t at = (((size_t)i * p->oc + o) * p->oh + oy) * p->ow + ox;
+                    const double d = g ? dout[at] : 0;
+                    double s = b ? b[o] : 0, m = b ? fabs(b[o]) : 0;
+                    if (g) {
+                        g->db[o] += d;
+                        g->mb[o] += fabs(d);
+                    }
                     for (int c = 0; c < p->c; c++)
                         for (int ki = 0; ki < p->k; ki++)
                             for (int kj = 0; kj < p->k; kj++) {
@@ -354,11 +336,20 @@ static void conv_naive_backward(const struct conv_grads *g, const float *x, cons
                                     continue;
                                 const size_t xi = ((size_t)(i * p->c + c) * p->h + iy) * p->w + ix;
                                 const size_t wi = ((size_t)(o * p->c + c) * p->k + ki) * p->k + kj;
-                                g->dx[xi] += w[wi] * d;
-                                g->mx[xi] += fabs(w[wi] * d);
-                                g->dw[wi] += x[xi] * d;
-                                g->mw[wi] += fabs(x[xi] * d);
+                                const double t = (double)w[wi] * x[xi];
+                                s += t;
+                                m += fabs(t);
+                                if (g) {
+                                    g->dx[xi] += w[wi] * d;
+                                    g->mx[xi] += fabs(w[wi] * d);
+                                    g->dw[wi] += x[xi] * d;
+                                    g->mw[wi] += fabs(x[xi] * d);
+                                }
                             }
+                    if (ref) {
+                        ref[at] = s;
+                        mag[at] = m;
+                    }
                 }
 }
 
@@ -408,7 +399,7 @@ static void test_conv_case(enum conv_path path, int n, int c, int h, int w, int 
     conv_fwd(&cx);
     double *ref = malloc(ol * sizeof *ref), *mag = malloc(ol * sizeof *mag);
     CHECK(ref && mag);
-    conv_naive(ref, mag, cx.x, cx.w, cx.b, &cx.p, n);
+    conv_direct(ref, mag, NULL, cx.x, cx.w, cx.b, NULL, &cx.p, n);
     const double worst = err_vs_direct(cx.out, ref, mag, ol);
     /* float sums: error well below 1e-6 of the sum of |terms| at these depths */
     CHECKF(worst < 1e-6, "%s: forward vs direct: %.3g of Σ|terms|", what, worst);
@@ -582,7 +573,7 @@ static void test_conv_large(enum conv_path path)
     fill(b, oc, -1, 1);
     fill(dout, ol, -1, 1);
     focal_conv_forward(out, ws, 1, x, wt, b, &p, n);
-    conv_naive(ref, mag, x, wt, b, &p, n);
+    conv_direct(ref, mag, &g, x, wt, b, dout, &p, n);
     const double worst = err_vs_direct(out, ref, mag, ol);
     CHECKF(worst < 1e-6, "%s: large conv forward vs direct: %.3g", conv_path_name[path], worst);
     report(path == PATH_DNNL ? "conv oneDNN fwd vs direct (rel)" : "conv forward vs direct (rel)", worst, 0);
@@ -593,7 +584,6 @@ static void test_conv_large(enum conv_path path)
     focal_conv_backward(dx2, dw2, db2, ws, 1, dout, x, wt, &p, n);
     CHECK(memcmp(dx, dx2, xl * sizeof *dx) == 0 && memcmp(dw, dw2, wl * sizeof *dw) == 0 &&
           memcmp(db, db2, sizeof db) == 0);
-    conv_naive_backward(&g, x, wt, dout, &p, n);
     const double ed = err_vs_direct(dx, g.dx, g.mx, xl), ew = err_vs_direct(dw, g.dw, g.mw, wl);
     const double eb = err_vs_direct(db, g.db, g.mb, (size_t)oc);
     CHECKF(ed < 1e-6 && ew < 1e-5 && eb < 1e-5, "%s: large conv backward vs direct: dinp %.3g, dw %.3g, db %.3g",
@@ -705,8 +695,7 @@ static void test_conv_dnnl_vs_im2col(void)
                                malloc(wl * sizeof(double)), malloc(wl * sizeof(double)),
                                malloc(oc * sizeof(double)), malloc(oc * sizeof(double))};
         CHECK(ref && mag && g.dx && g.mx && g.dw && g.mw && g.db && g.mb);
-        conv_naive(ref, mag, x, wt, b, &p[0], n);
-        conv_naive_backward(&g, x, wt, dout, &p[0], n);
+        conv_direct(ref, mag, &g, x, wt, b, dout, &p[0], n);
         float *out[PATH_COUNT], *dx[PATH_COUNT], *dw[PATH_COUNT], *db[PATH_COUNT];
         for (int q = 0; q < PATH_COUNT; q++) {
             float *ws = alloc_f(focal_conv_ws_size(&p[q], threads));
