@@ -173,7 +173,7 @@ static int metrics_parse(int argc, char **argv, struct metrics_job *job)
         return CLI_EXIT_USAGE;
     }
     int t = 0;
-    while (t < 3 && strcmp(val[M_TASK], metrics_task_name((enum focal_task)t)) != 0)
+    while (t < 3 && strcmp(val[M_TASK], focal_task_name((enum focal_task)t)) != 0)
         t++;
     if (t == 3) {
         cli_error("--task: '%s' is not a task; expected binary, multiclass or multilabel", val[M_TASK]);
@@ -271,7 +271,7 @@ static int metrics_check_shapes(const struct metrics_job *job, const struct foca
                       "per score", job->scores_path, s->rows, s->cols, job->labels_path, y->rows, y->cols);
         else
             cli_error("%s has %zu columns; --task %s expects one %s per row", job->labels_path, y->cols,
-                      metrics_task_name(job->task),
+                      focal_task_name(job->task),
                       job->task == FOCAL_TASK_BINARY ? "label, 0 or 1," : "integer class");
         return CLI_EXIT_DATA;
     }

@@ -182,9 +182,7 @@ int cmd_tune(int argc, char **argv)
     if (exp_mkdirs(base.out) != 0)
         goto out;
     int rare[3], n_rare = exp_rarest(d, train, n_train, rare);
-    enum focal_select sel = base.cfg.select == FOCAL_SELECT_AUTO
-                                ? (d->task == FOCAL_TASK_MULTILABEL ? FOCAL_SELECT_MAP : FOCAL_SELECT_AUC)
-                                : base.cfg.select;
+    enum focal_select sel = focal_select_resolve(base.cfg.select, d->task);
     int key = exp_metric_of_select(sel);
     if (key < 0) {
         cli_error("tune: --select %s is not one of the table's metrics; use map, auc, macro-f1, "

@@ -267,8 +267,7 @@ cJSON *exp_results_head(const char *kind, const char *data, const struct focal_d
     focal_dataset_class_counts(d, train, n_train, cnt);
     cJSON_AddStringToObject(o, "kind", kind);
     cJSON_AddStringToObject(o, "data", data);
-    cJSON_AddStringToObject(o, "task", d->task == FOCAL_TASK_BINARY ? "binary"
-                                       : d->task == FOCAL_TASK_MULTICLASS ? "multiclass" : "multilabel");
+    cJSON_AddStringToObject(o, "task", focal_task_name(d->task));
     cJSON_AddItemToObject(o, "class_names",
                           cJSON_CreateStringArray((const char *const *)d->class_names, d->num_classes));
     cJSON_AddItemToObject(o, "train_counts", cJSON_CreateDoubleArray(cnt, d->num_classes));

@@ -9,11 +9,6 @@
 /* Class names are cut to this width in the table. */
 #define NAME_WIDTH_MAX 32
 
-const char *metrics_task_name(enum focal_task t)
-{
-    return t == FOCAL_TASK_BINARY ? "binary" : t == FOCAL_TASK_MULTICLASS ? "multiclass" : "multilabel";
-}
-
 /* ------------------------------------------------------------------------ */
 /* The table                                                                 */
 /* ------------------------------------------------------------------------ */
@@ -82,7 +77,7 @@ void metrics_print_table(FILE *fp, const struct focal_metrics *m, const char *co
             w = l < NAME_WIDTH_MAX ? l : NAME_WIDTH_MAX;
     }
 
-    fprintf(fp, "%s task, %d samples, %d %s", metrics_task_name(m->task), m->n, k, multilabel ? "labels" : "classes");
+    fprintf(fp, "%s task, %d samples, %d %s", focal_task_name(m->task), m->n, k, multilabel ? "labels" : "classes");
     if (m->n_thresholds > 0) {
         int all_same = 1;
         for (int j = 1; j < m->n_thresholds; j++)

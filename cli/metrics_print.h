@@ -14,7 +14,4 @@
 void metrics_print_table(FILE *fp, const struct focal_metrics *m, const char *const *names,
                          const struct focal_riadd *ra);
 
-/* "binary", "multiclass" or "multilabel". */
-const char *metrics_task_name(enum focal_task t);
-
 #endif

@@ -517,10 +517,7 @@ int trainopt_run(struct trainopt *t, const struct focal_dataset *d, const int *t
         return CLI_EXIT_DATA;
     }
     struct run_view view = { .t = t };
-    enum focal_select sel = t->cfg.select;
-    if (sel == FOCAL_SELECT_AUTO)
-        sel = d->task == FOCAL_TASK_MULTILABEL ? FOCAL_SELECT_MAP : FOCAL_SELECT_AUC;
-    view.metric = focal_select_name(sel);
+    view.metric = focal_select_name(focal_select_resolve(t->cfg.select, d->task));
     if (!t->quiet && !t->brief) {
         print_counts(t, d, train, n_train, n_val, n_test);
         printf("model %s, loss %s, %d epochs of batch %d, %s lr %g, seed %llu, %d threads\n", t->cfg.model_name,

@@ -644,6 +644,9 @@ enum focal_task {
     FOCAL_TASK_MULTILABEL    /* num_classes 0/1 labels per sample; sigmoid head */
 };
 
+/* "binary", "multiclass" or "multilabel". */
+const char *focal_task_name(enum focal_task t);
+
 enum focal_split { FOCAL_SPLIT_TRAIN = 0, FOCAL_SPLIT_VAL = 1, FOCAL_SPLIT_TEST = 2 };
 
 enum focal_format {
@@ -1110,6 +1113,9 @@ enum focal_select {
 /* "auto", "map", "auc", "macro-f1", "balanced-accuracy", "accuracy", "loss". */
 const char *focal_select_name(enum focal_select s);
 focal_status focal_select_parse(const char *name, enum focal_select *s);
+/* The metric s stands for on a task: AUTO becomes MAP for multi-label data
+ * and AUC otherwise; any other value is returned as it is. */
+enum focal_select focal_select_resolve(enum focal_select s, enum focal_task task);
 
 struct focal_run_config {
     const char *model_desc;      /* network description (focal_model_create) */

@@ -53,8 +53,7 @@ void focal_run_defaults(struct focal_run_config *cfg)
     cfg->select = FOCAL_SELECT_AUTO;
 }
 
-/* The metric AUTO stands for on a task. */
-static enum focal_select select_resolve(enum focal_select s, enum focal_task task)
+enum focal_select focal_select_resolve(enum focal_select s, enum focal_task task)
 {
     if (s != FOCAL_SELECT_AUTO)
         return s;
@@ -263,7 +262,7 @@ out:
 
 /* ---- configuration and state as JSON --------------------------------------------- */
 
-static const char *task_name(enum focal_task t)
+const char *focal_task_name(enum focal_task t)
 {
     return t == FOCAL_TASK_BINARY ? "binary" : t == FOCAL_TASK_MULTICLASS ? "multiclass" : "multilabel";
 }
@@ -559,7 +558,7 @@ static focal_status write_run_json(const char *dir, const struct focal_run_confi
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "format", RUN_FORMAT);
     cJSON_AddNumberToObject(o, "version", RUN_VERSION);
-    cJSON_AddStringToObject(o, "task", task_name(d->task));
+    cJSON_AddStringToObject(o, "task", focal_task_name(d->task));
     cJSON_AddItemToObject(o, "class_names",
                           cJSON_CreateStringArray((const char *const *)d->class_names, d->num_classes));
     cJSON_AddItemToObject(o, "thresholds", cJSON_CreateDoubleArray(s->thresholds, outputs));
@@ -570,7 +569,7 @@ static focal_status write_run_json(const char *dir, const struct focal_run_confi
     cJSON_AddNumberToObject(o, "epochs", cfg->epochs);
     cJSON_AddNumberToObject(o, "epochs_run", s->epoch);
     cJSON_AddNumberToObject(o, "best_epoch", s->best_epoch);
-    cJSON_AddStringToObject(o, "selected_by", focal_select_name(select_resolve(cfg->select, d->task)));
+    cJSON_AddStringToObject(o, "selected_by", focal_select_name(focal_select_resolve(cfg->select, d->task)));
     add_num(o, "best_value", s->best_value);
     cJSON_AddBoolToObject(o, "stopped_early", s->stopped);
     cJSON_AddItemToObject(o, "config", config_json(cfg, outputs));
@@ -647,7 +646,7 @@ static focal_status run_check(const struct focal_run_config *cfg, const struct f
     if (softmax != (d->task == FOCAL_TASK_MULTICLASS))
         return focal_fail(FOCAL_ERR_ARG, "loss '%s' is a %s loss; a %s task needs a %s loss",
                           focal_loss_kind_name(cfg->loss.kind), softmax ? "softmax" : "sigmoid",
-                          task_name(d->task), softmax ? "sigmoid" : "softmax");
+                          focal_task_name(d->task), softmax ? "sigmoid" : "softmax");
     return focal_loss_check(&cfg->loss, (size_t)focal_run_outputs(d));
 }
 
@@ -689,7 +688,7 @@ static focal_status end_epoch(struct run_ctx *r, struct focal_epoch_record *rec)
 {
     struct run_state *s = &r->state;
     focal_status st;
-    enum focal_select sel = select_resolve(r->cfg->select, r->d->task);
+    enum focal_select sel = focal_select_resolve(r->cfg->select, r->d->task);
     rec->improved = select_better(sel, rec->select_value, s->best_value, s->best_epoch > 0);
     s->epoch = rec->epoch;
     if (rec->improved) {
@@ -933,7 +932,7 @@ focal_status focal_run_train(const struct focal_run_config *cfg, const struct fo
         rec.val_macro_f1 = sum.macro_f1;
         rec.val_balanced_accuracy = sum.balanced_accuracy;
         rec.val_accuracy = sum.accuracy;
-        rec.select_value = select_value(select_resolve(cfg->select, d->task), &sum, rec.val_loss);
+        rec.select_value = select_value(focal_select_resolve(cfg->select, d->task), &sum, rec.val_loss);
         rec.seconds = focal_run_now() - t0;
         if ((st = end_epoch(&r, &rec)) != FOCAL_OK)
             goto out;

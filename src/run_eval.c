@@ -152,12 +152,7 @@ focal_status focal_run_evaluate(struct focal_run *r, const struct focal_dataset 
     *have_riadd = 0;
     if (d->task != r->task || d->num_classes != r->num_classes)
         return focal_fail(FOCAL_ERR_ARG, "the data is a %d-class %s problem; the model was trained on %d classes (%s)",
-                          d->num_classes,
-                          d->task == FOCAL_TASK_BINARY ? "binary" : d->task == FOCAL_TASK_MULTICLASS ? "multi-class"
-                                                                                                       : "multi-label",
-                          r->num_classes,
-                          r->task == FOCAL_TASK_BINARY ? "binary" : r->task == FOCAL_TASK_MULTICLASS ? "multi-class"
-                                                                                                       : "multi-label");
+                          d->num_classes, focal_task_name(d->task), r->num_classes, focal_task_name(r->task));
     int outputs = focal_run_outputs(d);
     for (int j = 0; r->meta.class_names && j < outputs; j++) {
         const char *want = r->meta.class_names[j];
