@@ -23,9 +23,9 @@
 #include <unistd.h>
 
 #include "focal.h"
-#include "safetensors.h"
-#include "model_internal.h"
-#include "optim_internal.h"
+#include "nn/safetensors.h"
+#include "nn/model_internal.h"
+#include "nn/optim_internal.h"
 #include "check.h"
 #include "testfs.h"
 

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "focal.h"
-#include "dataset_internal.h"
+#include "data/dataset_internal.h"
 #include "check.h"
 #include "testfs.h"
 

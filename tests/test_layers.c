@@ -43,7 +43,8 @@
 
 #include "check.h"
 #include "focal.h"
-#include "layers.h"
+#include "base/blas.h"
+#include "nn/layers.h"
 
 /* Steps and tolerance; see the top of the file for why. */
 #define H_LINEAR 0.5f

@@ -19,7 +19,7 @@
 
 #include "check.h"
 #include "focal.h"
-#include "optim_internal.h"
+#include "nn/optim_internal.h"
 
 #define TEST_NAME "test_optim"
 #define REF_REL_PATH "tests/data/optim_reference.txt"

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "focal.h"
-#include "safetensors.h"
+#include "nn/safetensors.h"
 #include "check.h"
 #include "testfs.h"
 

@@ -25,7 +25,7 @@
 
 #include "check.h"
 #include "focal.h"
-#include "safetensors.h"
+#include "nn/safetensors.h"
 
 #define TEST_NAME "test_train_reference"
 

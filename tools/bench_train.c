@@ -60,7 +60,7 @@
 
 #include "benchcommon.h"
 #include "focal.h"
-#include "layers.h" /* focal_sgemm, the library's one BLAS call site */
+#include "base/blas.h" /* focal_sgemm, the library's one BLAS call site */
 
 
 #define BENCH_PEER_SCRIPT "/tools/bench_train_torch.py"

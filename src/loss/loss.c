@@ -1,0 +1,458 @@
+/* loss.c — the loss driver: parameter defaults and checks, names, target
+ * validation, reductions, and the deterministic parallel split of the work
+ * over the kernels of loss_kernels.c. */
+#include <math.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/internal.h"
+#include "loss/loss_internal.h"
+
+/* The work is cut into at most this many chunks, at row boundaries that depend
+ * only on the problem's shape; partial sums are added in chunk order, so the
+ * result does not depend on the number of threads. */
+#define FOCAL_MAX_CHUNKS 256
+#define FOCAL_CHUNK_ELEMS 8192
+
+static const char *const kind_names[FOCAL_LOSS_KIND_COUNT] = {
+    [FOCAL_LOSS_BCE] = "bce",
+    [FOCAL_LOSS_SIGMOID_FOCAL] = "sigmoid-focal",
+    [FOCAL_LOSS_FOCAL_STAR] = "focal-star",
+    [FOCAL_LOSS_ASL] = "asl",
+    [FOCAL_LOSS_SIGMOID_POLY1] = "sigmoid-poly1",
+    [FOCAL_LOSS_CE] = "ce",
+    [FOCAL_LOSS_SOFTMAX_FOCAL] = "softmax-focal",
+    [FOCAL_LOSS_SOFTMAX_POLY1] = "softmax-poly1",
+};
+
+static const char *const reduction_names[FOCAL_REDUCTION_COUNT] = {
+    [FOCAL_REDUCTION_NONE] = "none",
+    [FOCAL_REDUCTION_SUM] = "sum",
+    [FOCAL_REDUCTION_MEAN] = "mean",
+    [FOCAL_REDUCTION_POSITIVES] = "positives",
+};
+
+void focal_loss_init(struct focal_loss *l, enum focal_loss_kind kind)
+{
+    memset(l, 0, sizeof *l);
+    l->kind = kind;
+    l->reduction = FOCAL_REDUCTION_MEAN;
+    l->gamma = (kind == FOCAL_LOSS_BCE || kind == FOCAL_LOSS_CE) ? 0.0 : 2.0;
+    l->alpha = -1.0;
+    l->beta = 1.0;
+    l->gamma_pos = 0.0;
+    l->gamma_neg = 4.0;
+    l->margin = 0.05;
+    l->epsilon = 1.0;
+    l->label_smoothing = 0.0;
+    l->ignore_index = -100;
+    l->class_weights = NULL;
+}
+
+int focal_loss_is_softmax(enum focal_loss_kind kind)
+{
+    return kind == FOCAL_LOSS_CE || kind == FOCAL_LOSS_SOFTMAX_FOCAL ||
+           kind == FOCAL_LOSS_SOFTMAX_POLY1;
+}
+
+const char *focal_loss_kind_name(enum focal_loss_kind kind)
+{
+    if ((unsigned)kind >= FOCAL_LOSS_KIND_COUNT)
+        return "unknown";
+    return kind_names[kind];
+}
+
+focal_status focal_loss_kind_parse(const char *name, enum focal_loss_kind *kind)
+{
+    for (int k = 0; k < FOCAL_LOSS_KIND_COUNT; k++) {
+        if (name && strcmp(name, kind_names[k]) == 0) {
+            *kind = (enum focal_loss_kind)k;
+            return FOCAL_OK;
+        }
+    }
+    return focal_fail(FOCAL_ERR_ARG,
+                      "unknown loss '%s'; expected one of bce, sigmoid-focal, focal-star, asl, "
+                      "sigmoid-poly1, ce, softmax-focal, softmax-poly1",
+                      name ? name : "(null)");
+}
+
+const char *focal_reduction_name(enum focal_reduction r)
+{
+    if ((unsigned)r >= FOCAL_REDUCTION_COUNT)
+        return "unknown";
+    return reduction_names[r];
+}
+
+focal_status focal_reduction_parse(const char *name, enum focal_reduction *r)
+{
+    for (int k = 0; k < FOCAL_REDUCTION_COUNT; k++) {
+        if (name && strcmp(name, reduction_names[k]) == 0) {
+            *r = (enum focal_reduction)k;
+            return FOCAL_OK;
+        }
+    }
+    return focal_fail(FOCAL_ERR_ARG, "unknown reduction '%s'; expected none, sum, mean or positives",
+                      name ? name : "(null)");
+}
+
+focal_status focal_loss_check(const struct focal_loss *l, size_t c)
+{
+    if (!l)
+        return focal_fail(FOCAL_ERR_ARG, "loss parameters are NULL");
+    if ((unsigned)l->kind >= FOCAL_LOSS_KIND_COUNT)
+        return focal_fail(FOCAL_ERR_ARG, "loss kind %d is not a valid focal_loss_kind", (int)l->kind);
+    if ((unsigned)l->reduction >= FOCAL_REDUCTION_COUNT)
+        return focal_fail(FOCAL_ERR_ARG, "reduction %d is not a valid focal_reduction", (int)l->reduction);
+    if (c == 0)
+        return focal_fail(FOCAL_ERR_ARG, "the number of classes is 0; expected at least 1");
+    const char *kn = kind_names[l->kind];
+    const int softmax = focal_loss_is_softmax(l->kind);
+    const int uses_gamma = l->kind != FOCAL_LOSS_BCE && l->kind != FOCAL_LOSS_CE && l->kind != FOCAL_LOSS_ASL;
+    if (uses_gamma && (!isfinite(l->gamma) || l->gamma < 0))
+        return focal_fail(FOCAL_ERR_ARG, "%s: gamma is %g; expected a finite value >= 0", kn, l->gamma);
+    if (l->kind == FOCAL_LOSS_FOCAL_STAR && !(l->gamma > 0))
+        return focal_fail(FOCAL_ERR_ARG, "focal-star: gamma is %g; FL* needs gamma > 0", l->gamma);
+    if (isnan(l->alpha) || isinf(l->alpha))
+        return focal_fail(FOCAL_ERR_ARG, "%s: alpha is %g; expected a finite value (< 0 turns it off)", kn, l->alpha);
+    if (!softmax && l->alpha > 1)
+        return focal_fail(FOCAL_ERR_ARG, "%s: alpha is %g; expected a value in [0,1] (< 0 turns it off)", kn, l->alpha);
+    if (l->kind == FOCAL_LOSS_FOCAL_STAR && !isfinite(l->beta))
+        return focal_fail(FOCAL_ERR_ARG, "focal-star: beta is %g; expected a finite value", l->beta);
+    if (l->kind == FOCAL_LOSS_ASL) {
+        if (!isfinite(l->gamma_pos) || l->gamma_pos < 0)
+            return focal_fail(FOCAL_ERR_ARG, "asl: gamma-pos is %g; expected a finite value >= 0", l->gamma_pos);
+        if (!isfinite(l->gamma_neg) || l->gamma_neg < 0)
+            return focal_fail(FOCAL_ERR_ARG, "asl: gamma-neg is %g; expected a finite value >= 0", l->gamma_neg);
+        if (!(l->margin >= 0 && l->margin < 1))
+            return focal_fail(FOCAL_ERR_ARG, "asl: margin is %g; expected a value in [0,1)", l->margin);
+    }
+    if ((l->kind == FOCAL_LOSS_SIGMOID_POLY1 || l->kind == FOCAL_LOSS_SOFTMAX_POLY1) && !isfinite(l->epsilon))
+        return focal_fail(FOCAL_ERR_ARG, "%s: epsilon is %g; expected a finite value", kn, l->epsilon);
+    if (softmax && !(l->label_smoothing >= 0 && l->label_smoothing <= 1))
+        return focal_fail(FOCAL_ERR_ARG, "%s: label smoothing is %g; expected a value in [0,1]", kn,
+                          l->label_smoothing);
+    if (l->class_weights) {
+        for (size_t j = 0; j < c; j++) {
+            if (!isfinite(l->class_weights[j]) || l->class_weights[j] < 0)
+                return focal_fail(FOCAL_ERR_ARG, "%s: class weight %zu is %g; expected a finite value >= 0",
+                                  kn, j, l->class_weights[j]);
+        }
+    }
+    return FOCAL_OK;
+}
+
+/* ---- kernel selection ---------------------------------------------------- */
+
+static int isa_supported(const struct focal_kernels *k)
+{
+#ifdef FOCAL_HAVE_X86_ISAS
+    __builtin_cpu_init();
+    if (k == &focal_kernels_avx512)
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx2") &&
+               __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi2");
+    if (k == &focal_kernels_avx2)
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+               __builtin_cpu_supports("bmi2");
+#endif
+    return k == &focal_kernels_generic;
+}
+
+const struct focal_kernels *focal_kernels_active(void)
+{
+    static const struct focal_kernels *_Atomic chosen;
+    const struct focal_kernels *k = atomic_load(&chosen);
+    if (k)
+        return k;
+    const struct focal_kernels *const all[] = {
+#ifdef FOCAL_HAVE_X86_ISAS
+        &focal_kernels_avx512, &focal_kernels_avx2,
+#endif
+        &focal_kernels_generic,
+    };
+    const size_t nall = sizeof all / sizeof all[0];
+    const char *want = getenv("FOCAL_ISA");
+    k = NULL;
+    for (size_t i = 0; want && i < nall; i++)
+        if (strcmp(want, all[i]->isa) == 0 && isa_supported(all[i]))
+            k = all[i];
+    for (size_t i = 0; !k && i < nall; i++)
+        if (isa_supported(all[i]))
+            k = all[i];
+    atomic_store(&chosen, k);
+    return k;
+}
+
+const char *focal_isa(void)
+{
+    return focal_kernels_active()->isa;
+}
+
+/* ---- shared driver pieces -------------------------------------------------- */
+
+static size_t plan_chunks(size_t n, size_t c)
+{
+    size_t nch = (n * c) / FOCAL_CHUNK_ELEMS;
+    if (nch > FOCAL_MAX_CHUNKS)
+        nch = FOCAL_MAX_CHUNKS;
+    if (nch > n)
+        nch = n;
+    return nch ? nch : 1;
+}
+
+static void kparams_from(struct focal_kparams *kp, const struct focal_loss *l)
+{
+    kp->l = *l;
+    /* bce and ce have no focusing term: their γ field is ignored */
+    if (l->kind == FOCAL_LOSS_BCE || l->kind == FOCAL_LOSS_CE)
+        kp->l.gamma = 0.0;
+    kp->gscale = 1.0;
+}
+
+static focal_status check_shape(const struct focal_loss *l, size_t n, size_t c, const void *x,
+                                const void *t, int want_softmax)
+{
+    if (!l)
+        return focal_fail(FOCAL_ERR_ARG, "loss parameters are NULL");
+    if ((unsigned)l->kind < FOCAL_LOSS_KIND_COUNT && focal_loss_is_softmax(l->kind) != want_softmax)
+        return focal_fail(FOCAL_ERR_ARG, "loss '%s' belongs to the %s family; call focal_%s_loss",
+                          kind_names[l->kind], want_softmax ? "sigmoid" : "softmax",
+                          want_softmax ? "sigmoid" : "softmax");
+    if (c != 0 && n > SIZE_MAX / sizeof(double) / c)
+        return focal_fail(FOCAL_ERR_ARG, "%zu x %zu logits overflow the address space", n, c);
+    if (n != 0 && (!x || !t))
+        return focal_fail(FOCAL_ERR_ARG, "logits or targets are NULL");
+    return focal_loss_check(l, c);
+}
+
+/* The element type of a call: the f32 and f64 entry points share the driver. */
+struct run {
+    int f64;
+    size_t n, c;
+    const void *x, *t;
+    void *grad, *per;
+};
+
+static inline double xval(const struct run *r, size_t i)
+{
+    return r->f64 ? ((const double *)r->x)[i] : (double)((const float *)r->x)[i];
+}
+
+static inline double yval(const struct run *r, size_t i)
+{
+    return r->f64 ? ((const double *)r->t)[i] : (double)((const float *)r->t)[i];
+}
+
+/* Reports the first non-finite logit among the elements that count. */
+static focal_status nonfinite_error(const struct run *r, const struct focal_loss *l, int softmax)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        if (softmax && ((const int32_t *)r->t)[i] == l->ignore_index)
+            continue;
+        for (size_t j = 0; j < r->c; j++) {
+            if (!softmax && !(yval(r, i * r->c + j) >= 0))
+                continue;
+            const double v = xval(r, i * r->c + j);
+            if (!isfinite(v))
+                return focal_fail(FOCAL_ERR_NUMERIC, "logit at row %zu, column %zu is %g; logits must be finite",
+                                  i, j, v);
+        }
+    }
+    return focal_fail(FOCAL_ERR_NUMERIC, "%s: the loss is not finite", kind_names[l->kind]);
+}
+
+static void scale_grad(const struct run *r, double f)
+{
+    const size_t total = r->n * r->c;
+    if (r->f64) {
+        double *g = r->grad;
+        for (size_t i = 0; i < total; i++)
+            g[i] *= f;
+    } else {
+        float *g = r->grad;
+        const float ff = (float)f;
+        for (size_t i = 0; i < total; i++)
+            g[i] *= ff;
+    }
+}
+
+/* Runs the kernels of one family over the problem in shape-determined chunks
+ * (in parallel) and adds the chunks' results in chunk order into *total.
+ * Allocates a scratch gradient when the caller passed none (the kernels
+ * always write one). */
+static focal_status run_chunks(struct run *r, const struct focal_kparams *kp, int softmax,
+                               struct focal_kpart *total)
+{
+    const size_t n = r->n, c = r->c;
+    void *scratch = NULL;
+    if (!r->grad && n != 0 && c != 0) {
+        scratch = malloc(n * c * (r->f64 ? sizeof(double) : sizeof(float)));
+        if (!scratch)
+            return focal_fail(FOCAL_ERR_NOMEM, "no memory for %zu x %zu scratch values", n, c);
+        r->grad = scratch;
+    }
+    const struct focal_kernels *k = focal_kernels_active();
+    const size_t nch = plan_chunks(n, c);
+    struct focal_kpart part[FOCAL_MAX_CHUNKS];
+#pragma omp parallel for schedule(static) if (nch > 1)
+    for (size_t ch = 0; ch < nch; ch++) {
+        const size_t r0 = n * ch / nch, r1 = n * (ch + 1) / nch;
+        if (softmax && r->f64)
+            k->smx_f64(kp, c, r0, r1, r->x, r->t, r->grad, r->per, &part[ch]);
+        else if (softmax)
+            k->smx_f32(kp, c, r0, r1, r->x, r->t, r->grad, r->per, &part[ch]);
+        else if (r->f64)
+            k->sig_f64(kp, c, r0, r1, r->x, r->t, r->grad, r->per, &part[ch]);
+        else
+            k->sig_f32(kp, c, r0, r1, r->x, r->t, r->grad, r->per, &part[ch]);
+    }
+    memset(total, 0, sizeof *total);
+    for (size_t ch = 0; ch < nch; ch++) {
+        total->sum += part[ch].sum;
+        total->counted += part[ch].counted;
+        total->bad += part[ch].bad;
+    }
+    if (scratch) {
+        free(scratch);
+        r->grad = NULL;
+    }
+    return FOCAL_OK;
+}
+
+/* ---- sigmoid family -------------------------------------------------------- */
+
+static focal_status sigmoid_run(const struct focal_loss *l, struct run *r, double *loss)
+{
+    focal_clear_error();
+    focal_status st = check_shape(l, r->n, r->c, r->x, r->t, 0);
+    if (st != FOCAL_OK)
+        return st;
+    const size_t n = r->n, c = r->c, total = n * c;
+    struct focal_kparams kp;
+    kparams_from(&kp, l);
+
+    double npos = 0;
+    if (l->reduction == FOCAL_REDUCTION_POSITIVES) {
+        int64_t pos = 0;
+        if (r->f64) {
+            const double *y = r->t;
+            for (size_t i = 0; i < total; i++)
+                pos += y[i] >= 0.5;
+        } else {
+            const float *y = r->t;
+            for (size_t i = 0; i < total; i++)
+                pos += y[i] >= 0.5f;
+        }
+        npos = (double)pos;
+        kp.gscale = 1.0 / (npos > 1 ? npos : 1.0);
+    } else if (l->reduction == FOCAL_REDUCTION_MEAN && total > 0) {
+        /* assume nothing is ignored; corrected below if something was */
+        kp.gscale = 1.0 / (double)total;
+    }
+
+    struct focal_kpart tot;
+    if ((st = run_chunks(r, &kp, 0, &tot)) != FOCAL_OK)
+        return st;
+    const double sum = tot.sum;
+    const int64_t counted = tot.counted, bad = tot.bad;
+    if (bad) {
+        for (size_t i = 0; i < total; i++) {
+            const double y = yval(r, i);
+            if (!(y <= 1))
+                return focal_fail(FOCAL_ERR_ARG,
+                                  "target at row %zu, column %zu is %g; expected a value in [0,1] "
+                                  "(or < 0 to ignore the element)", i / c, i % c, y);
+        }
+    }
+    if (!isfinite(sum))
+        return nonfinite_error(r, l, 0);
+
+    double value = sum;
+    switch (l->reduction) {
+    case FOCAL_REDUCTION_MEAN:
+        value = counted ? sum / (double)counted : 0.0;
+        if (r->grad && counted && (size_t)counted != total)
+            scale_grad(r, (double)total / (double)counted);
+        break;
+    case FOCAL_REDUCTION_POSITIVES:
+        value = sum / (npos > 1 ? npos : 1.0);
+        break;
+    default:
+        break;
+    }
+    if (loss)
+        *loss = value;
+    return FOCAL_OK;
+}
+
+focal_status focal_sigmoid_loss(const struct focal_loss *l, size_t n, size_t c, const float *logits,
+                                const float *targets, float *grad, float *per, double *loss)
+{
+    struct run r = {0, n, c, logits, targets, grad, per};
+    return sigmoid_run(l, &r, loss);
+}
+
+focal_status focal_sigmoid_loss_f64(const struct focal_loss *l, size_t n, size_t c,
+                                    const double *logits, const double *targets, double *grad,
+                                    double *per, double *loss)
+{
+    struct run r = {1, n, c, logits, targets, grad, per};
+    return sigmoid_run(l, &r, loss);
+}
+
+/* ---- softmax family -------------------------------------------------------- */
+
+static focal_status softmax_run(const struct focal_loss *l, struct run *r, double *loss)
+{
+    focal_clear_error();
+    focal_status st = check_shape(l, r->n, r->c, r->x, r->t, 1);
+    if (st != FOCAL_OK)
+        return st;
+    const size_t n = r->n, c = r->c;
+    const int32_t *t = r->t;
+    int64_t counted = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (t[i] == l->ignore_index)
+            continue;
+        if (t[i] < 0 || (size_t)t[i] >= c)
+            return focal_fail(FOCAL_ERR_ARG,
+                              "target at row %zu is %ld; expected a class in [0,%zu) or the ignore index %ld",
+                              i, (long)t[i], c, (long)l->ignore_index);
+        counted++;
+    }
+    struct focal_kparams kp;
+    kparams_from(&kp, l);
+    if (l->reduction == FOCAL_REDUCTION_MEAN || l->reduction == FOCAL_REDUCTION_POSITIVES)
+        kp.gscale = 1.0 / (counted > 1 ? (double)counted : 1.0);
+
+    struct focal_kpart tot;
+    if ((st = run_chunks(r, &kp, 1, &tot)) != FOCAL_OK)
+        return st;
+    const double sum = tot.sum;
+    if (!isfinite(sum))
+        return nonfinite_error(r, l, 1);
+    double value = sum;
+    if (l->reduction == FOCAL_REDUCTION_MEAN || l->reduction == FOCAL_REDUCTION_POSITIVES)
+        value = counted ? sum / (double)counted : 0.0;
+    if (loss)
+        *loss = value;
+    return FOCAL_OK;
+}
+
+focal_status focal_softmax_loss(const struct focal_loss *l, size_t n, size_t c, const float *logits,
+                                const int32_t *targets, float *grad, float *per, double *loss)
+{
+    struct run r = {0, n, c, logits, targets, grad, per};
+    return softmax_run(l, &r, loss);
+}
+
+focal_status focal_softmax_loss_f64(const struct focal_loss *l, size_t n, size_t c,
+                                    const double *logits, const int32_t *targets, double *grad,
+                                    double *per, double *loss)
+{
+    struct run r = {1, n, c, logits, targets, grad, per};
+    return softmax_run(l, &r, loss);
+}
