@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <cblas.h>
 
+#include "focal/base.h"
 #include "base/blas.h"
 
 /* C (m×n) = alpha · op(A) · op(B) + beta · C on row-major matrices; forwards

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "focal/base.h"
 #include "base/csv_scan.h"
 #include "base/internal.h"
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <omp.h>
 
+#include "focal/base.h"
 #include "base/internal.h"
 #include "base/blas.h"
 

@@ -2,7 +2,7 @@
 #ifndef FOCAL_INTERNAL_H
 #define FOCAL_INTERNAL_H
 
-#include "focal.h"
+#include "focal/base.h"
 
 #if defined(__GNUC__)
 #define FOCAL_PRINTF(a, b) __attribute__((format(printf, a, b)))

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "focal/base.h"
 #include "base/internal.h"
 
 focal_status focal_read_file(const char *path, int regular_only, char **out, size_t *len)

@@ -2,6 +2,7 @@
  * Vigna), seeded by expanding one 64-bit seed with splitmix64. The whole state
  * is the struct the caller owns, so a run is reproducible from its seed and a
  * checkpoint can save and restore it. */
+#include "focal/base.h"
 #include "base/rng.h"
 
 /* x rotated left by k bits, 0 < k < 64. */

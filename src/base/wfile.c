@@ -12,6 +12,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "focal/base.h"
 #include "base/internal.h"
 
 /* How many temporary names "<path>.tmp.<pid>.<k>" are tried before giving up. */

@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "focal/data.h"
 #include "data/dataset_internal.h"
 
 /* ---- shared helpers ------------------------------------------------------- */

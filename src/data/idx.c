@@ -8,6 +8,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "focal/data.h"
 #include "data/dataset_internal.h"
 
 #define IDX_IMAGES "images-idx3"

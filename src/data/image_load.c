@@ -33,6 +33,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "focal/data.h"
 #include "data/dataset_internal.h"
 #include "base/rng.h"
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "focal/data.h"
 #include "data/dataset_internal.h"
 
 /* Sizes of the fixed parts of zip records. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "focal/data.h"
 #include "base/internal.h"
 #include "base/rng.h"
 

@@ -20,6 +20,7 @@
 #include <assert.h>
 #include <stdlib.h>
 
+#include "focal/data.h"
 #include "base/internal.h"
 #include "base/rng.h"
 

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "focal/data.h"
 #include "base/internal.h"
 #include "base/rng.h"
 

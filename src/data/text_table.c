@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "focal/data.h"
 #include "base/csv_scan.h"
 #include "data/dataset_internal.h"
 

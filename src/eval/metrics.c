@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "focal/eval.h"
 #include "base/internal.h"
 
 /* One sample of one class: its score and whether it is a positive. */

@@ -11,6 +11,7 @@
 #include <assert.h>
 #include <math.h>
 
+#include "focal/image.h"
 #include "base/internal.h"
 #include "base/rng.h"
 

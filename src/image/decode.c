@@ -17,6 +17,7 @@
 #include <turbojpeg.h>
 #include <zlib.h>
 
+#include "focal/image.h"
 #include "base/internal.h"
 
 /* Files larger than this are refused before being read. */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "focal/image.h"
 #include "base/internal.h"
 
 /* fundus box: threshold = (90th percentile of the brightest channel) / DIV,

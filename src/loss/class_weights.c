@@ -1,6 +1,7 @@
 /* weights.c — per-class weights for imbalance and the prior-probability bias. */
 #include <math.h>
 
+#include "focal/loss.h"
 #include "base/internal.h"
 
 focal_status focal_weights_balanced(double *w, const double *counts, size_t c)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "focal/loss.h"
 #include "base/internal.h"
 #include "loss/loss_internal.h"
 

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "focal.h"
+#include "focal/loss.h"
 
 /* What the kernels are given: the caller's parameters, with gamma zeroed for
  * the losses that have none (bce, ce), and the factor every gradient is

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "focal/loss.h"
 #include "loss/loss_internal.h"
 
 #pragma omp declare simd notinbranch

@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <string.h>
 
+#include "focal/nn.h"
 #include "nn/layers.h"
 
 /* Below this many elements a loop stays on one thread. */

@@ -5,6 +5,7 @@
 #include <assert.h>
 #include <math.h>
 
+#include "focal/nn.h"
 #include "nn/layers.h"
 
 /* Below this many elements in total a loop stays on one thread. */

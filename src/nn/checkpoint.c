@@ -27,6 +27,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "focal/nn.h"
 #include "base/internal.h"
 #include "nn/model_internal.h"
 #include "nn/optim_internal.h"

@@ -18,6 +18,7 @@
 #include <omp.h>
 #include <string.h>
 
+#include "focal/nn.h"
 #include "base/blas.h"
 #include "nn/layers.h"
 #if FOCAL_HAVE_DNNL

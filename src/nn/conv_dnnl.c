@@ -37,6 +37,7 @@
 
 #include <oneapi/dnnl/dnnl.h>
 
+#include "focal/nn.h"
 #include "nn/conv_dnnl.h"
 
 /* (batch size, thread count) variants kept per convolution. */

@@ -2,6 +2,7 @@
  * (out_features, in_features); each pass is one GEMM. */
 #include <assert.h>
 
+#include "focal/nn.h"
 #include "base/blas.h"
 #include "nn/layers.h"
 

@@ -1,6 +1,6 @@
 /* model.c — networks: the description parser and presets, shape planning,
  * the parameter buffer with PyTorch-named views, forward and backward over
- * the layer list, PyTorch's default initialisation, and the training step.
+ * the layer list and PyTorch's default initialisation.
  * Everything a step needs is allocated at creation. */
 #define _POSIX_C_SOURCE 200809L /* strdup */
 #include <ctype.h>
@@ -11,6 +11,8 @@
 
 #include <omp.h>
 
+#include "focal/loss.h"
+#include "focal/nn.h"
 #include "base/internal.h"
 #include "nn/layers.h"
 #include "nn/model_internal.h"
@@ -810,6 +812,11 @@ void focal_model_input_shape(const struct focal_model *m, int *c, int *h, int *w
     *w = m->in_w;
 }
 
+float *focal_model_dlogits(struct focal_model *m)
+{
+    return m->dlogits;
+}
+
 void focal_model_tensor(const struct focal_model *m, size_t i, struct focal_tensor_info *info)
 {
     *info = m->tensors[i];
@@ -1157,39 +1164,5 @@ focal_status focal_model_backward(struct focal_model *m, const float *dlogits, i
         dy = dx;
         which ^= 1;
     }
-    return FOCAL_OK;
-}
-
-/* ---- training step --------------------------------------------------------------------- */
-
-focal_status focal_train_step(struct focal_model *m, struct focal_optim *o, const struct focal_loss *l,
-                              const float *x, const void *targets, int n, double *loss)
-{
-    /* refuse before the forward pass, which changes batch-norm statistics and
-     * the dropout generator */
-    const int softmax = focal_loss_is_softmax(l->kind);
-    if (softmax != (m->head == FOCAL_HEAD_SOFTMAX))
-        return focal_fail(FOCAL_ERR_ARG, "loss '%s' does not fit the network's %s head", focal_loss_kind_name(l->kind),
-                          m->head == FOCAL_HEAD_SOFTMAX ? "softmax" : "sigmoid");
-    focal_status st = focal_loss_check(l, (size_t)m->classes);
-    if (st != FOCAL_OK)
-        return st;
-    const float *logits;
-    if ((st = focal_model_forward(m, x, n, 1, &logits)) != FOCAL_OK)
-        return st;
-    double value = 0;
-    st = softmax ? focal_softmax_loss(l, (size_t)n, (size_t)m->classes, logits, targets, m->dlogits, NULL, &value)
-                 : focal_sigmoid_loss(l, (size_t)n, (size_t)m->classes, logits, targets, m->dlogits, NULL, &value);
-    if (st != FOCAL_OK)
-        return st;
-    if (!isfinite(value))
-        return focal_fail(FOCAL_ERR_NUMERIC, "the loss is %g; parameters left unchanged", value);
-    focal_model_zero_grad(m);
-    if ((st = focal_model_backward(m, m->dlogits, n)) != FOCAL_OK)
-        return st;
-    if ((st = focal_optim_step(o, NULL)) != FOCAL_OK)
-        return st;
-    if (loss)
-        *loss = value;
     return FOCAL_OK;
 }

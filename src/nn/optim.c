@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "focal/nn.h"
 #include "base/internal.h"
 #include "nn/optim_internal.h"
 

@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "focal.h"
+#include "focal/nn.h"
 
 struct focal_optim {
     struct focal_optim_config cfg;

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "focal/nn.h"
 #include "nn/layers.h"
 
 /* Below this many output elements a loop stays on one thread. */

@@ -22,6 +22,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "focal/nn.h"
 #include "base/internal.h"
 #include "nn/safetensors.h"
 

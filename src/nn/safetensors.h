@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "focal.h"
+#include "focal/nn.h"
 
 enum focal_st_dtype { FOCAL_ST_F32, FOCAL_ST_F64, FOCAL_ST_I32, FOCAL_ST_I64, FOCAL_ST_U8 };
 

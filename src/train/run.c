@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "focal/train.h"
 #include "base/internal.h"
 #include "train/run_internal.h"
 

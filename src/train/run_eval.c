@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "focal/train.h"
 #include "base/internal.h"
 #include "train/run_internal.h"
 

@@ -2,7 +2,7 @@
 #ifndef FOCAL_RUN_INTERNAL_H
 #define FOCAL_RUN_INTERNAL_H
 
-#include "focal.h"
+#include "focal/train.h"
 
 /* Seconds on a monotonic clock. */
 double focal_run_now(void);

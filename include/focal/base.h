@@ -1,0 +1,121 @@
+/*
+ * focal/base.h — status and errors, version, threads, the task vocabulary, CSV matrices and the atomic file writer.
+ * Part of libfocal's public interface; include "focal.h" for all of it.
+ */
+#ifndef FOCAL_BASE_H
+#define FOCAL_BASE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FOCAL_VERSION_MAJOR 0
+#define FOCAL_VERSION_MINOR 1
+#define FOCAL_VERSION_PATCH 0
+#define FOCAL_VERSION_STRING "0.1.0"
+
+/* ------------------------------------------------------------------------ */
+/* Status and errors                                                         */
+/* ------------------------------------------------------------------------ */
+
+typedef enum focal_status {
+    FOCAL_OK = 0,
+    FOCAL_ERR_ARG,      /* an argument or parameter is out of its valid range */
+    FOCAL_ERR_NOMEM,    /* an allocation failed */
+    FOCAL_ERR_IO,       /* a file could not be opened, read or written */
+    FOCAL_ERR_FORMAT,   /* a file's contents are malformed */
+    FOCAL_ERR_NUMERIC   /* an input holds NaN or Inf */
+} focal_status;
+
+/* The message describing the last failure on the calling thread ("" if none).
+ * The string is owned by the library and valid until the thread's next call. */
+const char *focal_last_error(void);
+
+/* A short constant name for a status, e.g. "invalid argument". */
+const char *focal_status_string(focal_status st);
+
+/* The library's version, "MAJOR.MINOR.PATCH". */
+const char *focal_version(void);
+
+/* Sets the number of threads the library's parallel loops and the BLAS use
+ * (n >= 1), or n = 0 for one per core. Results of every loss are
+ * bit-identical for a given input whatever the thread count; training is
+ * bit-identical from run to run for the same seed and thread count. */
+void focal_set_threads(int n);
+
+/* The number of threads parallel loops will use. */
+int focal_get_threads(void);
+
+/* The instruction set the loss kernels run with: "generic", "avx2" or
+ * "avx512" — the best the CPU supports, unless the environment variable
+ * FOCAL_ISA names another supported one. */
+const char *focal_isa(void);
+
+/* ------------------------------------------------------------------------ */
+/* Tasks                                                                     */
+/* ------------------------------------------------------------------------ */
+
+enum focal_task {
+    FOCAL_TASK_BINARY,       /* one 0/1 label per sample; the model has 1 sigmoid output */
+    FOCAL_TASK_MULTICLASS,   /* one class index per sample; softmax head */
+    FOCAL_TASK_MULTILABEL    /* num_classes 0/1 labels per sample; sigmoid head */
+};
+
+/* "binary", "multiclass" or "multilabel". */
+const char *focal_task_name(enum focal_task t);
+
+/* ------------------------------------------------------------------------ */
+/* Files                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* A numeric CSV matrix read from a file. */
+struct focal_csv_matrix {
+    size_t rows, cols;
+    double *data;        /* rows×cols, row-major; free with focal_csv_free */
+};
+
+/* Reads a CSV file of numbers: no header, comma-separated, the same number of
+ * fields on every non-empty line; blank lines are skipped; CRLF accepted.
+ * FOCAL_ERR_IO if the file cannot be read; FOCAL_ERR_FORMAT with a message
+ * "path:line:column: ..." quoting the offending text for a malformed number or
+ * a row of the wrong length. On failure *m is left empty. */
+focal_status focal_csv_read(const char *path, struct focal_csv_matrix *m);
+void focal_csv_free(struct focal_csv_matrix *m);
+
+#define FOCAL_CSV_QUOTE_SIZE 48
+
+/* Where the value at data row `row`, field `col` (0-based, as in struct
+ * focal_csv_matrix) of the CSV file at path is written, read with the same
+ * rules as focal_csv_read: *line and *column (1-based, the field's first
+ * non-blank byte), and the field's text quoted for a message (control bytes
+ * as '?', cut with "..." after 40 bytes). For errors about values that parse
+ * but are not valid where they are. FOCAL_ERR_IO if the file cannot be read,
+ * FOCAL_ERR_ARG if it has no such value. */
+focal_status focal_csv_locate(const char *path, size_t row, size_t col, size_t *line, size_t *column,
+                              char quote[FOCAL_CSV_QUOTE_SIZE]);
+
+/* A file written atomically: data goes to a temporary file beside `path`;
+ * commit flushes, fsyncs and renames it over `path`; abort removes it. A file
+ * that is neither committed nor aborted leaves `path` untouched. */
+struct focal_wfile {
+    FILE *fp;            /* write here between open and commit/abort */
+    char *path;
+    char *tmp;
+};
+focal_status focal_wfile_open(struct focal_wfile *wf, const char *path);
+/* Closes and renames; FOCAL_ERR_IO if any write, flush, fsync or the rename
+ * failed (the temporary file is then removed). Always releases wf. */
+focal_status focal_wfile_commit(struct focal_wfile *wf);
+/* Closes and removes the temporary file; releases wf. Safe on a zeroed wf. */
+void focal_wfile_abort(struct focal_wfile *wf);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FOCAL_BASE_H */

@@ -1,0 +1,151 @@
+/*
+ * focal/loss.h — the losses with their fused gradients, class weights and output-bias initialisation.
+ * Part of libfocal's public interface; include "focal.h" for all of it.
+ */
+#ifndef FOCAL_LOSS_H
+#define FOCAL_LOSS_H
+
+#include "focal/base.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Losses                                                                    */
+/* ------------------------------------------------------------------------ */
+
+enum focal_loss_kind {
+    /* Sigmoid family: n×c logits, float targets in [0,1] (soft allowed);
+     * a negative target means "ignore this element". */
+    FOCAL_LOSS_BCE,            /* α_t·BCE (α < 0: plain BCE) */
+    FOCAL_LOSS_SIGMOID_FOCAL,  /* torchvision sigmoid_focal_loss: α_t (1−p_t)^γ BCE */
+    FOCAL_LOSS_FOCAL_STAR,     /* FL*: −α_t log σ(γ x_t + β) / γ, γ > 0 */
+    FOCAL_LOSS_ASL,            /* asymmetric loss (γ+, γ−, margin m), α_t applied */
+    FOCAL_LOSS_SIGMOID_POLY1,  /* α_t (1−p_t)^γ BCE + ε (1−p_t)^(γ+1) */
+    /* Softmax family: n×c logits, one int32 class per row; rows whose target
+     * equals ignore_index are ignored. */
+    FOCAL_LOSS_CE,             /* w[t]·CE with optional label smoothing */
+    FOCAL_LOSS_SOFTMAX_FOCAL,  /* w[t]·Σ_c q_c (−(1−p_c)^γ log p_c) */
+    FOCAL_LOSS_SOFTMAX_POLY1,  /* softmax focal + ε (1−P)^(γ+1), P = Σ_c q_c p_c */
+    FOCAL_LOSS_KIND_COUNT
+};
+
+enum focal_reduction {
+    FOCAL_REDUCTION_NONE,      /* *loss receives the sum; per-element values via `per` */
+    FOCAL_REDUCTION_SUM,
+    FOCAL_REDUCTION_MEAN,      /* sum / number of counted (non-ignored) elements or rows;
+                                  0, with zero gradients, when nothing is counted */
+    FOCAL_REDUCTION_POSITIVES, /* sum / max(1, number of positive targets) */
+    FOCAL_REDUCTION_COUNT
+};
+
+/* Parameters of a loss. Fill with focal_loss_init, then change what you need.
+ * A field a loss does not use is ignored.
+ *
+ *   sigmoid family, per element with logit x, target y, class j:
+ *     p = σ(x), p_t = p·y + (1−p)(1−y), α_t = α·y + (1−α)(1−y) (1 if α < 0),
+ *     w_j = class_weights[j] (1 if NULL)
+ *     bce            w_j α_t BCE(x,y),  BCE = softplus(x) − y·x
+ *     sigmoid-focal  w_j α_t (1−p_t)^γ BCE(x,y)
+ *     focal-star     w_j α_t (−log σ(γ x_t + β) / γ),  x_t = (2y−1)·x
+ *     asl            w_j α_t (−y (1−p)^γ+ log p − (1−y) p_m^γ− log(1−p_m)),
+ *                    p_m = max(p − m, 0)
+ *     sigmoid-poly1  w_j (α_t (1−p_t)^γ BCE(x,y) + ε (1−p_t)^(γ+1))
+ *   softmax family, per row with logits z, class t, C classes, smoothing s:
+ *     q_c = (1−s)·[c = t] + s/C,  p = softmax(z),  w_t = class_weights[t],
+ *     a = α if α >= 0 else 1 (a scalar α only rescales a softmax loss)
+ *     ce             a w_t Σ_c q_c (−log p_c)
+ *     softmax-focal  a w_t Σ_c q_c (−(1−p_c)^γ log p_c)
+ *     softmax-poly1  a w_t Σ_c q_c (−(1−p_c)^γ log p_c) + w_t ε (1−P)^(γ+1),
+ *                    P = Σ_c q_c p_c
+ *   The weight w_t (the softmax α_t) is chosen from the hard label, before
+ *   smoothing. The gradient of ASL is that of the loss as written (the
+ *   focusing factors are differentiated, not treated as constants). */
+struct focal_loss {
+    enum focal_loss_kind kind;
+    enum focal_reduction reduction;  /* default MEAN */
+    double gamma;            /* γ >= 0 (focal-star: γ > 0); default 2 (0 for bce/ce) */
+    double alpha;            /* α in [0,1] for sigmoid, >= 0 for softmax; < 0 = off (default) */
+    double beta;             /* FL* shift β; default 1 */
+    double gamma_pos;        /* ASL γ+ >= 0; default 0 */
+    double gamma_neg;        /* ASL γ− >= 0; default 4 */
+    double margin;           /* ASL probability margin m in [0,1); default 0.05 */
+    double epsilon;          /* poly-1 ε; default 1 */
+    double label_smoothing;  /* softmax smoothing s in [0,1); default 0 */
+    int32_t ignore_index;    /* softmax: target value that marks an ignored row; default −100 */
+    const double *class_weights; /* c weights >= 0, or NULL; not owned */
+};
+
+/* Fills *l with the defaults above for `kind`. */
+void focal_loss_init(struct focal_loss *l, enum focal_loss_kind kind);
+
+/* 1 if kind belongs to the softmax family, 0 for the sigmoid family. */
+int focal_loss_is_softmax(enum focal_loss_kind kind);
+
+/* Names used by the command line: "bce", "sigmoid-focal", "focal-star", "asl",
+ * "sigmoid-poly1", "ce", "softmax-focal", "softmax-poly1". */
+const char *focal_loss_kind_name(enum focal_loss_kind kind);
+/* Parses a name as above; FOCAL_ERR_ARG (message lists the valid names) if unknown. */
+focal_status focal_loss_kind_parse(const char *name, enum focal_loss_kind *kind);
+
+/* "none", "sum", "mean", "positives". */
+const char *focal_reduction_name(enum focal_reduction r);
+focal_status focal_reduction_parse(const char *name, enum focal_reduction *r);
+
+/* Checks every parameter of *l against its valid range for a problem with c
+ * classes; FOCAL_ERR_ARG with a message naming the parameter otherwise. */
+focal_status focal_loss_check(const struct focal_loss *l, size_t c);
+
+/* Sigmoid family, fused forward + backward.
+ *   logits, targets: n×c. targets in [0,1]; < 0 ignores the element.
+ *   grad (n×c, may be NULL): receives d loss / d logits, where loss is the
+ *     reduced value (for REDUCTION_NONE: the derivative of each element's own
+ *     loss, i.e. of their sum). 0 where ignored. Overwritten, not accumulated.
+ *   per (n×c, may be NULL): receives each element's unreduced loss.
+ *   loss (may be NULL): receives the reduced loss (NONE: the sum).
+ * Positive targets are those >= 0.5. Fails with FOCAL_ERR_ARG for a bad
+ * parameter, a softmax kind or a target > 1, and FOCAL_ERR_NUMERIC if a logit is
+ * NaN or Inf (the message names row and column); outputs are then unspecified. */
+focal_status focal_sigmoid_loss(const struct focal_loss *l, size_t n, size_t c,
+                                const float *logits, const float *targets,
+                                float *grad, float *per, double *loss);
+focal_status focal_sigmoid_loss_f64(const struct focal_loss *l, size_t n, size_t c,
+                                    const double *logits, const double *targets,
+                                    double *grad, double *per, double *loss);
+
+/* Softmax family, fused forward + backward.
+ *   logits: n×c; targets: n class indices in [0,c) or ignore_index.
+ *   grad (n×c, may be NULL), per (n, may be NULL), loss (may be NULL): as for
+ *   the sigmoid family, per row. Every counted row has one positive target.
+ * Fails with FOCAL_ERR_ARG for a bad parameter, a sigmoid kind or a target
+ * out of range (the message names the row), FOCAL_ERR_NUMERIC for a NaN/Inf logit. */
+focal_status focal_softmax_loss(const struct focal_loss *l, size_t n, size_t c,
+                                const float *logits, const int32_t *targets,
+                                float *grad, float *per, double *loss);
+focal_status focal_softmax_loss_f64(const struct focal_loss *l, size_t n, size_t c,
+                                    const double *logits, const int32_t *targets,
+                                    double *grad, double *per, double *loss);
+
+/* ------------------------------------------------------------------------ */
+/* Class weights and output-bias initialisation                              */
+/* ------------------------------------------------------------------------ */
+
+/* Inverse-frequency ("balanced", as scikit-learn): w_j = N / (c · counts[j]),
+ * N = Σ counts. FOCAL_ERR_ARG if a count is 0 (its weight would be infinite). */
+focal_status focal_weights_balanced(double *w, const double *counts, size_t c);
+
+/* Class-balanced by effective number (Cui et al. 2019):
+ * w_j = (1 − β) / (1 − β^counts[j]), rescaled so that Σ w_j = c. β in [0,1).
+ * FOCAL_ERR_ARG if β is out of range or a count is 0. */
+focal_status focal_weights_effective(double *w, const double *counts, size_t c, double beta);
+
+/* The bias b = −log((1 − π)/π) that makes a sigmoid output start at prior π,
+ * π in (0,1) (π = 0.01 gives ≈ −4.595). FOCAL_ERR_ARG otherwise. */
+focal_status focal_prior_bias(double pi, double *bias);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FOCAL_LOSS_H */

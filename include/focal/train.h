@@ -1,0 +1,154 @@
+/*
+ * focal/train.h — the training step and training runs: train, load, predict, evaluate.
+ * Part of libfocal's public interface; include "focal.h" for all of it.
+ */
+#ifndef FOCAL_TRAIN_H
+#define FOCAL_TRAIN_H
+
+#include "focal/base.h"
+#include "focal/loss.h"
+#include "focal/image.h"
+#include "focal/eval.h"
+#include "focal/data.h"
+#include "focal/nn.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Training step                                                             */
+/* ------------------------------------------------------------------------ */
+
+/* One optimiser step on a batch: forward (training mode), the loss and its
+ * gradient, zeroed gradients, backward, update. targets are n × classes
+ * floats for a sigmoid head, n int32 classes for a softmax head; the loss's
+ * family must match the head. *loss receives the batch loss. FOCAL_ERR_NUMERIC
+ * when the loss or the gradient norm is not finite (the parameters are then
+ * left unchanged). */
+focal_status focal_train_step(struct focal_model *m, struct focal_optim *o, const struct focal_loss *l,
+                              const float *x, const void *targets, int n, double *loss);
+
+/* ------------------------------------------------------------------------ */
+/* Training runs                                                             */
+/* ------------------------------------------------------------------------ */
+
+/* A training run: epochs over a dataset's training samples with a sampler
+ * and augmentation, validation after every epoch, the best checkpoint kept by
+ * a validation metric, early stopping, per-class thresholds chosen on
+ * validation, and the test samples evaluated once at the end with the chosen
+ * checkpoint and thresholds. Everything it writes goes to a run folder:
+ *   model.safetensors        the best checkpoint (by the selection metric)
+ *   last.safetensors, last.optim.safetensors
+ *                            the latest epoch and optimiser state, for resuming
+ *   history.csv              one row per epoch: train loss, validation loss and
+ *                            metrics, learning rate, seconds
+ *   run.json                 task, class names, thresholds, image options, the
+ *                            configuration and the best epoch
+ *   metrics.json             {"val": {...}, "test": {...}} (test only when the
+ *                            run has test samples), each as focal metrics --json
+ *   scores.csv               split,id, each output's probability, then its 0/1
+ *                            label (y_<name>), for every validation and test sample
+ * Every file is written atomically; a resumed run continues exactly where the
+ * last completed epoch left off (same losses as an uninterrupted run). */
+
+enum focal_select {
+    FOCAL_SELECT_AUTO,       /* mAP (multi-label), macro ROC-AUC (multi-class), ROC-AUC (binary) */
+    FOCAL_SELECT_MAP,        /* macro average precision */
+    FOCAL_SELECT_AUC,        /* macro ROC-AUC */
+    FOCAL_SELECT_MACRO_F1,
+    FOCAL_SELECT_BALANCED_ACCURACY,
+    FOCAL_SELECT_ACCURACY,
+    FOCAL_SELECT_LOSS,       /* validation loss (lower is better) */
+    FOCAL_SELECT_COUNT
+};
+/* "auto", "map", "auc", "macro-f1", "balanced-accuracy", "accuracy", "loss". */
+const char *focal_select_name(enum focal_select s);
+focal_status focal_select_parse(const char *name, enum focal_select *s);
+/* The metric s stands for on a task: AUTO becomes MAP for multi-label data
+ * and AUC otherwise; any other value is returned as it is. */
+enum focal_select focal_select_resolve(enum focal_select s, enum focal_task task);
+
+struct focal_run_config {
+    const char *model_desc;      /* network description (focal_model_create) */
+    const char *model_name;      /* preset or file name, recorded and used in messages */
+    struct focal_loss loss;      /* its family must fit the task (softmax for multi-class) */
+    struct focal_optim_config optim; /* a cosine schedule with total_steps 0 spans the whole run */
+    enum focal_sampler sampler;
+    double repeat_threshold;     /* repeat-factor sampling's t */
+    struct focal_augment augment;
+    double prior;                /* sigmoid heads: output biases start at this prior π; 0: off */
+    int epochs, batch;
+    uint64_t seed;
+    int patience;                /* stop after this many epochs without improvement; 0: never */
+    enum focal_select select;
+    int fundus_crop;             /* recorded in run.json for focal eval/predict */
+    const char *data;            /* the data's path, recorded in run.json */
+};
+/* Defaults: Adam lr 1e-3, batch 32, 10 epochs, shuffle, no augmentation, seed 0,
+ * patience 0, select AUTO; model_desc and loss are the caller's to set. */
+void focal_run_defaults(struct focal_run_config *cfg);
+
+/* One epoch of a run: a row of history.csv. */
+struct focal_epoch_record {
+    int epoch;               /* 1-based */
+    double train_loss, val_loss;
+    double val_map, val_auc, val_macro_f1, val_balanced_accuracy, val_accuracy; /* NaN if undefined */
+    double select_value;     /* the selection metric */
+    int improved;            /* 1 if this epoch became the best */
+    double lr, seconds;
+};
+
+/* What the run reports as it goes; any member may be NULL. */
+struct focal_run_callbacks {
+    void *ctx;
+    /* after each batch: samples done of total in this epoch, the epoch's mean loss so far */
+    void (*batch)(void *ctx, int epoch, int epochs, long done, long total, double loss, double seconds);
+    /* after each epoch's validation: one history row */
+    void (*epoch)(void *ctx, const struct focal_epoch_record *rec);
+};
+
+/* Trains on the samples train[0..n_train) of d (pixels or features; labels),
+ * validating on val[0..n_val) (n_val > 0), testing on test[0..n_test) (may be
+ * 0), writing the run folder `dir` (created if missing). With resume, `dir`
+ * must hold a run with the same configuration; training continues after its
+ * last completed epoch (epochs may be raised). FOCAL_ERR_NUMERIC when the
+ * loss becomes NaN or Inf: training stops, the files of the last good epoch
+ * stay, and the message names the epoch and batch. */
+focal_status focal_run_train(const struct focal_run_config *cfg, const struct focal_dataset *d,
+                             const int *train, int n_train, const int *val, int n_val,
+                             const int *test, int n_test, const char *dir, int resume,
+                             const struct focal_run_callbacks *cb);
+
+/* A trained run loaded for evaluation or prediction. */
+struct focal_run {
+    struct focal_model *model;
+    struct focal_ckpt_meta meta;     /* normalisation, class names */
+    enum focal_task task;
+    int num_classes;
+    double *thresholds;              /* num_classes (binary: 1) decision thresholds */
+    int fundus_crop;
+    int channels, height, width;     /* model input */
+};
+/* Loads dir/model.safetensors and dir/run.json for up to max_batch samples. */
+focal_status focal_run_load(struct focal_run *r, const char *dir, int max_batch);
+void focal_run_free(struct focal_run *r);
+
+/* Class probabilities of samples idx[0..n) of d (pixels or features, shaped as
+ * the run's input): probs receives n × num_classes values (binary: n values,
+ * the positive class's probability). Evaluation mode, no augmentation. */
+focal_status focal_run_predict(struct focal_run *r, const struct focal_dataset *d, const int *idx, int n,
+                               double *probs);
+
+/* The metrics of the run's model on samples idx[0..n) of d, with the run's
+ * thresholds (m: release with focal_metrics_free); when the labels include
+ * Disease_Risk, *have_riadd = 1 and *riadd the RIADD score. FOCAL_ERR_ARG if
+ * d's task or classes differ from the run's. */
+focal_status focal_run_evaluate(struct focal_run *r, const struct focal_dataset *d, const int *idx, int n,
+                                struct focal_metrics *m, struct focal_riadd *riadd, int *have_riadd);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FOCAL_TRAIN_H */
