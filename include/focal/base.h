@@ -99,6 +99,12 @@ void focal_csv_free(struct focal_csv_matrix *m);
 focal_status focal_csv_locate(const char *path, size_t row, size_t col, size_t *line, size_t *column,
                               char quote[FOCAL_CSV_QUOTE_SIZE]);
 
+/* Reads the whole file at path into a new NUL-terminated buffer (*out,
+ * caller frees; the text may hold NUL bytes of its own) and its length.
+ * regular_only refuses anything but a regular file. FOCAL_ERR_IO ("cannot
+ * open", "not a regular file", "read error") or FOCAL_ERR_NOMEM, naming path. */
+focal_status focal_read_file(const char *path, int regular_only, char **out, size_t *len);
+
 /* A file written atomically: data goes to a temporary file beside `path`;
  * commit flushes, fsyncs and renames it over `path`; abort removes it. A file
  * that is neither committed nor aborted leaves `path` untouched. */

@@ -16,10 +16,4 @@ focal_status focal_fail(focal_status st, const char *fmt, ...) FOCAL_PRINTF(2, 3
 /* Clears this thread's error message. */
 void focal_clear_error(void);
 
-/* Reads the whole file at path into a new NUL-terminated buffer (*out,
- * caller frees; the text may hold NUL bytes of its own) and its length.
- * regular_only refuses anything but a regular file. FOCAL_ERR_IO ("cannot
- * open", "not a regular file", "read error") or FOCAL_ERR_NOMEM, naming path. */
-focal_status focal_read_file(const char *path, int regular_only, char **out, size_t *len);
-
 #endif
