@@ -46,11 +46,19 @@ const char *focal_version(void)
     return FOCAL_VERSION_STRING;
 }
 
+/* The BLAS is linked only into programs that use the networks (base/blas.c
+ * comes with the convolution and dense layers); a program that uses only the
+ * losses links neither it nor OpenBLAS, and the weak reference is then NULL. */
+#if defined(__GNUC__)
+#pragma weak focal_blas_set_threads
+#endif
+
 void focal_set_threads(int n)
 {
     const int t = n > 0 ? n : omp_get_num_procs();
     omp_set_num_threads(t);
-    focal_blas_set_threads(t);
+    if (focal_blas_set_threads)
+        focal_blas_set_threads(t);
 }
 
 int focal_get_threads(void)
