@@ -33,24 +33,10 @@
  * pad < 0) or an empty output. */
 int focal_conv_init(struct focal_conv *p, int c, int h, int w, int oc, int k, int stride, int pad)
 {
-    p->c = c;
-    p->h = h;
-    p->w = w;
-    p->oc = oc;
-    p->k = k;
-    p->stride = stride;
-    p->pad = pad;
-    p->oh = p->ow = 0;
-    p->relu = 0;
-    p->slope = 0.0f;
-    p->dnnl = NULL;
+    *p = (struct focal_conv){.c = c, .h = h, .w = w, .oc = oc, .k = k, .stride = stride, .pad = pad};
     if (c < 1 || h < 1 || w < 1 || oc < 1 || k < 1 || stride < 1 || pad < 0)
         return -1;
-    if (h + 2 * pad < k || w + 2 * pad < k)
-        return -1;
-    p->oh = (h + 2 * pad - k) / stride + 1;
-    p->ow = (w + 2 * pad - k) / stride + 1;
-    return 0;
+    return focal_window_out(h, w, k, stride, pad, &p->oh, &p->ow);
 }
 
 void focal_conv_fuse_relu(struct focal_conv *p, float slope)

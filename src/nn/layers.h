@@ -17,6 +17,21 @@
 
 #include "base/rng.h"
 
+/* ---- sliding windows (convolution and pooling) ---------------------------- */
+
+/* The output size of a k×k window moved by stride over an h×w input padded
+ * by pad on every side: floor((h + 2·pad − k)/stride) + 1 per axis, as
+ * PyTorch. Returns 0, or −1 (oh, ow untouched) when the window does not fit
+ * the padded input. Needs k, stride >= 1 and pad >= 0. */
+static inline int focal_window_out(int h, int w, int k, int stride, int pad, int *oh, int *ow)
+{
+    if (h + 2 * pad < k || w + 2 * pad < k)
+        return -1;
+    *oh = (h + 2 * pad - k) / stride + 1;
+    *ow = (w + 2 * pad - k) / stride + 1;
+    return 0;
+}
+
 /* ---- conv2d (conv.c, conv_dnnl.c) ------------------------------------------- */
 
 /* Two implementations with one interface: im2col + GEMM through focal_sgemm

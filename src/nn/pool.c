@@ -18,20 +18,10 @@
  * least one real pixel) or an empty output. */
 int focal_pool_init(struct focal_pool *p, int c, int h, int w, int k, int stride, int pad)
 {
-    p->c = c;
-    p->h = h;
-    p->w = w;
-    p->k = k;
-    p->stride = stride;
-    p->pad = pad;
-    p->oh = p->ow = 0;
+    *p = (struct focal_pool){.c = c, .h = h, .w = w, .k = k, .stride = stride, .pad = pad};
     if (c < 1 || h < 1 || w < 1 || k < 1 || stride < 1 || pad < 0 || pad > k / 2)
         return -1;
-    if (h + 2 * pad < k || w + 2 * pad < k)
-        return -1;
-    p->oh = (h + 2 * pad - k) / stride + 1;
-    p->ow = (w + 2 * pad - k) / stride + 1;
-    return 0;
+    return focal_window_out(h, w, k, stride, pad, &p->oh, &p->ow);
 }
 
 /* The window of output position o along an axis of `size` pixels, clipped to
