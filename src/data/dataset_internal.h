@@ -1,6 +1,7 @@
 /* dataset_internal.h — what the dataset readers share: the header-aware text
- * table (csv.c), the per-format readers behind focal_dataset_open (dataset.c,
- * npz.c, idx.c) and small helpers for building a struct focal_dataset. Not
+ * table (text_table.c), the per-format readers behind focal_dataset_open
+ * (rfmid.c, folders.c, table.c, npz.c, idx.c; dispatched from dataset.c) and
+ * the helpers for building a struct focal_dataset (dataset_build.c). Not
  * installed. */
 #ifndef FOCAL_DATASET_INTERNAL_H
 #define FOCAL_DATASET_INTERNAL_H
@@ -10,7 +11,7 @@
 
 #include "base/internal.h"
 
-/* ---- text tables (csv.c) ------------------------------------------------- */
+/* ---- text tables (text_table.c) ------------------------------------------ */
 
 /* A CSV file read as text: every field trimmed of surrounding blanks and
  * NUL-terminated in place inside one buffer. Same line rules as
@@ -78,7 +79,12 @@ focal_status focal_read_table(struct focal_dataset *d, const char *path, const s
 focal_status focal_read_npz(struct focal_dataset *d, const char *path);
 focal_status focal_read_idx(struct focal_dataset *d, const char *path);
 
-/* ---- helpers for building datasets (dataset.c) ---------------------------- */
+/* 1 if the first field of the first non-blank line of the file at path
+ * (after a byte-order mark and blanks) is exactly `ID`: an RFMiD label file
+ * (rfmid.c). */
+int focal_rfmid_csv_starts_with_id(const char *path);
+
+/* ---- helpers for building datasets (dataset_build.c) ---------------------- */
 
 /* A new copy of s, or NULL when out of memory. */
 char *focal_ds_strdup(const char *s);
@@ -99,5 +105,35 @@ focal_status focal_ds_number_classes(struct focal_dataset *d, int c, const char 
  * call. FOCAL_ERR_NOMEM naming path. */
 focal_status focal_ds_number_ids(struct focal_dataset *d, int first, int count, const char *prefix,
                                  const char *path);
+
+/* A new string holding the decimal value of v, or NULL when out of memory. */
+char *focal_ds_itoa(long v);
+
+/* Frees the first n strings of v, then v. */
+void focal_ds_free_strings(char **v, int n);
+
+/* qsort comparison of two char * by strcmp. */
+int focal_ds_cmp_str(const void *a, const void *b);
+
+/* 1 if path names a directory. */
+int focal_ds_is_dir(const char *path);
+
+/* 1 if path names a regular file (or a link to one). */
+int focal_ds_is_file(const char *path);
+
+/* 1 if name ends with suffix, ignoring case. */
+int focal_ds_ends_with(const char *name, const char *suffix);
+
+/* "dir/name", or a copy of name when dir is "". NULL when out of memory. */
+char *focal_ds_join(const char *dir, const char *name);
+
+/* Which entries of a directory focal_ds_list_dir keeps. */
+enum focal_ds_list_kind { FOCAL_DS_LIST_DIRS, FOCAL_DS_LIST_IMAGES, FOCAL_DS_LIST_CSV };
+
+/* The names of the entries of directory dir of the given kind (folders;
+ * image files by name; .csv files), without hidden ones (starting with '.'),
+ * sorted by strcmp, in a new array *names (count *n; free with
+ * focal_ds_free_strings). FOCAL_ERR_IO naming dir if it cannot be read. */
+focal_status focal_ds_list_dir(const char *dir, enum focal_ds_list_kind kind, char ***names, int *n);
 
 #endif

@@ -1,4 +1,4 @@
-/* imgcache.c — turning a dataset's image files into pixels: decode, optional
+/* image_load.c — turning a dataset's image files into pixels: decode, optional
  * fundus crop and resize, in parallel over samples; bad images dropped or
  * reported; and a cache of the result on disk, so that a second run with the
  * same files and options reads one file instead of decoding every image.
