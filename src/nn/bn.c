@@ -111,7 +111,6 @@ void focal_bn_backward(float *dinp, float *dgamma, float *dbeta, const float *do
                        int relu_in, int n, int c, int hw)
 {
     assert(n >= 1 && c >= 1 && hw >= 1);
-    assert(!(relu_out && relu_in));
     const size_t m = (size_t)n * hw;
     const size_t cstride = (size_t)c * hw;
 #pragma omp parallel for schedule(static) if (m * c >= BN_PAR_MIN)
@@ -154,7 +153,14 @@ void focal_bn_backward(float *dinp, float *dgamma, float *dbeta, const float *do
             const float *x = inp + base + i * cstride;
             const float *dy = dout + base + i * cstride;
             float *dx = dinp + base + i * cstride;
-            if (relu_out) {
+            if (relu_out && relu_in) { /* ReLU before and after: both masks */
+                const float *ro = relu_out + base + i * cstride;
+                for (int j = 0; j < hw; j++) {
+                    const float g = dy[j];
+                    const float v = kf * (ro[j] > 0.0f ? g : 0.0f) + af * (x[j] - mu) + bf;
+                    dx[j] = x[j] > 0.0f ? v : 0.0f;
+                }
+            } else if (relu_out) {
                 const float *ro = relu_out + base + i * cstride;
                 for (int j = 0; j < hw; j++) {
                     const float g = dy[j];

@@ -128,7 +128,8 @@ void focal_bn_forward_eval(float *out, const float *inp, const float *gamma, con
  * with relu = 1; dout is then the gradient after the ReLU, which is applied
  * here (where relu_out > 0). relu_in = 1: inp is the output of a ReLU, and
  * dinp is passed back through it (0 where inp <= 0), so that dinp is the
- * gradient with respect to the ReLU's input. Not both. */
+ * gradient with respect to the ReLU's input. Both may be given (a ReLU on
+ * each side: relu → batchnorm → relu). */
 void focal_bn_backward(float *dinp, float *dgamma, float *dbeta, const float *dout, const float *inp,
                        const float *mean, const float *rstd, const float *gamma, const float *relu_out,
                        int relu_in, int n, int c, int hw);
