@@ -20,83 +20,84 @@ static uint32_t idx_be32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* The whole (decompressed) content of path in a new buffer *out (caller
- * frees), its length in *len. FOCAL_ERR_IO if it cannot be opened,
- * FOCAL_ERR_FORMAT for a truncated or corrupt gzip stream. */
-static focal_status idx_slurp(const char *path, uint8_t **out, size_t *len)
+/* Reads up to `want` more bytes of gz into buf + *n (growing *buf, whose
+ * capacity is *cap, geometrically: memory follows the data actually read,
+ * not what a header claims). Stops at the end of the stream. FOCAL_ERR_FORMAT
+ * for a truncated or corrupt gzip stream, FOCAL_ERR_NOMEM. */
+static focal_status idx_gzread(gzFile gz, const char *path, uint8_t **buf, size_t *cap, size_t *n, size_t want)
 {
-    *out = NULL;
-    *len = 0;
-    gzFile gz = gzopen(path, "rb");
-    if (!gz)
-        return focal_fail(FOCAL_ERR_IO, "%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
-    size_t cap = (size_t)1 << 20, n = 0;
-    uint8_t *buf = malloc(cap);
-    focal_status st = FOCAL_OK;
-    if (!buf)
-        st = focal_fail(FOCAL_ERR_NOMEM, "%s: out of memory", path);
-    while (st == FOCAL_OK) {
-        if (n == cap) {
-            uint8_t *nb = cap <= SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
-            if (!nb) {
-                st = focal_fail(FOCAL_ERR_NOMEM, "%s: out of memory after %zu bytes", path, n);
-                break;
-            }
-            buf = nb;
-            cap *= 2;
+    const size_t stop = *n + want;
+    while (*n < stop) {
+        if (*n == *cap) {
+            size_t nc = *cap ? *cap * 2 : (size_t)1 << 16;
+            if (nc > stop || nc < *cap)
+                nc = stop;
+            uint8_t *nb = realloc(*buf, nc);
+            if (!nb)
+                return focal_fail(FOCAL_ERR_NOMEM, "%s: out of memory after %zu bytes", path, *n);
+            *buf = nb;
+            *cap = nc;
         }
-        const size_t want = cap - n < (size_t)INT_MAX ? cap - n : (size_t)INT_MAX;
-        const int got = gzread(gz, buf + n, (unsigned)want);
+        const size_t room = (*cap < stop ? *cap : stop) - *n;
+        const int got = gzread(gz, *buf + *n, (unsigned)(room < (size_t)INT_MAX ? room : (size_t)INT_MAX));
         int err = Z_OK;
         const char *msg = got < 0 || (got == 0 && !gzeof(gz)) ? gzerror(gz, &err) : NULL;
         if (got <= 0) {
             if (msg && err != Z_OK)
-                st = focal_fail(err == Z_ERRNO ? FOCAL_ERR_IO : FOCAL_ERR_FORMAT,
-                                "%s: cannot read after %zu bytes: %s; the file is truncated or corrupt", path, n, msg);
+                return focal_fail(err == Z_ERRNO ? FOCAL_ERR_IO : FOCAL_ERR_FORMAT,
+                                  "%s: cannot read after %zu bytes: %s; the file is truncated or corrupt", path, *n,
+                                  msg);
             break;
         }
-        n += (size_t)got;
+        *n += (size_t)got;
     }
     int err = Z_OK;
     const char *msg = gzerror(gz, &err);
-    if (st == FOCAL_OK && err != Z_OK)
-        st = focal_fail(FOCAL_ERR_FORMAT, "%s: cannot read after %zu bytes: %s; the file is truncated or corrupt", path,
-                        n, msg);
-    gzclose(gz);
-    if (st != FOCAL_OK) {
-        free(buf);
-        return st;
-    }
-    *out = buf;
-    *len = n;
+    if (err != Z_OK)
+        return focal_fail(FOCAL_ERR_FORMAT, "%s: cannot read after %zu bytes: %s; the file is truncated or corrupt",
+                          path, *n, msg);
     return FOCAL_OK;
 }
 
-/* Reads an idx file of unsigned bytes with `ndim` dimensions into *buf,
- * checking its magic, and the dimensions into dims; *data points at the
- * values, whose count must be the product of the dimensions. */
+/* Reads an idx file of unsigned bytes (gzip-compressed or plain) with `ndim`
+ * dimensions into *buf, checking its magic, and the dimensions into dims;
+ * *data points at the values, whose count must be the product of the
+ * dimensions. The header is read and checked first, and then at most the
+ * values it implies and one byte more (to detect trailing data), so a small
+ * file that inflates far beyond its header is refused without inflating it. */
 static focal_status idx_read(const char *path, int ndim, uint8_t **buf, uint32_t dims[3], const uint8_t **data)
 {
-    size_t len;
-    focal_status st = idx_slurp(path, buf, &len);
-    if (st != FOCAL_OK)
-        return st;
+    *buf = NULL;
+    gzFile gz = gzopen(path, "rb");
+    if (!gz)
+        return focal_fail(FOCAL_ERR_IO, "%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
     const size_t head = 4 + 4 * (size_t)ndim;
+    size_t cap = 0, len = 0;
+    focal_status st = idx_gzread(gz, path, buf, &cap, &len, head);
     const uint8_t *b = *buf;
-    if (len < head || b[0] != 0 || b[1] != 0 || b[2] != 0x08 || b[3] != ndim)
-        return focal_fail(FOCAL_ERR_FORMAT, "%s: not an idx%d file of unsigned bytes; expected magic 0x%08x (%s)",
-                          path, ndim, 0x800 + ndim, ndim == 3 ? "images" : "labels");
     size_t count = 1;
-    for (int k = 0; k < ndim; k++) {
+    if (st == FOCAL_OK && (len < head || b[0] != 0 || b[1] != 0 || b[2] != 0x08 || b[3] != ndim))
+        st = focal_fail(FOCAL_ERR_FORMAT, "%s: not an idx%d file of unsigned bytes; expected magic 0x%08x (%s)", path,
+                        ndim, 0x800 + ndim, ndim == 3 ? "images" : "labels");
+    for (int k = 0; st == FOCAL_OK && k < ndim; k++) {
         dims[k] = idx_be32(b + 4 + 4 * (size_t)k);
-        if (dims[k] && count > SIZE_MAX / dims[k])
-            return focal_fail(FOCAL_ERR_FORMAT, "%s: dimensions too large", path);
+        if (dims[k] && count > (SIZE_MAX - head - 1) / dims[k])
+            st = focal_fail(FOCAL_ERR_FORMAT, "%s: dimensions too large", path);
         count *= dims[k];
     }
-    if (len - head != count)
-        return focal_fail(FOCAL_ERR_FORMAT, "%s: holds %zu bytes of data; its header's dimensions need %zu (%s)", path,
-                          len - head, count, len - head < count ? "truncated" : "trailing data");
-    *data = b + head;
+    if (st == FOCAL_OK)
+        st = idx_gzread(gz, path, buf, &cap, &len, count + 1);
+    gzclose(gz);
+    if (st == FOCAL_OK && len - head != count)
+        st = focal_fail(FOCAL_ERR_FORMAT, "%s: holds %s%zu bytes of data; its header's dimensions need %zu (%s)",
+                        path, len - head > count ? "more than " : "", len - head > count ? count : len - head, count,
+                        len - head < count ? "truncated" : "trailing data");
+    if (st != FOCAL_OK) {
+        free(*buf);
+        *buf = NULL;
+        return st;
+    }
+    *data = *buf + head;
     return FOCAL_OK;
 }
 

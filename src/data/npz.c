@@ -218,8 +218,12 @@ static const char *npy_value(const char *h, size_t n, const char *key)
     return NULL;
 }
 
-/* Parses the header of the .npy bytes b[0..n) of array `key` into *a. */
-static focal_status npy_parse(const uint8_t *b, size_t n, const char *path, const char *key, struct npy *a)
+/* Parses the header of the .npy array `key` whose first n bytes are b and
+ * whose whole size is total (>= n) into *a; the data, when the header is
+ * whole in b, starts at a->data (valid when n = total). A known dtype must
+ * leave exactly count × itemsize bytes after the header. */
+static focal_status npy_parse(const uint8_t *b, size_t n, size_t total, const char *path, const char *key,
+                              struct npy *a)
 {
     memset(a, 0, sizeof *a);
     if (n < 10 || memcmp(b, "\x93NUMPY", 6) != 0)
@@ -294,7 +298,7 @@ static focal_status npy_parse(const uint8_t *b, size_t n, const char *path, cons
     if (a->ndim == 0)
         return focal_fail(FOCAL_ERR_FORMAT, "%s: '%s' is a scalar; expected an array", path, key);
     if (a->kind != '?') {
-        const size_t have = n - hoff - hlen;
+        const size_t have = total - hoff - hlen;
         if (a->count > SIZE_MAX / (size_t)a->itemsize || have != a->count * (size_t)a->itemsize)
             return focal_fail(FOCAL_ERR_FORMAT, "%s: '%s' holds %zu data bytes; its shape and dtype '%s' need %zu",
                               path, key, have, a->descr, a->count * (size_t)a->itemsize);
@@ -348,8 +352,54 @@ static void npz_names(const struct zip *z, char *buf, size_t n)
     }
 }
 
+/* The .npy header of a member lies in its first bytes: version 1 headers are
+ * under 64 KiB; longer (version 2/3) ones are refused. */
+#define NPY_PREFIX_MAX ((size_t)65536 + 16)
+
+/* The first `want` (<= m->usize) bytes of member m, inflated, in a new buffer
+ * *out (caller frees): enough to read a .npy header before trusting the
+ * member's stated size. FOCAL_ERR_FORMAT if they cannot be had. */
+static focal_status zip_peek(const struct zip *z, const struct zip_member *m, size_t want, uint8_t **out)
+{
+    const int nl = (int)(m->name_len > 64 ? 64 : m->name_len);
+    uint8_t *buf = malloc(want ? want : 1);
+    if (!buf)
+        return focal_fail(FOCAL_ERR_NOMEM, "%s: out of memory", z->path);
+    if (m->method == 0) {
+        memcpy(buf, m->data, want);
+    } else {
+        z_stream zs;
+        memset(&zs, 0, sizeof zs);
+        if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) {
+            free(buf);
+            return focal_fail(FOCAL_ERR_NOMEM, "%s: cannot start zlib's inflate", z->path);
+        }
+        zs.next_in = (Bytef *)(uintptr_t)m->data;
+        zs.avail_in = m->csize;
+        zs.next_out = buf;
+        zs.avail_out = (uInt)want;
+        int r = Z_OK;
+        while (zs.avail_out > 0 && r == Z_OK)
+            r = inflate(&zs, Z_SYNC_FLUSH);
+        const uLong got = zs.total_out;
+        inflateEnd(&zs);
+        if (got != want) {
+            free(buf);
+            return focal_fail(FOCAL_ERR_FORMAT, "%s: member '%.*s' does not inflate to its %u bytes (%s); the "
+                              "file is corrupt", z->path, nl, m->name, m->usize,
+                              r == Z_DATA_ERROR ? "invalid deflate data" : "data ends early");
+        }
+    }
+    *out = buf;
+    return FOCAL_OK;
+}
+
 /* Reads and parses array `key` (member key.npy) into *buf / *a. *present = 0
- * when the member is absent (no error). */
+ * when the member is absent (no error). The header is read first, from the
+ * member's first bytes; only a member whose stated size is what its header's
+ * shape and dtype need is inflated whole, so a few bytes claiming gigabytes
+ * cost nothing. An unsupported dtype is returned unread (a->data NULL) for
+ * the caller's message. */
 static focal_status npz_array(const struct zip *z, const char *key, uint8_t **buf, struct npy *a, int *present)
 {
     char member[32];
@@ -358,8 +408,18 @@ static focal_status npz_array(const struct zip *z, const char *key, uint8_t **bu
     *present = m != NULL;
     if (!m)
         return FOCAL_OK;
-    focal_status st = zip_extract(z, m, buf);
-    return st == FOCAL_OK ? npy_parse(*buf, m->usize, z->path, key, a) : st;
+    const size_t want = m->usize < NPY_PREFIX_MAX ? m->usize : NPY_PREFIX_MAX;
+    uint8_t *head = NULL;
+    focal_status st = zip_peek(z, m, want, &head);
+    if (st == FOCAL_OK)
+        st = npy_parse(head, want, m->usize, z->path, key, a);
+    free(head);
+    if (st != FOCAL_OK || a->kind == '?') {
+        a->data = NULL;
+        return st;
+    }
+    st = zip_extract(z, m, buf);
+    return st == FOCAL_OK ? npy_parse(*buf, m->usize, m->usize, z->path, key, a) : st;
 }
 
 /* Reads split s (images and labels, both or neither; train required) and

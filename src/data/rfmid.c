@@ -12,6 +12,10 @@
 #include "focal/data.h"
 #include "data/dataset_internal.h"
 
+/* The most columns a labels file may have. Checking names against each
+ * other is quadratic in the columns, so a hostile header of 100,000 names
+ * would take minutes; 4096 leaves room for any real label set. */
+#define RFMID_MAX_COLUMNS 4096
 #define RFMID_MAX_FILES 3
 #define RFMID_RISK "Disease_Risk"
 #define RFMID_OTHER "OTHER"
@@ -237,6 +241,9 @@ static focal_status rfmid_read_file(struct rfmid_src *s)
         return st;
     const struct focal_table *t = &s->t;
     char q[FOCAL_CSV_QUOTE_SIZE];
+    if (t->cols > RFMID_MAX_COLUMNS)
+        return focal_fail(FOCAL_ERR_FORMAT, "%s:%zu: %zu columns; expected at most %d (ID, Disease_Risk and the "
+                          "conditions: RFMiD has 47)", s->path, t->header_line, t->cols, RFMID_MAX_COLUMNS);
     for (size_t c = 0; c < t->cols; c++) {
         if (!*t->header[c])
             return focal_fail(FOCAL_ERR_FORMAT, "%s:%zu: column %zu has no name; expected a name in every header field",
