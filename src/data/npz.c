@@ -131,11 +131,15 @@ static const struct zip_member *zip_find(const struct zip *z, const char *name)
     return NULL;
 }
 
-/* The uncompressed bytes of member m in a new buffer *out (caller frees),
- * checked against its size and CRC-32. */
-static focal_status zip_extract(const struct zip *z, const struct zip_member *m, uint8_t **out)
+/* The first `want` bytes (want <= m->usize) of member m, inflated, in a new
+ * buffer *out (caller frees). want = m->usize: the whole member, which must
+ * end there and pass its CRC-32 check; less: a prefix, e.g. to read a .npy
+ * header before trusting the member's stated size. FOCAL_ERR_FORMAT for an
+ * unsupported method, inconsistent sizes or corrupt data. */
+static focal_status zip_extract(const struct zip *z, const struct zip_member *m, size_t want, uint8_t **out)
 {
     const int nl = (int)(m->name_len > 60 ? 60 : m->name_len);
+    const int whole = want == m->usize;
     *out = NULL;
     if (m->method != 0 && m->method != 8)
         return focal_fail(FOCAL_ERR_FORMAT, "%s: member '%.*s' uses compression method %d; expected 0 (stored) "
@@ -144,12 +148,12 @@ static focal_status zip_extract(const struct zip *z, const struct zip_member *m,
         (m->method == 8 && (uint64_t)m->usize > (uint64_t)m->csize * ZIP_MAX_RATIO + 1024))
         return focal_fail(FOCAL_ERR_FORMAT, "%s: member '%.*s' claims %u bytes from %u stored; the sizes are "
                           "inconsistent", z->path, nl, m->name, m->usize, m->csize);
-    uint8_t *buf = malloc(m->usize ? m->usize : 1);
+    uint8_t *buf = malloc(want ? want : 1);
     if (!buf)
-        return focal_fail(FOCAL_ERR_NOMEM, "%s: out of memory for member '%.*s' (%u bytes)", z->path, nl, m->name,
-                          m->usize);
+        return focal_fail(FOCAL_ERR_NOMEM, "%s: out of memory for member '%.*s' (%zu bytes)", z->path, nl, m->name,
+                          want);
     if (m->method == 0) {
-        memcpy(buf, m->data, m->usize);
+        memcpy(buf, m->data, want);
     } else {
         z_stream zs;
         memset(&zs, 0, sizeof zs);
@@ -160,11 +164,13 @@ static focal_status zip_extract(const struct zip *z, const struct zip_member *m,
         zs.next_in = (Bytef *)(uintptr_t)m->data;
         zs.avail_in = m->csize;
         zs.next_out = buf;
-        zs.avail_out = m->usize;
-        const int r = inflate(&zs, Z_FINISH);
+        zs.avail_out = (uInt)want;
+        int r = Z_OK;
+        while (r == Z_OK && (whole || zs.avail_out > 0))
+            r = inflate(&zs, whole ? Z_FINISH : Z_SYNC_FLUSH);
         const uLong got = zs.total_out;
         inflateEnd(&zs);
-        if (r != Z_STREAM_END || got != m->usize) {
+        if (got != want || (whole && r != Z_STREAM_END)) {
             free(buf);
             return focal_fail(FOCAL_ERR_FORMAT, "%s: member '%.*s' does not inflate to its %u bytes (%s); the "
                               "file is corrupt", z->path, nl, m->name, m->usize,
@@ -172,7 +178,7 @@ static focal_status zip_extract(const struct zip *z, const struct zip_member *m,
                                                                                              : "extra data");
         }
     }
-    if (crc32(crc32(0L, Z_NULL, 0), buf, m->usize) != m->crc) {
+    if (whole && crc32(crc32(0L, Z_NULL, 0), buf, m->usize) != m->crc) {
         free(buf);
         return focal_fail(FOCAL_ERR_FORMAT, "%s: member '%.*s' fails its CRC-32 check; the file is corrupt", z->path,
                           nl, m->name);
@@ -356,44 +362,6 @@ static void npz_names(const struct zip *z, char *buf, size_t n)
  * under 64 KiB; longer (version 2/3) ones are refused. */
 #define NPY_PREFIX_MAX ((size_t)65536 + 16)
 
-/* The first `want` (<= m->usize) bytes of member m, inflated, in a new buffer
- * *out (caller frees): enough to read a .npy header before trusting the
- * member's stated size. FOCAL_ERR_FORMAT if they cannot be had. */
-static focal_status zip_peek(const struct zip *z, const struct zip_member *m, size_t want, uint8_t **out)
-{
-    const int nl = (int)(m->name_len > 64 ? 64 : m->name_len);
-    uint8_t *buf = malloc(want ? want : 1);
-    if (!buf)
-        return focal_fail(FOCAL_ERR_NOMEM, "%s: out of memory", z->path);
-    if (m->method == 0) {
-        memcpy(buf, m->data, want);
-    } else {
-        z_stream zs;
-        memset(&zs, 0, sizeof zs);
-        if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) {
-            free(buf);
-            return focal_fail(FOCAL_ERR_NOMEM, "%s: cannot start zlib's inflate", z->path);
-        }
-        zs.next_in = (Bytef *)(uintptr_t)m->data;
-        zs.avail_in = m->csize;
-        zs.next_out = buf;
-        zs.avail_out = (uInt)want;
-        int r = Z_OK;
-        while (zs.avail_out > 0 && r == Z_OK)
-            r = inflate(&zs, Z_SYNC_FLUSH);
-        const uLong got = zs.total_out;
-        inflateEnd(&zs);
-        if (got != want) {
-            free(buf);
-            return focal_fail(FOCAL_ERR_FORMAT, "%s: member '%.*s' does not inflate to its %u bytes (%s); the "
-                              "file is corrupt", z->path, nl, m->name, m->usize,
-                              r == Z_DATA_ERROR ? "invalid deflate data" : "data ends early");
-        }
-    }
-    *out = buf;
-    return FOCAL_OK;
-}
-
 /* Reads and parses array `key` (member key.npy) into *buf / *a. *present = 0
  * when the member is absent (no error). The header is read first, from the
  * member's first bytes; only a member whose stated size is what its header's
@@ -410,7 +378,7 @@ static focal_status npz_array(const struct zip *z, const char *key, uint8_t **bu
         return FOCAL_OK;
     const size_t want = m->usize < NPY_PREFIX_MAX ? m->usize : NPY_PREFIX_MAX;
     uint8_t *head = NULL;
-    focal_status st = zip_peek(z, m, want, &head);
+    focal_status st = zip_extract(z, m, want, &head);
     if (st == FOCAL_OK)
         st = npy_parse(head, want, m->usize, z->path, key, a);
     free(head);
@@ -418,7 +386,7 @@ static focal_status npz_array(const struct zip *z, const char *key, uint8_t **bu
         a->data = NULL;
         return st;
     }
-    st = zip_extract(z, m, buf);
+    st = zip_extract(z, m, m->usize, buf);
     return st == FOCAL_OK ? npy_parse(*buf, m->usize, m->usize, z->path, key, a) : st;
 }
 
