@@ -263,14 +263,18 @@ int cmd_compare(int argc, char **argv)
             cli_error("out of memory");
             goto out;
         }
-        /* check the spec now, before any run starts */
-        struct trainopt probe = exp_run_options(&base, 0);
-        char *scratch = strdup(spec);
-        int bad = !scratch || exp_apply_spec(&probe, scratch) != 0;
+        /* check the method now, before any run starts: its spec, then its
+         * whole loss and sampler by the library */
+        struct trainopt probe = exp_run_options(&base, base.cfg.seed);
+        char *scratch = strdup(spec), ctx[96];
+        snprintf(ctx, sizeof ctx, "compare: method %s", name);
+        int bad = !scratch || exp_apply_spec(&probe, scratch) != 0 ||
+                  (status = trainopt_check(&probe, d, train, n_train, ctx)) != CLI_EXIT_OK;
         free(scratch);
         trainopt_free(&probe);
         if (bad)
             goto out;
+        status = CLI_EXIT_USAGE;
     }
     if (n_methods == 0) {
         cli_error("compare: no method applies to this data");

@@ -170,7 +170,7 @@ static int loss_parse(int argc, char **argv, struct loss_job *job)
         cli_error("--grad: the file name is empty; expected a path to write the gradient to");
         return CLI_EXIT_USAGE;
     }
-    int status = lossopt_apply(&job->l, kind, &lo, "--type");
+    int status = lossopt_apply(&job->l, kind, &lo, "--type", NULL, 1);
     if (status != CLI_EXIT_OK)
         return status;
     job->threads = -1;
