@@ -318,6 +318,56 @@ static void test_reductions(void)
     CHECK(check_close(lm, per[0], 1e-15, 0));
 }
 
+/* Without a gradient the kernels compute the loss alone; it must be the
+ * same bit for bit as with one, for every kind, both element types, with
+ * label smoothing, ignored elements and rows, and class counts around the
+ * kernels' block sizes. */
+static void test_no_grad_identical(void)
+{
+    enum { NMAX = 130, CMAX = 600 };
+    static const size_t cs[] = {1, 3, 17, 64, 65, 513, 600};
+    static const size_t ns[] = {1, 63, 65, 130};
+    static float x[NMAX * CMAX], y[NMAX * CMAX], g[NMAX * CMAX];
+    static double xd[NMAX * CMAX], yd[NMAX * CMAX], gd[NMAX * CMAX];
+    static int32_t t[NMAX];
+    for (int k = 0; k < FOCAL_LOSS_KIND_COUNT; k++)
+        for (int smooth = 0; smooth < 2; smooth++)
+            for (size_t ci = 0; ci < sizeof cs / sizeof cs[0]; ci++)
+                for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
+                    const size_t n = ns[ni], c = cs[ci];
+                    struct focal_loss l;
+                    focal_loss_init(&l, (enum focal_loss_kind)k);
+                    const int sm = focal_loss_is_softmax(l.kind);
+                    if (smooth && !sm)
+                        continue;
+                    l.label_smoothing = smooth ? 0.1 : 0.0;
+                    l.gamma = (ni & 1) && l.gamma > 0 ? 1.5 : l.gamma;
+                    for (size_t i = 0; i < n * c; i++) {
+                        x[i] = (float)((urand() * 2 - 1) * 8);
+                        xd[i] = x[i];
+                        y[i] = urand() < 0.05 ? -1.0f : (urand() < 0.3 ? 1.0f : 0.0f);
+                        yd[i] = y[i];
+                    }
+                    for (size_t i = 0; i < n; i++)
+                        t[i] = urand() < 0.05 ? l.ignore_index : (int32_t)(urand() * c);
+                    double a = 0, b = 1, ad = 0, bd = 1;
+                    if (sm) {
+                        CHECK(focal_softmax_loss(&l, n, c, x, t, g, NULL, &a) == FOCAL_OK);
+                        CHECK(focal_softmax_loss(&l, n, c, x, t, NULL, NULL, &b) == FOCAL_OK);
+                        CHECK(focal_softmax_loss_f64(&l, n, c, xd, t, gd, NULL, &ad) == FOCAL_OK);
+                        CHECK(focal_softmax_loss_f64(&l, n, c, xd, t, NULL, NULL, &bd) == FOCAL_OK);
+                    } else {
+                        CHECK(focal_sigmoid_loss(&l, n, c, x, y, g, NULL, &a) == FOCAL_OK);
+                        CHECK(focal_sigmoid_loss(&l, n, c, x, y, NULL, NULL, &b) == FOCAL_OK);
+                        CHECK(focal_sigmoid_loss_f64(&l, n, c, xd, yd, gd, NULL, &ad) == FOCAL_OK);
+                        CHECK(focal_sigmoid_loss_f64(&l, n, c, xd, yd, NULL, NULL, &bd) == FOCAL_OK);
+                    }
+                    CHECKF(memcmp(&a, &b, sizeof a) == 0 && memcmp(&ad, &bd, sizeof ad) == 0,
+                           "%s smoothing %d, %zu x %zu: with gradient %a / %a, without %a / %a",
+                           focal_loss_kind_name(l.kind), smooth, n, c, a, ad, b, bd);
+                }
+}
+
 static int has(const char *needle)
 {
     return strstr(focal_last_error(), needle) != NULL;
@@ -394,5 +444,6 @@ int main(void)
     test_saturated_relative();
     test_reductions();
     test_errors();
+    test_no_grad_identical();
     return check_done("test_loss_props");
 }

@@ -335,19 +335,12 @@ static void scale_grad(const struct run *r, double f)
 
 /* Runs the kernels of one family over the problem in shape-determined chunks
  * (in parallel) and adds the chunks' results in chunk order into *total.
- * Allocates a scratch gradient when the caller passed none (the kernels
- * always write one). */
+ * Without a gradient (r->grad NULL) the kernels compute the loss alone and
+ * nothing is allocated. */
 static focal_status run_chunks(struct run *r, const struct focal_kparams *kp, int softmax,
                                struct focal_kpart *total)
 {
     const size_t n = r->n, c = r->c;
-    void *scratch = NULL;
-    if (!r->grad && n != 0 && c != 0) {
-        scratch = malloc(n * c * (r->f64 ? sizeof(double) : sizeof(float)));
-        if (!scratch)
-            return focal_fail(FOCAL_ERR_NOMEM, "no memory for %zu x %zu scratch values", n, c);
-        r->grad = scratch;
-    }
     const struct focal_kernels *k = focal_kernels_active();
     const size_t nch = plan_chunks(n, c);
     struct focal_kpart part[FOCAL_MAX_CHUNKS];
@@ -368,10 +361,6 @@ static focal_status run_chunks(struct run *r, const struct focal_kparams *kp, in
         total->sum += part[ch].sum;
         total->counted += part[ch].counted;
         total->bad += part[ch].bad;
-    }
-    if (scratch) {
-        free(scratch);
-        r->grad = NULL;
     }
     return FOCAL_OK;
 }
