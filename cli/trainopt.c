@@ -260,12 +260,23 @@ int trainopt_resolve_loss(struct trainopt *t, enum focal_task task, const char *
     return lossopt_apply(&t->cfg.loss, kind, &t->lo, "--loss", ctx, warn);
 }
 
+static int resolve_weights(struct trainopt *t, const struct focal_dataset *d, const int *train, int n_train);
+
 int trainopt_check(struct trainopt *t, const struct focal_dataset *d, const int *train, int n_train,
                    const char *ctx)
 {
     int status = trainopt_resolve_loss(t, d->task, ctx, 0);
     if (status != CLI_EXIT_OK)
         return status;
+    int quiet = t->quiet;
+    t->quiet = 1;
+    int bad = t->weights && resolve_weights(t, d, train, n_train) != 0;
+    t->quiet = quiet;
+    if (bad) {
+        if (ctx)
+            cli_error("%s: its class weights are not valid", ctx);
+        return CLI_EXIT_USAGE;
+    }
     int *order = NULL, len = 0;
     focal_status st = focal_sampler_epoch(t->cfg.sampler, d, train, n_train, t->cfg.seed, 1,
                                           t->cfg.repeat_threshold, &order, &len);
@@ -324,15 +335,15 @@ static int resolve_weights(struct trainopt *t, const struct focal_dataset *d, co
             free(list);
             goto out;
         }
-        for (int j = 0; j < c; j++) {
-            if (!(list[j] >= 0)) {
-                cli_error("--class-weights: weight %d is %g; expected weights >= 0", j + 1, list[j]);
-                free(list);
-                goto out;
-            }
-            w[j] = list[j];
-        }
+        memcpy(w, list, (size_t)c * sizeof *w);
         free(list);
+    }
+    /* the weights' values are the library's to check, with the loss */
+    struct focal_loss probe = t->cfg.loss;
+    probe.class_weights = w;
+    if (focal_loss_check(&probe, (size_t)c) != FOCAL_OK) {
+        cli_error("--class-weights: %s", focal_last_error());
+        goto out;
     }
     if (d->task == FOCAL_TASK_BINARY) {
         if (w[0] + w[1] <= 0) {

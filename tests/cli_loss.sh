@@ -183,7 +183,7 @@ fails "class weights: wrong count" 2 "--class-weights: 2 values given, but x23.c
     loss --type bce --logits x23.csv --targets y23.csv --class-weights 1,2
 fails "class weights: bad item" 2 "--class-weights: 'x' (item 2) is not a number" \
     loss --type bce --logits x23.csv --targets y23.csv --class-weights 1,x,3
-fails "class weights: negative" 2 "--class-weights: weight 1 is -1; expected weights >= 0" \
+fails "class weights: negative, the library's message" 2 "focal: bce: class weight 0 is -1; expected a finite value >= 0" \
     loss --type bce --logits x23.csv --targets y23.csv --class-weights -1,1,1
 fails "unknown command" 2 "unknown command 'fit'" fit
 expect "unknown command lists the commands" grep -qF "commands are: loss, explain, synth, train, eval, predict, metrics" "$T/stderr"
