@@ -35,18 +35,11 @@ focal_status focal_name_parse(const char *what, struct focal_names t, const char
     return focal_fail(FOCAL_ERR_ARG, "unknown %s '%s'; expected one of %s", what, name ? name : "(null)", list);
 }
 
-/* The task names are focal_task_name's. */
+/* The tasks' names for parsing. focal_task_name (src/train/run.c) holds the
+ * same three; it belongs here, beside them. */
+static const char *const task_names[] = {
+    [FOCAL_TASK_BINARY] = "binary", [FOCAL_TASK_MULTICLASS] = "multiclass", [FOCAL_TASK_MULTILABEL] = "multilabel",
+};
 
-focal_status focal_task_parse(const char *name, enum focal_task *t)
-{
-    const char *const names[] = {
-        [FOCAL_TASK_BINARY] = focal_task_name(FOCAL_TASK_BINARY),
-        [FOCAL_TASK_MULTICLASS] = focal_task_name(FOCAL_TASK_MULTICLASS),
-        [FOCAL_TASK_MULTILABEL] = focal_task_name(FOCAL_TASK_MULTILABEL),
-    };
-    int v;
-    focal_status st = focal_name_parse("task", FOCAL_NAMES(names), name, &v);
-    if (st == FOCAL_OK)
-        *t = (enum focal_task)v;
-    return st;
-}
+/* focal_task_parse */
+FOCAL_DEFINE_PARSE(focal_task_parse, enum focal_task, "task", FOCAL_NAMES(task_names))

@@ -22,4 +22,26 @@ const char *focal_name_of(struct focal_names t, int v);
  * message "unknown WHAT 'NAME'; expected one of A, B, C". */
 focal_status focal_name_parse(const char *what, struct focal_names t, const char *name, int *v);
 
+/* Defines `focal_status PARSE_FN(const char *name, ENUM *out)` by
+ * focal_name_parse over TABLE (a struct focal_names), *out untouched on
+ * failure; WHAT names the kind of thing in the message. */
+#define FOCAL_DEFINE_PARSE(PARSE_FN, ENUM, WHAT, TABLE)                        \
+    focal_status PARSE_FN(const char *name, ENUM *out)                         \
+    {                                                                          \
+        int v;                                                                 \
+        focal_status st = focal_name_parse(WHAT, TABLE, name, &v);             \
+        if (st == FOCAL_OK)                                                    \
+            *out = (ENUM)v;                                                    \
+        return st;                                                             \
+    }
+
+/* Defines the pair `const char *NAME_FN(ENUM v)` (focal_name_of) and
+ * PARSE_FN (FOCAL_DEFINE_PARSE) over TABLE. */
+#define FOCAL_DEFINE_NAMES(NAME_FN, PARSE_FN, ENUM, WHAT, TABLE)              \
+    const char *NAME_FN(ENUM v)                                                \
+    {                                                                          \
+        return focal_name_of(TABLE, (int)v);                                   \
+    }                                                                          \
+    FOCAL_DEFINE_PARSE(PARSE_FN, ENUM, WHAT, TABLE)
+
 #endif

@@ -75,19 +75,10 @@ int focal_loss_fits_task(enum focal_loss_kind kind, enum focal_task task)
     return (unsigned)kind < FOCAL_LOSS_KIND_COUNT && loss_info[kind].softmax == (task == FOCAL_TASK_MULTICLASS);
 }
 
-const char *focal_loss_kind_name(enum focal_loss_kind kind)
-{
-    return focal_name_of(KIND_NAMES, (int)kind);
-}
-
-focal_status focal_loss_kind_parse(const char *name, enum focal_loss_kind *kind)
-{
-    int v;
-    focal_status st = focal_name_parse("loss", KIND_NAMES, name, &v);
-    if (st == FOCAL_OK)
-        *kind = (enum focal_loss_kind)v;
-    return st;
-}
+/* focal_loss_kind_name, focal_loss_kind_parse, focal_reduction_name, focal_reduction_parse */
+FOCAL_DEFINE_NAMES(focal_loss_kind_name, focal_loss_kind_parse, enum focal_loss_kind, "loss", KIND_NAMES)
+FOCAL_DEFINE_NAMES(focal_reduction_name, focal_reduction_parse, enum focal_reduction, "reduction",
+                   FOCAL_NAMES(reduction_names))
 
 /* Appends the names of the kinds of one family to buf, "a, b or c", each a
  * generic name followed by the kind's own in parentheses where they differ. */
@@ -137,20 +128,6 @@ focal_status focal_loss_kind_for_task(const char *name, enum focal_task task, en
     }
     *kind = (enum focal_loss_kind)found;
     return FOCAL_OK;
-}
-
-const char *focal_reduction_name(enum focal_reduction r)
-{
-    return focal_name_of(FOCAL_NAMES(reduction_names), (int)r);
-}
-
-focal_status focal_reduction_parse(const char *name, enum focal_reduction *r)
-{
-    int v;
-    focal_status st = focal_name_parse("reduction", FOCAL_NAMES(reduction_names), name, &v);
-    if (st == FOCAL_OK)
-        *r = (enum focal_reduction)v;
-    return st;
 }
 
 focal_status focal_loss_check(const struct focal_loss *l, size_t c)

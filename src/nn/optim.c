@@ -55,33 +55,11 @@ static const char *const schedule_names[] = {
     [FOCAL_SCHED_CONSTANT] = "constant", [FOCAL_SCHED_STEP] = "step", [FOCAL_SCHED_COSINE] = "cosine",
 };
 
-const char *focal_optim_kind_name(enum focal_optim_kind k)
-{
-    return focal_name_of(FOCAL_NAMES(optim_names), (int)k);
-}
-
-focal_status focal_optim_kind_parse(const char *name, enum focal_optim_kind *k)
-{
-    int v;
-    focal_status st = focal_name_parse("optimizer", FOCAL_NAMES(optim_names), name, &v);
-    if (st == FOCAL_OK)
-        *k = (enum focal_optim_kind)v;
-    return st;
-}
-
-const char *focal_schedule_name(enum focal_schedule s)
-{
-    return focal_name_of(FOCAL_NAMES(schedule_names), (int)s);
-}
-
-focal_status focal_schedule_parse(const char *name, enum focal_schedule *s)
-{
-    int v;
-    focal_status st = focal_name_parse("schedule", FOCAL_NAMES(schedule_names), name, &v);
-    if (st == FOCAL_OK)
-        *s = (enum focal_schedule)v;
-    return st;
-}
+/* focal_optim_kind_name, focal_optim_kind_parse, focal_schedule_name, focal_schedule_parse */
+FOCAL_DEFINE_NAMES(focal_optim_kind_name, focal_optim_kind_parse, enum focal_optim_kind, "optimizer",
+                   FOCAL_NAMES(optim_names))
+FOCAL_DEFINE_NAMES(focal_schedule_name, focal_schedule_parse, enum focal_schedule, "schedule",
+                   FOCAL_NAMES(schedule_names))
 
 /* Fills *c with PyTorch's defaults for `kind` (see focal.h). Fields the kind
  * does not use still get sensible values, so that changing c->kind later
