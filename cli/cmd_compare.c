@@ -312,9 +312,9 @@ int cmd_compare(int argc, char **argv)
             snprintf(dir, sizeof dir, "%s/runs/%s/seed%d", base.out, m[i].name, s);
             double t0 = progress_now();
             status = exp_train(&t, d, train, n_train, val, n_val, test, n_test, dir, &skipped);
-            m[i].gamma = (t.cfg.loss.kind == FOCAL_LOSS_SIGMOID_FOCAL || t.cfg.loss.kind == FOCAL_LOSS_SOFTMAX_FOCAL ||
-                          t.cfg.loss.kind == FOCAL_LOSS_SIGMOID_POLY1 || t.cfg.loss.kind == FOCAL_LOSS_SOFTMAX_POLY1)
-                             ? t.cfg.loss.gamma : NAN;
+            /* the γ of a focal-type loss: one with γ that the names focal or poly1 stand for */
+            const struct focal_loss_info *info = focal_loss_info(t.cfg.loss.kind);
+            m[i].gamma = (info->params & FOCAL_PARAM_GAMMA) && info->generic ? t.cfg.loss.gamma : NAN;
             trainopt_free(&t);
             free(spec);
             if (status != CLI_EXIT_OK) {

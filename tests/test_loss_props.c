@@ -368,6 +368,42 @@ static void test_no_grad_identical(void)
                 }
 }
 
+static int has(const char *needle);
+
+/* The per-kind table: names, families, parameters, and the resolution of a
+ * loss name for a task. */
+static void test_info(void)
+{
+    for (int k = 0; k < FOCAL_LOSS_KIND_COUNT; k++) {
+        const struct focal_loss_info *in = focal_loss_info((enum focal_loss_kind)k);
+        CHECK(in && in->kind == (enum focal_loss_kind)k);
+        CHECK(strcmp(in->name, focal_loss_kind_name((enum focal_loss_kind)k)) == 0);
+        CHECK(in->softmax == focal_loss_is_softmax((enum focal_loss_kind)k));
+        CHECK(focal_loss_fits_task((enum focal_loss_kind)k, FOCAL_TASK_MULTICLASS) == in->softmax);
+        CHECK(focal_loss_fits_task((enum focal_loss_kind)k, FOCAL_TASK_MULTILABEL) == !in->softmax);
+        CHECK((in->params & FOCAL_PARAM_LABEL_SMOOTHING) ? in->softmax : 1);
+        enum focal_loss_kind back;
+        CHECK(focal_loss_kind_for_task(in->name, in->softmax ? FOCAL_TASK_MULTICLASS : FOCAL_TASK_BINARY, &back) ==
+                  FOCAL_OK && back == (enum focal_loss_kind)k);
+    }
+    CHECK(focal_loss_info(FOCAL_LOSS_KIND_COUNT) == NULL);
+    CHECK(!(focal_loss_info(FOCAL_LOSS_BCE)->params & FOCAL_PARAM_GAMMA));
+    CHECK(!(focal_loss_info(FOCAL_LOSS_ASL)->params & FOCAL_PARAM_GAMMA));
+    CHECK(focal_loss_info(FOCAL_LOSS_ASL)->params & FOCAL_PARAM_MARGIN);
+    CHECK(focal_loss_info(FOCAL_LOSS_FOCAL_STAR)->params & FOCAL_PARAM_BETA);
+    enum focal_loss_kind k = FOCAL_LOSS_ASL;
+    CHECK(focal_loss_kind_for_task("focal", FOCAL_TASK_MULTICLASS, &k) == FOCAL_OK && k == FOCAL_LOSS_SOFTMAX_FOCAL);
+    CHECK(focal_loss_kind_for_task("ce", FOCAL_TASK_BINARY, &k) == FOCAL_OK && k == FOCAL_LOSS_BCE);
+    CHECK(focal_loss_kind_for_task("poly1", FOCAL_TASK_MULTILABEL, &k) == FOCAL_OK && k == FOCAL_LOSS_SIGMOID_POLY1);
+    CHECK(focal_loss_kind_for_task("asl", FOCAL_TASK_MULTICLASS, &k) == FOCAL_ERR_ARG &&
+          has("asl is a sigmoid loss; this multi-class data needs ce, focal (softmax-focal) or poly1 (softmax-poly1)"));
+    CHECK(focal_loss_kind_for_task("hinge", FOCAL_TASK_BINARY, &k) == FOCAL_ERR_ARG && has("'hinge' is not a loss"));
+    enum focal_task t = FOCAL_TASK_BINARY;
+    CHECK(focal_task_parse("multilabel", &t) == FOCAL_OK && t == FOCAL_TASK_MULTILABEL);
+    CHECK(focal_task_parse("multi-label", &t) == FOCAL_ERR_ARG && t == FOCAL_TASK_MULTILABEL &&
+          has("unknown task 'multi-label'; expected one of binary, multiclass, multilabel"));
+}
+
 static int has(const char *needle)
 {
     return strstr(focal_last_error(), needle) != NULL;
@@ -445,5 +481,6 @@ int main(void)
     test_reductions();
     test_errors();
     test_no_grad_identical();
+    test_info();
     return check_done("test_loss_props");
 }
