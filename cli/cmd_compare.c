@@ -268,8 +268,10 @@ int cmd_compare(int argc, char **argv)
         struct trainopt probe = exp_run_options(&base, base.cfg.seed);
         char *scratch = strdup(spec), ctx[96];
         snprintf(ctx, sizeof ctx, "compare: method %s", name);
-        int bad = !scratch || exp_apply_spec(&probe, scratch) != 0 ||
-                  (status = trainopt_check(&probe, d, train, n_train, ctx)) != CLI_EXIT_OK;
+        int bad = !scratch || exp_apply_spec(&probe, scratch) != 0;
+        if (bad && scratch)
+            cli_error("%s: its spec '%s' is not valid", ctx, spec);
+        bad = bad || (status = trainopt_check(&probe, d, train, n_train, ctx)) != CLI_EXIT_OK;
         free(scratch);
         trainopt_free(&probe);
         if (bad)

@@ -105,7 +105,7 @@ int lossopt_apply(struct focal_loss *l, enum focal_loss_kind kind, const struct 
         }
         if (p->field >= 0)
             *(double *)(void *)((char *)l + p->field) = *(const double *)(const void *)((const char *)&dflt + p->field);
-        else
+        else if (p->id == LOSSOPT_IGNORE_INDEX)
             l->ignore_index = dflt.ignore_index;
     }
     if (focal_loss_check(l, 1) != FOCAL_OK) {
