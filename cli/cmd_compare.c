@@ -263,14 +263,20 @@ int cmd_compare(int argc, char **argv)
             cli_error("out of memory");
             goto out;
         }
-        /* check the spec now, before any run starts */
-        struct trainopt probe = exp_run_options(&base, 0);
-        char *scratch = strdup(spec);
+        /* check the method now, before any run starts: its spec, then its
+         * whole loss and sampler by the library */
+        struct trainopt probe = exp_run_options(&base, base.cfg.seed);
+        char *scratch = strdup(spec), ctx[96];
+        snprintf(ctx, sizeof ctx, "compare: method %s", name);
         int bad = !scratch || exp_apply_spec(&probe, scratch) != 0;
+        if (bad && scratch)
+            cli_error("%s: its spec '%s' is not valid", ctx, spec);
+        bad = bad || (status = trainopt_check(&probe, d, train, n_train, ctx)) != CLI_EXIT_OK;
         free(scratch);
         trainopt_free(&probe);
         if (bad)
             goto out;
+        status = CLI_EXIT_USAGE;
     }
     if (n_methods == 0) {
         cli_error("compare: no method applies to this data");
@@ -308,9 +314,9 @@ int cmd_compare(int argc, char **argv)
             snprintf(dir, sizeof dir, "%s/runs/%s/seed%d", base.out, m[i].name, s);
             double t0 = progress_now();
             status = exp_train(&t, d, train, n_train, val, n_val, test, n_test, dir, &skipped);
-            m[i].gamma = (t.cfg.loss.kind == FOCAL_LOSS_SIGMOID_FOCAL || t.cfg.loss.kind == FOCAL_LOSS_SOFTMAX_FOCAL ||
-                          t.cfg.loss.kind == FOCAL_LOSS_SIGMOID_POLY1 || t.cfg.loss.kind == FOCAL_LOSS_SOFTMAX_POLY1)
-                             ? t.cfg.loss.gamma : NAN;
+            /* the γ of a focal-type loss: one with γ that the names focal or poly1 stand for */
+            const struct focal_loss_info *info = focal_loss_info(t.cfg.loss.kind);
+            m[i].gamma = (info->params & FOCAL_PARAM_GAMMA) && info->generic ? t.cfg.loss.gamma : NAN;
             trainopt_free(&t);
             free(spec);
             if (status != CLI_EXIT_OK) {

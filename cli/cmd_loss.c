@@ -170,7 +170,7 @@ static int loss_parse(int argc, char **argv, struct loss_job *job)
         cli_error("--grad: the file name is empty; expected a path to write the gradient to");
         return CLI_EXIT_USAGE;
     }
-    int status = lossopt_apply(&job->l, kind, &lo, "--type");
+    int status = lossopt_apply(&job->l, kind, &lo, "--type", NULL, 1);
     if (status != CLI_EXIT_OK)
         return status;
     job->threads = -1;
@@ -179,14 +179,7 @@ static int loss_parse(int argc, char **argv, struct loss_job *job)
     if (val[L_CLASS_WEIGHTS]) {
         if (cli_parse_list("--class-weights", val[L_CLASS_WEIGHTS], &job->class_weights,
                            &job->n_class_weights))
-            return CLI_EXIT_USAGE;
-        for (size_t j = 0; j < job->n_class_weights; j++) {
-            if (!(job->class_weights[j] >= 0.0)) {
-                cli_error("--class-weights: weight %zu is %g; expected weights >= 0",
-                          j + 1, job->class_weights[j]);
-                return CLI_EXIT_USAGE;
-            }
-        }
+            return CLI_EXIT_USAGE; /* their values are checked with the loss, by the library */
     }
     return CLI_EXIT_OK;
 }

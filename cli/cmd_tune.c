@@ -56,8 +56,9 @@ void cmd_tune_help(FILE *fp)
 "             --epochs 10 --out tune\n");
 }
 
-/* Parses a list option into v (at most MAX_GRID values in [lo, hi]). */
-static int parse_grid(const char *opt, const char *text, double lo, double hi, double *v, int *n)
+/* Parses a list option into v (at most MAX_GRID numbers; whether they are
+ * valid is checked per grid cell, by the library). */
+static int parse_grid(const char *opt, const char *text, double *v, int *n)
 {
     double *list;
     size_t k;
@@ -68,14 +69,7 @@ static int parse_grid(const char *opt, const char *text, double lo, double hi, d
         free(list);
         return -1;
     }
-    for (size_t i = 0; i < k; i++) {
-        if (!(list[i] >= lo && list[i] <= hi)) {
-            cli_error("%s: %g is out of range; expected values in [%g, %g]", opt, list[i], lo, hi);
-            free(list);
-            return -1;
-        }
-        v[i] = list[i];
-    }
+    memcpy(v, list, k * sizeof *v);
     *n = (int)k;
     free(list);
     return 0;
@@ -149,10 +143,10 @@ int cmd_tune(int argc, char **argv)
             if (cli_parse_long("--folds", v, 2, MAX_FOLDS, &folds))
                 goto out;
         } else if (id == LOSSOPT_GAMMA) {
-            if (parse_grid("--gamma", v, 0.0, 100.0, gammas, &ng))
+            if (parse_grid("--gamma", v, gammas, &ng))
                 goto out;
         } else if (id == LOSSOPT_ALPHA) {
-            if (parse_grid("--alpha", v, 0.0, 1.0, alphas, &na))
+            if (parse_grid("--alpha", v, alphas, &na))
                 goto out;
         } else if (trainopt_take(&base, id, v) < 0) {
             goto out;
@@ -179,6 +173,23 @@ int cmd_tune(int argc, char **argv)
         cli_error("%s", focal_last_error());
         goto out;
     }
+    /* every grid cell's loss, checked by the library before any run starts */
+    focal_dataset_class_counts(d, train, n_train, counts);
+    for (int gi = 0; gi < ng; gi++)
+        for (int ai = 0; ai < na; ai++) {
+            struct cell_opts co;
+            struct trainopt t = exp_run_options(&base, base.cfg.seed);
+            char ctx[96];
+            snprintf(ctx, sizeof ctx, "tune: gamma %g, alpha %g", gammas[gi], alphas[ai]);
+            int rc = cell_options(&co, gammas[gi], alphas[ai], d, counts, n_train) != 0 || cell_apply(&t, &co, d) != 0
+                         ? CLI_EXIT_USAGE : trainopt_check(&t, d, train, n_train, ctx);
+            trainopt_free(&t);
+            free(co.weights);
+            if (rc != CLI_EXIT_OK) {
+                status = rc;
+                goto out;
+            }
+        }
     if (exp_mkdirs(base.out) != 0)
         goto out;
     int rare[3], n_rare = exp_rarest(d, train, n_train, rare);

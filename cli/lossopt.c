@@ -1,66 +1,49 @@
 /* lossopt.c — the loss parameters shared by the commands that take a loss. */
-#include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lossopt.h"
 
-static const struct cli_opt lossopt_opts[] = { LOSSOPT_CLI_OPTS };
-#define N_LOSSOPT_OPTS (sizeof lossopt_opts / sizeof lossopt_opts[0])
+/* Each loss option: its flag, the library's parameter bit (which kinds use it
+ * is the library's knowledge, see focal_loss_info) and the field it sets
+ * (-1: not a double). */
+static const struct lossopt_param {
+    const char *name;
+    int id;
+    unsigned param;
+    ptrdiff_t field;
+} lossopt_params[] = {
+    { "--alpha", LOSSOPT_ALPHA, FOCAL_PARAM_ALPHA, offsetof(struct focal_loss, alpha) },
+    { "--gamma", LOSSOPT_GAMMA, FOCAL_PARAM_GAMMA, offsetof(struct focal_loss, gamma) },
+    { "--beta", LOSSOPT_BETA, FOCAL_PARAM_BETA, offsetof(struct focal_loss, beta) },
+    { "--gamma-pos", LOSSOPT_GAMMA_POS, FOCAL_PARAM_GAMMA_POS, offsetof(struct focal_loss, gamma_pos) },
+    { "--gamma-neg", LOSSOPT_GAMMA_NEG, FOCAL_PARAM_GAMMA_NEG, offsetof(struct focal_loss, gamma_neg) },
+    { "--margin", LOSSOPT_MARGIN, FOCAL_PARAM_MARGIN, offsetof(struct focal_loss, margin) },
+    { "--epsilon", LOSSOPT_EPSILON, FOCAL_PARAM_EPSILON, offsetof(struct focal_loss, epsilon) },
+    { "--reduction", LOSSOPT_REDUCTION, FOCAL_PARAM_REDUCTION, -1 },
+    { "--label-smoothing", LOSSOPT_LABEL_SMOOTHING, FOCAL_PARAM_LABEL_SMOOTHING,
+      offsetof(struct focal_loss, label_smoothing) },
+    { "--ignore-index", LOSSOPT_IGNORE_INDEX, FOCAL_PARAM_IGNORE_INDEX, -1 },
+};
+#define N_LOSSOPT_PARAMS (sizeof lossopt_params / sizeof lossopt_params[0])
 
-#define KIND_BIT(k) (1u << (unsigned)(k))
-#define SIGMOID_KINDS (KIND_BIT(FOCAL_LOSS_BCE) | KIND_BIT(FOCAL_LOSS_SIGMOID_FOCAL) | \
-    KIND_BIT(FOCAL_LOSS_FOCAL_STAR) | KIND_BIT(FOCAL_LOSS_ASL) | KIND_BIT(FOCAL_LOSS_SIGMOID_POLY1))
-#define SOFTMAX_KINDS (KIND_BIT(FOCAL_LOSS_CE) | KIND_BIT(FOCAL_LOSS_SOFTMAX_FOCAL) | \
-    KIND_BIT(FOCAL_LOSS_SOFTMAX_POLY1))
-
-/* The loss kinds (bit set) whose value depends on the option with this id. */
-static unsigned lossopt_kinds(int id)
-{
-    switch (id) {
-    case LOSSOPT_GAMMA:
-        return KIND_BIT(FOCAL_LOSS_SIGMOID_FOCAL) | KIND_BIT(FOCAL_LOSS_FOCAL_STAR) |
-               KIND_BIT(FOCAL_LOSS_SIGMOID_POLY1) | KIND_BIT(FOCAL_LOSS_SOFTMAX_FOCAL) |
-               KIND_BIT(FOCAL_LOSS_SOFTMAX_POLY1);
-    case LOSSOPT_BETA:
-        return KIND_BIT(FOCAL_LOSS_FOCAL_STAR);
-    case LOSSOPT_GAMMA_POS:
-    case LOSSOPT_GAMMA_NEG:
-    case LOSSOPT_MARGIN:
-        return KIND_BIT(FOCAL_LOSS_ASL);
-    case LOSSOPT_EPSILON:
-        return KIND_BIT(FOCAL_LOSS_SIGMOID_POLY1) | KIND_BIT(FOCAL_LOSS_SOFTMAX_POLY1);
-    case LOSSOPT_LABEL_SMOOTHING:
-    case LOSSOPT_IGNORE_INDEX:
-        return SOFTMAX_KINDS;
-    default:
-        return SIGMOID_KINDS | SOFTMAX_KINDS;
-    }
-}
-
-/* The option name of id, e.g. "--gamma". */
-static const char *lossopt_name(int id)
-{
-    for (size_t i = 0; i < N_LOSSOPT_OPTS; i++)
-        if (lossopt_opts[i].id == id)
-            return lossopt_opts[i].name;
-    return "?";
-}
-
-/* Writes the names of the kinds in `mask`, comma-separated, to fp. */
-static void lossopt_print_mask(FILE *fp, unsigned mask)
+/* Writes the names of the kinds whose parameters include `param` (all kinds
+ * for 0), comma-separated, to fp. */
+static void lossopt_print_users(FILE *fp, unsigned param)
 {
     int first = 1;
     for (int k = 0; k < FOCAL_LOSS_KIND_COUNT; k++) {
-        if (!(mask & KIND_BIT(k)))
+        const struct focal_loss_info *in = focal_loss_info((enum focal_loss_kind)k);
+        if (param && !(in->params & param))
             continue;
-        fprintf(fp, "%s%s", first ? "" : ", ", focal_loss_kind_name((enum focal_loss_kind)k));
+        fprintf(fp, "%s%s", first ? "" : ", ", in->name);
         first = 0;
     }
 }
 
 void lossopt_print_kinds(FILE *fp)
 {
-    lossopt_print_mask(fp, SIGMOID_KINDS | SOFTMAX_KINDS);
+    lossopt_print_users(fp, 0);
 }
 
 int lossopt_take(struct lossopt *o, int id, const char *value)
@@ -71,91 +54,63 @@ int lossopt_take(struct lossopt *o, int id, const char *value)
     return 1;
 }
 
-/* The value of option id, or NULL if it was not given. */
-static const char *lossopt_get(const struct lossopt *o, int id)
+/* Sets the field of parameter p of l from text v (parsing only; the range is
+ * the library's to check). Returns 0, or -1 after printing an error. */
+static int lossopt_set(struct focal_loss *l, const struct lossopt_param *p, const char *v)
 {
-    return o->val[id - LOSSOPT_FIRST];
-}
-
-/* Parses --name VALUE as a number >= 0 (> 0 with positive) into *x. */
-static int lossopt_nonneg(const struct lossopt *o, int id, int positive, const char *valid, double *x)
-{
-    const char *v = lossopt_get(o, id);
-    return v && cli_parse_double_in(lossopt_name(id), v, 0.0, positive, HUGE_VAL, 0, valid, x);
-}
-
-int lossopt_apply(struct focal_loss *l, enum focal_loss_kind kind, const struct lossopt *o, const char *kind_opt)
-{
-    const char *v;
-    focal_loss_init(l, kind);
-    int softmax = focal_loss_is_softmax(kind);
-
-    if ((v = lossopt_get(o, LOSSOPT_REDUCTION)) && focal_reduction_parse(v, &l->reduction) != FOCAL_OK) {
-        fprintf(stderr, "focal: --reduction: '%s' is not a reduction; expected ", v);
-        for (int r = 0; r < FOCAL_REDUCTION_COUNT; r++)
-            fprintf(stderr, "%s%s", r == 0 ? "" : (r + 1 == FOCAL_REDUCTION_COUNT ? " or " : ", "),
-                    focal_reduction_name((enum focal_reduction)r));
-        fputc('\n', stderr);
-        return CLI_EXIT_USAGE;
+    if (p->id == LOSSOPT_REDUCTION) {
+        if (focal_reduction_parse(v, &l->reduction) == FOCAL_OK)
+            return 0;
+        cli_error("%s: %s", p->name, focal_last_error());
+        return -1;
     }
-    if ((v = lossopt_get(o, LOSSOPT_ALPHA))) {
-        if (softmax ? cli_parse_double_in("--alpha", v, 0.0, 0, HUGE_VAL, 0, "a number >= 0 (softmax types)",
-                                          &l->alpha)
-                    : cli_parse_double_in("--alpha", v, 0.0, 0, 1.0, 0, "a number in [0, 1]", &l->alpha))
-            return CLI_EXIT_USAGE;
-    }
-    if (kind == FOCAL_LOSS_FOCAL_STAR ? lossopt_nonneg(o, LOSSOPT_GAMMA, 1, "a number > 0 for focal-star", &l->gamma)
-                                      : lossopt_nonneg(o, LOSSOPT_GAMMA, 0, "a number >= 0", &l->gamma))
-        return CLI_EXIT_USAGE;
-    if ((v = lossopt_get(o, LOSSOPT_BETA)) && cli_parse_double("--beta", v, &l->beta))
-        return CLI_EXIT_USAGE;
-    if (lossopt_nonneg(o, LOSSOPT_GAMMA_POS, 0, "a number >= 0", &l->gamma_pos) ||
-        lossopt_nonneg(o, LOSSOPT_GAMMA_NEG, 0, "a number >= 0", &l->gamma_neg))
-        return CLI_EXIT_USAGE;
-    if ((v = lossopt_get(o, LOSSOPT_MARGIN)) &&
-        cli_parse_double_in("--margin", v, 0.0, 0, 1.0, 1, "a number in [0, 1)", &l->margin))
-        return CLI_EXIT_USAGE;
-    if ((v = lossopt_get(o, LOSSOPT_EPSILON)) && cli_parse_double("--epsilon", v, &l->epsilon))
-        return CLI_EXIT_USAGE;
-    if ((v = lossopt_get(o, LOSSOPT_LABEL_SMOOTHING)) &&
-        cli_parse_double_in("--label-smoothing", v, 0.0, 0, 1.0, 1, "a number in [0, 1)", &l->label_smoothing))
-        return CLI_EXIT_USAGE;
-    if ((v = lossopt_get(o, LOSSOPT_IGNORE_INDEX))) {
+    if (p->id == LOSSOPT_IGNORE_INDEX) {
         long k;
-        if (cli_parse_long("--ignore-index", v, INT32_MIN, INT32_MAX, &k))
-            return CLI_EXIT_USAGE;
+        if (cli_parse_long(p->name, v, INT32_MIN, INT32_MAX, &k))
+            return -1;
         l->ignore_index = (int32_t)k;
+        return 0;
     }
+    return cli_parse_double(p->name, v, (double *)(void *)((char *)l + p->field));
+}
 
-    /* Options the chosen loss does not use: say so, and keep the library's
-     * default for them, so that the loss is exactly the one documented. */
+int lossopt_apply(struct focal_loss *l, enum focal_loss_kind kind, const struct lossopt *o, const char *kind_opt,
+                  const char *ctx, int warn)
+{
+    const struct focal_loss_info *info = focal_loss_info(kind);
     struct focal_loss dflt;
+    focal_loss_init(l, kind);
     focal_loss_init(&dflt, kind);
-    for (int id = LOSSOPT_FIRST; id < LOSSOPT_END; id++) {
-        if (!lossopt_get(o, id))
+    for (size_t i = 0; i < N_LOSSOPT_PARAMS; i++) {
+        const struct lossopt_param *p = &lossopt_params[i];
+        const char *v = o->val[p->id - LOSSOPT_FIRST];
+        if (!v)
             continue;
-        if (id == LOSSOPT_ALPHA && softmax) {
-            cli_warn("--alpha: a scalar alpha only rescales a softmax loss (every row is "
-                     "multiplied by %g); per-class weighting is --class-weights W1,...,WC", l->alpha);
+        if (lossopt_set(l, p, v) != 0)
+            return CLI_EXIT_USAGE;
+        if (p->id == LOSSOPT_ALPHA && info->softmax) {
+            if (warn)
+                cli_warn("--alpha: a scalar alpha only rescales a softmax loss (every row is "
+                         "multiplied by %g); per-class weighting is --class-weights W1,...,WC", l->alpha);
             continue;
         }
-        if (lossopt_kinds(id) & KIND_BIT(kind))
+        if (info->params & p->param)
             continue;
-        fprintf(stderr, "focal: warning: %s is ignored by %s %s; it is used by ",
-                lossopt_name(id), kind_opt, focal_loss_kind_name(kind));
-        lossopt_print_mask(stderr, lossopt_kinds(id));
-        fputc('\n', stderr);
-        switch (id) {
-        case LOSSOPT_GAMMA: l->gamma = dflt.gamma; break;
-        case LOSSOPT_BETA: l->beta = dflt.beta; break;
-        case LOSSOPT_GAMMA_POS: l->gamma_pos = dflt.gamma_pos; break;
-        case LOSSOPT_GAMMA_NEG: l->gamma_neg = dflt.gamma_neg; break;
-        case LOSSOPT_MARGIN: l->margin = dflt.margin; break;
-        case LOSSOPT_EPSILON: l->epsilon = dflt.epsilon; break;
-        case LOSSOPT_LABEL_SMOOTHING: l->label_smoothing = dflt.label_smoothing; break;
-        case LOSSOPT_IGNORE_INDEX: l->ignore_index = dflt.ignore_index; break;
-        default: break;
+        /* not used by this loss: say so, and keep the library's default, so
+         * that the loss is exactly the one documented */
+        if (warn) {
+            fprintf(stderr, "focal: warning: %s is ignored by %s %s; it is used by ", p->name, kind_opt, info->name);
+            lossopt_print_users(stderr, p->param);
+            fputc('\n', stderr);
         }
+        if (p->field >= 0)
+            *(double *)(void *)((char *)l + p->field) = *(const double *)(const void *)((const char *)&dflt + p->field);
+        else if (p->id == LOSSOPT_IGNORE_INDEX)
+            l->ignore_index = dflt.ignore_index;
+    }
+    if (focal_loss_check(l, 1) != FOCAL_OK) {
+        cli_error("%s%s%s", ctx ? ctx : "", ctx ? ": " : "", focal_last_error());
+        return CLI_EXIT_USAGE;
     }
     return CLI_EXIT_OK;
 }
@@ -183,7 +138,7 @@ void lossopt_help(FILE *fp)
 "  --margin M           asl probability margin for negatives, M in [0, 1);\n"
 "                       default %g.\n"
 "  --epsilon E          poly-1 coefficient, any number; default %g.\n"
-"  --label-smoothing S  softmax family: smoothing, S in [0, 1); default %g.\n"
+"  --label-smoothing S  softmax family: smoothing, S in [0, 1]; default %g.\n"
 "  --ignore-index K     softmax family: the target value of an ignored row, an\n"
 "                       integer; default %ld.\n",
             sf.alpha < 0 ? "off (weight 1 for both)" : "on", sf.gamma, fs.beta,

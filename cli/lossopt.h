@@ -1,6 +1,6 @@
 /* lossopt.h — the loss parameters shared by `focal loss` and the training
- * commands: their options, parsing, range checks, warnings for options the
- * chosen loss does not use, and their help text. */
+ * commands: their options, parsing, warnings for options the chosen loss does
+ * not use, and their help text. */
 #ifndef FOCAL_CLI_LOSSOPT_H
 #define FOCAL_CLI_LOSSOPT_H
 
@@ -36,11 +36,15 @@ struct lossopt {
 int lossopt_take(struct lossopt *o, int id, const char *value);
 
 /* Initialises *l for kind and applies the given parameters: each is parsed
- * and range-checked; one the kind does not use is reported with a warning
- * naming kind_opt (the option that chose the kind, e.g. "--type") and left at
- * its default (a scalar --alpha on a softmax loss gets a note). Returns
- * CLI_EXIT_OK or CLI_EXIT_USAGE after printing an error. */
-int lossopt_apply(struct focal_loss *l, enum focal_loss_kind kind, const struct lossopt *o, const char *kind_opt);
+ * as a number (its range is the library's: focal_loss_check); one the kind
+ * does not use is left at its default and, if warn, reported with a warning
+ * naming kind_opt (the option that chose the kind, e.g. "--type"); a scalar
+ * --alpha on a softmax loss gets a note. Then checks the whole loss with the
+ * library (class weights are not set yet). Returns CLI_EXIT_OK or
+ * CLI_EXIT_USAGE after printing an error, the library's message prefixed by
+ * "ctx: " when ctx is not NULL. */
+int lossopt_apply(struct focal_loss *l, enum focal_loss_kind kind, const struct lossopt *o, const char *kind_opt,
+                  const char *ctx, int warn);
 
 /* Writes the names of every loss kind, comma-separated, to fp. */
 void lossopt_print_kinds(FILE *fp);

@@ -79,14 +79,8 @@ static int parse_augment(struct focal_augment *a, const char *text)
 static int parse_optimizer(struct trainopt *t, const char *v)
 {
     enum focal_optim_kind k;
-    if (strcmp(v, "sgd") == 0)
-        k = FOCAL_OPTIM_SGD;
-    else if (strcmp(v, "adam") == 0)
-        k = FOCAL_OPTIM_ADAM;
-    else if (strcmp(v, "adamw") == 0)
-        k = FOCAL_OPTIM_ADAMW;
-    else {
-        cli_error("--optimizer: '%s'; expected sgd, adam or adamw", v);
+    if (focal_optim_kind_parse(v, &k) != FOCAL_OK) {
+        cli_error("--optimizer: %s", focal_last_error());
         return -1;
     }
     /* keep options given before --optimizer */
@@ -101,12 +95,13 @@ static int parse_optimizer(struct trainopt *t, const char *v)
     return 1;
 }
 
-static int parse_schedule(struct focal_optim_config *o, const char *v)
+/* --schedule NAME, or step:STEPS,GAMMA (the step schedule with its two
+ * numbers). */
+static int parse_schedule(struct focal_optim_config *o, char *v)
 {
-    if (strcmp(v, "constant") == 0)
-        o->schedule = FOCAL_SCHED_CONSTANT;
-    else if (strcmp(v, "cosine") == 0)
-        o->schedule = FOCAL_SCHED_COSINE;
+    enum focal_schedule sched;
+    if (strncmp(v, "step", 4) != 0 && focal_schedule_parse(v, &sched) == FOCAL_OK)
+        o->schedule = sched;
     else if (strncmp(v, "step:", 5) == 0) {
         long size;
         double g;
@@ -255,30 +250,46 @@ int trainopt_parse(struct trainopt *t, int argc, char **argv, const char *cmd)
     return CLI_EXIT_OK;
 }
 
-/* The loss kind `name` stands for on a task: the generic names ce, focal and
- * poly1 take the family the task needs; a family's own names must fit it. */
-static int resolve_loss(const char *name, enum focal_task task, enum focal_loss_kind *kind)
+int trainopt_resolve_loss(struct trainopt *t, enum focal_task task, const char *ctx, int warn)
 {
-    int softmax = task == FOCAL_TASK_MULTICLASS;
-    if (strcmp(name, "ce") == 0)
-        *kind = softmax ? FOCAL_LOSS_CE : FOCAL_LOSS_BCE;
-    else if (strcmp(name, "focal") == 0)
-        *kind = softmax ? FOCAL_LOSS_SOFTMAX_FOCAL : FOCAL_LOSS_SIGMOID_FOCAL;
-    else if (strcmp(name, "poly1") == 0)
-        *kind = softmax ? FOCAL_LOSS_SOFTMAX_POLY1 : FOCAL_LOSS_SIGMOID_POLY1;
-    else if (focal_loss_kind_parse(name, kind) != FOCAL_OK) {
-        cli_error("--loss: '%s' is not a loss; expected ce, focal, poly1 (the family the task needs), or one "
-                  "of: %s", name, "bce, sigmoid-focal, focal-star, asl, sigmoid-poly1, softmax-focal, softmax-poly1");
-        return -1;
+    enum focal_loss_kind kind;
+    if (focal_loss_kind_for_task(t->loss_name, task, &kind) != FOCAL_OK) {
+        cli_error("%s%s--loss: %s", ctx ? ctx : "", ctx ? ": " : "", focal_last_error());
+        return CLI_EXIT_USAGE;
     }
-    if (focal_loss_is_softmax(*kind) != softmax) {
-        cli_error("--loss: %s is a %s loss; this %s data needs %s", name, softmax ? "sigmoid" : "softmax",
-                  softmax ? "multi-class" : task == FOCAL_TASK_BINARY ? "binary" : "multi-label",
-                  softmax ? "ce, focal (softmax-focal) or poly1 (softmax-poly1)"
-                          : "ce (bce), focal (sigmoid-focal), focal-star, asl or poly1 (sigmoid-poly1)");
-        return -1;
+    return lossopt_apply(&t->cfg.loss, kind, &t->lo, "--loss", ctx, warn);
+}
+
+static int resolve_weights(struct trainopt *t, const struct focal_dataset *d, const int *train, int n_train);
+
+int trainopt_check(struct trainopt *t, const struct focal_dataset *d, const int *train, int n_train,
+                   const char *ctx)
+{
+    int status = trainopt_resolve_loss(t, d->task, ctx, 0);
+    if (status != CLI_EXIT_OK)
+        return status;
+    int quiet = t->quiet;
+    t->quiet = 1;
+    int bad = t->weights && resolve_weights(t, d, train, n_train) != 0;
+    t->quiet = quiet;
+    if (bad) {
+        if (ctx)
+            cli_error("%s: its class weights are not valid", ctx);
+        return CLI_EXIT_USAGE;
     }
-    return 0;
+    int *order = NULL, len = 0;
+    focal_status st = focal_sampler_epoch(t->cfg.sampler, d, train, n_train, t->cfg.seed, 1,
+                                          t->cfg.repeat_threshold, &order, &len);
+    free(order);
+    if (st == FOCAL_ERR_ARG) {
+        cli_error("%s%s--sampler: %s", ctx ? ctx : "", ctx ? ": " : "", focal_last_error());
+        return CLI_EXIT_USAGE;
+    }
+    if (st != FOCAL_OK) {
+        cli_error("%s", focal_last_error());
+        return CLI_EXIT_DATA;
+    }
+    return CLI_EXIT_OK;
 }
 
 /* --class-weights: balanced, effective:BETA, or one weight per class, from
@@ -324,15 +335,15 @@ static int resolve_weights(struct trainopt *t, const struct focal_dataset *d, co
             free(list);
             goto out;
         }
-        for (int j = 0; j < c; j++) {
-            if (!(list[j] >= 0)) {
-                cli_error("--class-weights: weight %d is %g; expected weights >= 0", j + 1, list[j]);
-                free(list);
-                goto out;
-            }
-            w[j] = list[j];
-        }
+        memcpy(w, list, (size_t)c * sizeof *w);
         free(list);
+    }
+    /* the weights' values are the library's to check, with the loss */
+    struct focal_loss probe = t->cfg.loss;
+    probe.class_weights = w;
+    if (focal_loss_check(&probe, (size_t)c) != FOCAL_OK) {
+        cli_error("--class-weights: %s", focal_last_error());
+        goto out;
     }
     if (d->task == FOCAL_TASK_BINARY) {
         if (w[0] + w[1] <= 0) {
@@ -495,10 +506,7 @@ static int check_classes(const struct focal_dataset *d, const int *train, int n_
 int trainopt_run(struct trainopt *t, const struct focal_dataset *d, const int *train, int n_train, const int *val,
                  int n_val, const int *test, int n_test, const char *dir)
 {
-    enum focal_loss_kind kind;
-    if (resolve_loss(t->loss_name, d->task, &kind) != 0)
-        return CLI_EXIT_USAGE;
-    int status = lossopt_apply(&t->cfg.loss, kind, &t->lo, "--loss");
+    int status = trainopt_resolve_loss(t, d->task, NULL, 1);
     if (status != CLI_EXIT_OK)
         return status;
     if (t->weights && resolve_weights(t, d, train, n_train) != 0)
@@ -521,8 +529,8 @@ int trainopt_run(struct trainopt *t, const struct focal_dataset *d, const int *t
     if (!t->quiet && !t->brief) {
         print_counts(t, d, train, n_train, n_val, n_test);
         printf("model %s, loss %s, %d epochs of batch %d, %s lr %g, seed %llu, %d threads\n", t->cfg.model_name,
-               focal_loss_kind_name(kind), t->cfg.epochs, t->cfg.batch,
-               t->cfg.optim.kind == FOCAL_OPTIM_SGD ? "sgd" : t->cfg.optim.kind == FOCAL_OPTIM_ADAM ? "adam" : "adamw",
+               focal_loss_kind_name(t->cfg.loss.kind), t->cfg.epochs, t->cfg.batch,
+               focal_optim_kind_name(t->cfg.optim.kind),
                t->cfg.optim.lr, (unsigned long long)t->cfg.seed, focal_get_threads());
         fflush(stdout);
     }

@@ -61,6 +61,20 @@ void trainopt_init(struct trainopt *t);
  * -1 after printing an error. */
 int trainopt_take(struct trainopt *t, int id, const char *value);
 
+/* Resolves --loss for the task (the generic names ce, focal and poly1 take
+ * the family the task needs) and applies the loss options into t->cfg.loss,
+ * checked by the library; warnings for unused options only if warn. Returns
+ * CLI_EXIT_OK or CLI_EXIT_USAGE after printing an error prefixed by "ctx: "
+ * when ctx is not NULL. */
+int trainopt_resolve_loss(struct trainopt *t, enum focal_task task, const char *ctx, int warn);
+
+/* Checks, before anything is written, what the library can check of a run
+ * of t on d: the whole loss (trainopt_resolve_loss, without warnings) and the
+ * sampler on the training samples. Returns an exit status after printing the
+ * library's message prefixed by "ctx: " when ctx is not NULL. */
+int trainopt_check(struct trainopt *t, const struct focal_dataset *d, const int *train, int n_train,
+                   const char *ctx);
+
 /* Resolves what depends on the data (loss kind for the task, class weights
  * from training counts, the default network) and trains, writing `dir`, with
  * a progress bar and one line per epoch. Returns an exit status. */

@@ -82,7 +82,18 @@ fails "bad method definition" 2 "--method: 'oops'" compare "${common[@]}" --meth
 fails "bad spec key" 2 "'speed:3' is not KEY:VALUE" compare "${common[@]}" --method f=speed:3 --methods f --out x
 fails "seeds out of range" 2 "--seeds" compare "${common[@]}" --seeds 0 --out x
 fails "compare needs --out" 2 "--out DIR is required" compare "${common[@]}"
-fails "tune: alpha out of range" 2 "--alpha: 2 is out of range" tune "${common[@]}" --alpha 2 --out x
+# a method's loss is checked by the library, with the library's message, before
+# any run starts: here x would fail only after ce's runs
+fails "compare: a method's bad gamma is refused up front" 2 \
+    "compare: method x: sigmoid-focal: gamma is -1; expected a finite value >= 0" \
+    compare "${common[@]}" --methods ce,x --method x=loss:focal,gamma:-1 --out x
+expect "compare: the bad method left no run folder" test ! -e x/runs
+fails "compare: a loss of the wrong family" 2 "compare: method z: --loss: softmax-focal is a softmax loss" \
+    compare "${common[@]}" --methods z --method z=loss:softmax-focal --out x
+fails "tune: alpha out of range" 2 "tune: gamma 0, alpha 2: sigmoid-focal: alpha is 2; expected a value in [0,1]" \
+    tune "${common[@]}" --alpha 2 --out x
+fails "tune: gamma out of range" 2 "tune: gamma -1, alpha 0.25: sigmoid-focal: gamma is -1" \
+    tune "${common[@]}" --gamma 1,-1 --out x
 fails "tune: folds out of range" 2 "--folds" tune "${common[@]}" --folds 1 --out x
 expect "failed experiments left no folder" test ! -e x
 finish

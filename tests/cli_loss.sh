@@ -155,19 +155,19 @@ fails "malformed number" 2 "focal: --gamma: 'abc' is not a number" \
     loss --type sigmoid-focal --logits x0.csv --targets y1.csv --gamma abc
 fails "non-finite number" 2 "focal: --alpha: 'nan' is not a finite number" \
     loss --type bce --logits x0.csv --targets y1.csv --alpha nan
-fails "gamma out of range" 2 "--gamma: '-1' is out of range; expected a number >= 0" \
+fails "gamma out of range: the library's message" 2 "focal: sigmoid-focal: gamma is -1; expected a finite value >= 0" \
     loss --type sigmoid-focal --logits x0.csv --targets y1.csv --gamma -1
-fails "focal-star needs gamma > 0" 2 "expected a number > 0 for focal-star" \
+fails "focal-star needs gamma > 0" 2 "focal: focal-star: gamma is 0; FL* needs gamma > 0" \
     loss --type focal-star --logits x0.csv --targets y1.csv --gamma 0
-fails "alpha out of range" 2 "--alpha: '1.5' is out of range; expected a number in [0, 1]" \
+fails "alpha out of range" 2 "focal: bce: alpha is 1.5; expected a value in [0,1] (< 0 turns it off)" \
     loss --type bce --logits x0.csv --targets y1.csv --alpha 1.5
-fails "margin out of range" 2 "--margin: '1' is out of range; expected a number in [0, 1)" \
+fails "margin out of range" 2 "focal: asl: margin is 1; expected a value in [0,1)" \
     loss --type asl --logits x0.csv --targets y1.csv --margin 1
 fails "bad --type" 2 "--type: 'focal' is not a loss type; expected one of: bce, sigmoid-focal, focal-star, asl, sigmoid-poly1, ce, softmax-focal, softmax-poly1" \
     loss --type focal --logits x0.csv --targets y1.csv
 fails "missing --type" 2 "--type is required" loss --logits x0.csv --targets y1.csv
 fails "missing --targets" 2 "--targets is required" loss --type bce --logits x0.csv
-fails "bad --reduction" 2 "--reduction: 'avg' is not a reduction; expected none, sum, mean or positives" \
+fails "bad --reduction" 2 "focal: --reduction: unknown reduction 'avg'; expected one of none, sum, mean, positives" \
     loss --type bce --logits x0.csv --targets y1.csv --reduction avg
 fails "bad --threads" 2 "--threads: 'two' is not an integer" \
     loss --type bce --logits x0.csv --targets y1.csv --threads two
@@ -183,7 +183,7 @@ fails "class weights: wrong count" 2 "--class-weights: 2 values given, but x23.c
     loss --type bce --logits x23.csv --targets y23.csv --class-weights 1,2
 fails "class weights: bad item" 2 "--class-weights: 'x' (item 2) is not a number" \
     loss --type bce --logits x23.csv --targets y23.csv --class-weights 1,x,3
-fails "class weights: negative" 2 "--class-weights: weight 1 is -1; expected weights >= 0" \
+fails "class weights: negative, the library's message" 2 "focal: bce: class weight 0 is -1; expected a finite value >= 0" \
     loss --type bce --logits x23.csv --targets y23.csv --class-weights -1,1,1
 fails "unknown command" 2 "unknown command 'fit'" fit
 expect "unknown command lists the commands" grep -qF "commands are: loss, explain, synth, train, eval, predict, metrics" "$T/stderr"

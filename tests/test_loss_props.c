@@ -318,6 +318,92 @@ static void test_reductions(void)
     CHECK(check_close(lm, per[0], 1e-15, 0));
 }
 
+/* Without a gradient the kernels compute the loss alone; it must be the
+ * same bit for bit as with one, for every kind, both element types, with
+ * label smoothing, ignored elements and rows, and class counts around the
+ * kernels' block sizes. */
+static void test_no_grad_identical(void)
+{
+    enum { NMAX = 130, CMAX = 600 };
+    static const size_t cs[] = {1, 3, 17, 64, 65, 513, 600};
+    static const size_t ns[] = {1, 63, 65, 130};
+    static float x[NMAX * CMAX], y[NMAX * CMAX], g[NMAX * CMAX];
+    static double xd[NMAX * CMAX], yd[NMAX * CMAX], gd[NMAX * CMAX];
+    static int32_t t[NMAX];
+    for (int k = 0; k < FOCAL_LOSS_KIND_COUNT; k++)
+        for (int smooth = 0; smooth < 2; smooth++)
+            for (size_t ci = 0; ci < sizeof cs / sizeof cs[0]; ci++)
+                for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
+                    const size_t n = ns[ni], c = cs[ci];
+                    struct focal_loss l;
+                    focal_loss_init(&l, (enum focal_loss_kind)k);
+                    const int sm = focal_loss_is_softmax(l.kind);
+                    if (smooth && !sm)
+                        continue;
+                    l.label_smoothing = smooth ? 0.1 : 0.0;
+                    l.gamma = (ni & 1) && l.gamma > 0 ? 1.5 : l.gamma;
+                    for (size_t i = 0; i < n * c; i++) {
+                        x[i] = (float)((urand() * 2 - 1) * 8);
+                        xd[i] = x[i];
+                        y[i] = urand() < 0.05 ? -1.0f : (urand() < 0.3 ? 1.0f : 0.0f);
+                        yd[i] = y[i];
+                    }
+                    for (size_t i = 0; i < n; i++)
+                        t[i] = urand() < 0.05 ? l.ignore_index : (int32_t)(urand() * c);
+                    double a = 0, b = 1, ad = 0, bd = 1;
+                    if (sm) {
+                        CHECK(focal_softmax_loss(&l, n, c, x, t, g, NULL, &a) == FOCAL_OK);
+                        CHECK(focal_softmax_loss(&l, n, c, x, t, NULL, NULL, &b) == FOCAL_OK);
+                        CHECK(focal_softmax_loss_f64(&l, n, c, xd, t, gd, NULL, &ad) == FOCAL_OK);
+                        CHECK(focal_softmax_loss_f64(&l, n, c, xd, t, NULL, NULL, &bd) == FOCAL_OK);
+                    } else {
+                        CHECK(focal_sigmoid_loss(&l, n, c, x, y, g, NULL, &a) == FOCAL_OK);
+                        CHECK(focal_sigmoid_loss(&l, n, c, x, y, NULL, NULL, &b) == FOCAL_OK);
+                        CHECK(focal_sigmoid_loss_f64(&l, n, c, xd, yd, gd, NULL, &ad) == FOCAL_OK);
+                        CHECK(focal_sigmoid_loss_f64(&l, n, c, xd, yd, NULL, NULL, &bd) == FOCAL_OK);
+                    }
+                    CHECKF(memcmp(&a, &b, sizeof a) == 0 && memcmp(&ad, &bd, sizeof ad) == 0,
+                           "%s smoothing %d, %zu x %zu: with gradient %a / %a, without %a / %a",
+                           focal_loss_kind_name(l.kind), smooth, n, c, a, ad, b, bd);
+                }
+}
+
+static int has(const char *needle);
+
+/* The per-kind table: names, families, parameters, and the resolution of a
+ * loss name for a task. */
+static void test_info(void)
+{
+    for (int k = 0; k < FOCAL_LOSS_KIND_COUNT; k++) {
+        const struct focal_loss_info *in = focal_loss_info((enum focal_loss_kind)k);
+        CHECK(in && in->kind == (enum focal_loss_kind)k);
+        CHECK(strcmp(in->name, focal_loss_kind_name((enum focal_loss_kind)k)) == 0);
+        CHECK(in->softmax == focal_loss_is_softmax((enum focal_loss_kind)k));
+        CHECK(focal_loss_fits_task((enum focal_loss_kind)k, FOCAL_TASK_MULTICLASS) == in->softmax);
+        CHECK(focal_loss_fits_task((enum focal_loss_kind)k, FOCAL_TASK_MULTILABEL) == !in->softmax);
+        CHECK((in->params & FOCAL_PARAM_LABEL_SMOOTHING) ? in->softmax : 1);
+        enum focal_loss_kind back;
+        CHECK(focal_loss_kind_for_task(in->name, in->softmax ? FOCAL_TASK_MULTICLASS : FOCAL_TASK_BINARY, &back) ==
+                  FOCAL_OK && back == (enum focal_loss_kind)k);
+    }
+    CHECK(focal_loss_info(FOCAL_LOSS_KIND_COUNT) == NULL);
+    CHECK(!(focal_loss_info(FOCAL_LOSS_BCE)->params & FOCAL_PARAM_GAMMA));
+    CHECK(!(focal_loss_info(FOCAL_LOSS_ASL)->params & FOCAL_PARAM_GAMMA));
+    CHECK(focal_loss_info(FOCAL_LOSS_ASL)->params & FOCAL_PARAM_MARGIN);
+    CHECK(focal_loss_info(FOCAL_LOSS_FOCAL_STAR)->params & FOCAL_PARAM_BETA);
+    enum focal_loss_kind k = FOCAL_LOSS_ASL;
+    CHECK(focal_loss_kind_for_task("focal", FOCAL_TASK_MULTICLASS, &k) == FOCAL_OK && k == FOCAL_LOSS_SOFTMAX_FOCAL);
+    CHECK(focal_loss_kind_for_task("ce", FOCAL_TASK_BINARY, &k) == FOCAL_OK && k == FOCAL_LOSS_BCE);
+    CHECK(focal_loss_kind_for_task("poly1", FOCAL_TASK_MULTILABEL, &k) == FOCAL_OK && k == FOCAL_LOSS_SIGMOID_POLY1);
+    CHECK(focal_loss_kind_for_task("asl", FOCAL_TASK_MULTICLASS, &k) == FOCAL_ERR_ARG &&
+          has("asl is a sigmoid loss; this multi-class data needs ce, focal (softmax-focal) or poly1 (softmax-poly1)"));
+    CHECK(focal_loss_kind_for_task("hinge", FOCAL_TASK_BINARY, &k) == FOCAL_ERR_ARG && has("'hinge' is not a loss"));
+    enum focal_task t = FOCAL_TASK_BINARY;
+    CHECK(focal_task_parse("multilabel", &t) == FOCAL_OK && t == FOCAL_TASK_MULTILABEL);
+    CHECK(focal_task_parse("multi-label", &t) == FOCAL_ERR_ARG && t == FOCAL_TASK_MULTILABEL &&
+          has("unknown task 'multi-label'; expected one of binary, multiclass, multilabel"));
+}
+
 static int has(const char *needle)
 {
     return strstr(focal_last_error(), needle) != NULL;
@@ -394,5 +480,7 @@ int main(void)
     test_saturated_relative();
     test_reductions();
     test_errors();
+    test_no_grad_identical();
+    test_info();
     return check_done("test_loss_props");
 }

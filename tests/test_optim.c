@@ -183,17 +183,13 @@ static int parse_case_line(char *s, struct ref_case *rc, int line)
             snprintf(rc->name, sizeof rc->name, "%s", v);
         } else if (key_is(tok, "kind", &v)) {
             enum focal_optim_kind k;
-            if (!strcmp(v, "sgd")) k = FOCAL_OPTIM_SGD;
-            else if (!strcmp(v, "adam")) k = FOCAL_OPTIM_ADAM;
-            else if (!strcmp(v, "adamw")) k = FOCAL_OPTIM_ADAMW;
-            else return bad_line(line, "unknown kind");
+            if (focal_optim_kind_parse(v, &k) != FOCAL_OK)
+                return bad_line(line, "unknown kind");
             /* kind comes first: start from the library's defaults for it. */
             focal_optim_defaults(c, k);
         } else if (key_is(tok, "schedule", &v)) {
-            if (!strcmp(v, "constant")) c->schedule = FOCAL_SCHED_CONSTANT;
-            else if (!strcmp(v, "step")) c->schedule = FOCAL_SCHED_STEP;
-            else if (!strcmp(v, "cosine")) c->schedule = FOCAL_SCHED_COSINE;
-            else return bad_line(line, "unknown schedule");
+            if (focal_schedule_parse(v, &c->schedule) != FOCAL_OK)
+                return bad_line(line, "unknown schedule");
         } else {
             static const char *dkeys[] = { "lr", "momentum", "weight_decay", "beta1", "beta2", "eps",
                                            "step_gamma", "min_lr", "clip_norm" };
@@ -980,6 +976,29 @@ static void test_threads(void)
     focal_model_free(m);
 }
 
+/* Every optimiser and schedule name parses back to its value; an unknown
+ * name is refused with a message listing the valid ones. */
+static void test_names(void)
+{
+    for (int k = FOCAL_OPTIM_SGD; k <= FOCAL_OPTIM_ADAMW; k++) {
+        enum focal_optim_kind back = (enum focal_optim_kind)-1;
+        CHECK(focal_optim_kind_parse(focal_optim_kind_name((enum focal_optim_kind)k), &back) == FOCAL_OK);
+        CHECK(back == (enum focal_optim_kind)k);
+    }
+    for (int k = FOCAL_SCHED_CONSTANT; k <= FOCAL_SCHED_COSINE; k++) {
+        enum focal_schedule back = (enum focal_schedule)-1;
+        CHECK(focal_schedule_parse(focal_schedule_name((enum focal_schedule)k), &back) == FOCAL_OK);
+        CHECK(back == (enum focal_schedule)k);
+    }
+    enum focal_optim_kind k = FOCAL_OPTIM_ADAM;
+    CHECK(focal_optim_kind_parse("rmsprop", &k) == FOCAL_ERR_ARG && k == FOCAL_OPTIM_ADAM);
+    CHECKF(strstr(focal_last_error(), "expected one of sgd, adam, adamw") != NULL, "%s", focal_last_error());
+    enum focal_schedule sc = FOCAL_SCHED_STEP;
+    CHECK(focal_schedule_parse("linear", &sc) == FOCAL_ERR_ARG && sc == FOCAL_SCHED_STEP);
+    CHECKF(strstr(focal_last_error(), "expected one of constant, step, cosine") != NULL, "%s", focal_last_error());
+    CHECK(strcmp(focal_optim_kind_name((enum focal_optim_kind)7), "unknown") == 0);
+}
+
 int main(void)
 {
     const char *src = check_source_dir(TEST_NAME);
@@ -1009,5 +1028,6 @@ int main(void)
         focal_model_free(m);
     }
     test_threads();
+    test_names();
     return check_done(TEST_NAME);
 }

@@ -68,6 +68,8 @@ enum focal_task {
 
 /* "binary", "multiclass" or "multilabel". */
 const char *focal_task_name(enum focal_task t);
+/* Parses a name as above; FOCAL_ERR_ARG (message lists the valid names) if unknown. */
+focal_status focal_task_parse(const char *name, enum focal_task *t);
 
 /* ------------------------------------------------------------------------ */
 /* Files                                                                     */

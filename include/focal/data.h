@@ -110,6 +110,10 @@ enum focal_format {
     FOCAL_FORMAT_IDX,        /* MNIST idx images + labels (gzip or plain) */
     FOCAL_FORMAT_CSV         /* numeric table with a target column */
 };
+/* "auto", "rfmid", "folders", "npz", "idx", "csv"; "unknown" outside the enum. */
+const char *focal_format_name(enum focal_format f);
+/* Parses a name as above; FOCAL_ERR_ARG (message lists the valid names) if unknown. */
+focal_status focal_format_parse(const char *name, enum focal_format *f);
 
 /* A labelled dataset in memory. Its inputs are image files (paths, decoded
  * later by focal_dataset_load_images), decoded pixels (.npz, idx) or numeric

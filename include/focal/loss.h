@@ -72,10 +72,50 @@ struct focal_loss {
     double gamma_neg;        /* ASL γ− >= 0; default 4 */
     double margin;           /* ASL probability margin m in [0,1); default 0.05 */
     double epsilon;          /* poly-1 ε; default 1 */
-    double label_smoothing;  /* softmax smoothing s in [0,1); default 0 */
+    double label_smoothing;  /* softmax smoothing s in [0,1]; default 0 */
     int32_t ignore_index;    /* softmax: target value that marks an ignored row; default −100 */
     const double *class_weights; /* c weights >= 0, or NULL; not owned */
 };
+
+/* The parameters of struct focal_loss, as bits of focal_loss_info.params. */
+enum focal_loss_param {
+    FOCAL_PARAM_GAMMA = 1u << 0,
+    FOCAL_PARAM_ALPHA = 1u << 1,
+    FOCAL_PARAM_BETA = 1u << 2,
+    FOCAL_PARAM_GAMMA_POS = 1u << 3,
+    FOCAL_PARAM_GAMMA_NEG = 1u << 4,
+    FOCAL_PARAM_MARGIN = 1u << 5,
+    FOCAL_PARAM_EPSILON = 1u << 6,
+    FOCAL_PARAM_LABEL_SMOOTHING = 1u << 7,
+    FOCAL_PARAM_IGNORE_INDEX = 1u << 8,
+    FOCAL_PARAM_CLASS_WEIGHTS = 1u << 9,
+    FOCAL_PARAM_REDUCTION = 1u << 10
+};
+
+/* What the library knows about a loss kind. */
+struct focal_loss_info {
+    enum focal_loss_kind kind;
+    const char *name;        /* as focal_loss_kind_name */
+    int softmax;             /* 1: softmax family (multi-class); 0: sigmoid (binary, multi-label) */
+    unsigned params;         /* FOCAL_PARAM_* bits of the fields its value depends on; a
+                                softmax loss's scalar alpha only rescales it */
+    const char *generic;     /* "ce", "focal", "poly1": the task-independent name that
+                                stands for it on a task of its family, or NULL */
+};
+
+/* The entry of `kind`; NULL for a value outside the enum. The entries are
+ * constant and owned by the library. */
+const struct focal_loss_info *focal_loss_info(enum focal_loss_kind kind);
+
+/* 1 if the loss kind fits the task (its family is the one the task's model
+ * head needs: softmax for MULTICLASS, sigmoid otherwise), else 0. */
+int focal_loss_fits_task(enum focal_loss_kind kind, enum focal_task task);
+
+/* The loss kind `name` stands for on `task`: a kind's own name (which must
+ * fit the task) or a generic name (ce, focal, poly1) that takes the family
+ * the task needs. FOCAL_ERR_ARG, with a message listing the names that would
+ * be valid, otherwise. */
+focal_status focal_loss_kind_for_task(const char *name, enum focal_task task, enum focal_loss_kind *kind);
 
 /* Fills *l with the defaults above for `kind`. */
 void focal_loss_init(struct focal_loss *l, enum focal_loss_kind kind);

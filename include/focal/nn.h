@@ -129,6 +129,15 @@ enum focal_schedule {
                                 past total_steps, like PyTorch's closed form */
 };
 
+/* "sgd", "adam", "adamw"; "unknown" outside the enum. */
+const char *focal_optim_kind_name(enum focal_optim_kind k);
+/* Parses a name as above; FOCAL_ERR_ARG (message lists the valid names) if unknown. */
+focal_status focal_optim_kind_parse(const char *name, enum focal_optim_kind *k);
+/* "constant", "step", "cosine"; "unknown" outside the enum. */
+const char *focal_schedule_name(enum focal_schedule s);
+/* Parses a name as above; FOCAL_ERR_ARG (message lists the valid names) if unknown. */
+focal_status focal_schedule_parse(const char *name, enum focal_schedule *s);
+
 /* Update rules are PyTorch's (torch.optim.SGD, Adam, AdamW). Linear warm-up
  * multiplies the scheduled rate by (step + 1)/warmup_steps for the first
  * warmup_steps steps. */

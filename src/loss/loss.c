@@ -2,6 +2,7 @@
  * validation, reductions, and the deterministic parallel split of the work
  * over the kernels of loss_kernels.c. */
 #include <math.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 #include "focal/loss.h"
 #include "base/internal.h"
+#include "base/names.h"
 #include "loss/loss_internal.h"
 
 /* The work is cut into at most this many chunks, at row boundaries that depend
@@ -17,16 +19,22 @@
 #define FOCAL_MAX_CHUNKS 256
 #define FOCAL_CHUNK_ELEMS 8192
 
-static const char *const kind_names[FOCAL_LOSS_KIND_COUNT] = {
-    [FOCAL_LOSS_BCE] = "bce",
-    [FOCAL_LOSS_SIGMOID_FOCAL] = "sigmoid-focal",
-    [FOCAL_LOSS_FOCAL_STAR] = "focal-star",
-    [FOCAL_LOSS_ASL] = "asl",
-    [FOCAL_LOSS_SIGMOID_POLY1] = "sigmoid-poly1",
-    [FOCAL_LOSS_CE] = "ce",
-    [FOCAL_LOSS_SOFTMAX_FOCAL] = "softmax-focal",
-    [FOCAL_LOSS_SOFTMAX_POLY1] = "softmax-poly1",
+#define P_FOCUS (FOCAL_PARAM_ALPHA | FOCAL_PARAM_CLASS_WEIGHTS | FOCAL_PARAM_REDUCTION)
+#define P_SOFTMAX (P_FOCUS | FOCAL_PARAM_LABEL_SMOOTHING | FOCAL_PARAM_IGNORE_INDEX)
+
+static const struct focal_loss_info loss_info[FOCAL_LOSS_KIND_COUNT] = {
+    { FOCAL_LOSS_BCE, "bce", 0, P_FOCUS, "ce" },
+    { FOCAL_LOSS_SIGMOID_FOCAL, "sigmoid-focal", 0, P_FOCUS | FOCAL_PARAM_GAMMA, "focal" },
+    { FOCAL_LOSS_FOCAL_STAR, "focal-star", 0, P_FOCUS | FOCAL_PARAM_GAMMA | FOCAL_PARAM_BETA, NULL },
+    { FOCAL_LOSS_ASL, "asl", 0, P_FOCUS | FOCAL_PARAM_GAMMA_POS | FOCAL_PARAM_GAMMA_NEG | FOCAL_PARAM_MARGIN, NULL },
+    { FOCAL_LOSS_SIGMOID_POLY1, "sigmoid-poly1", 0, P_FOCUS | FOCAL_PARAM_GAMMA | FOCAL_PARAM_EPSILON, "poly1" },
+    { FOCAL_LOSS_CE, "ce", 1, P_SOFTMAX, "ce" },
+    { FOCAL_LOSS_SOFTMAX_FOCAL, "softmax-focal", 1, P_SOFTMAX | FOCAL_PARAM_GAMMA, "focal" },
+    { FOCAL_LOSS_SOFTMAX_POLY1, "softmax-poly1", 1, P_SOFTMAX | FOCAL_PARAM_GAMMA | FOCAL_PARAM_EPSILON, "poly1" },
 };
+
+/* The kinds' names, in the order of the enum. */
+#define KIND_NAMES ((struct focal_names){ &loss_info[0].name, sizeof loss_info[0], FOCAL_LOSS_KIND_COUNT })
 
 static const char *const reduction_names[FOCAL_REDUCTION_COUNT] = {
     [FOCAL_REDUCTION_NONE] = "none",
@@ -34,6 +42,11 @@ static const char *const reduction_names[FOCAL_REDUCTION_COUNT] = {
     [FOCAL_REDUCTION_MEAN] = "mean",
     [FOCAL_REDUCTION_POSITIVES] = "positives",
 };
+
+const struct focal_loss_info *focal_loss_info(enum focal_loss_kind kind)
+{
+    return (unsigned)kind < FOCAL_LOSS_KIND_COUNT ? &loss_info[kind] : NULL;
+}
 
 void focal_loss_init(struct focal_loss *l, enum focal_loss_kind kind)
 {
@@ -54,48 +67,67 @@ void focal_loss_init(struct focal_loss *l, enum focal_loss_kind kind)
 
 int focal_loss_is_softmax(enum focal_loss_kind kind)
 {
-    return kind == FOCAL_LOSS_CE || kind == FOCAL_LOSS_SOFTMAX_FOCAL ||
-           kind == FOCAL_LOSS_SOFTMAX_POLY1;
+    return (unsigned)kind < FOCAL_LOSS_KIND_COUNT && loss_info[kind].softmax;
 }
 
-const char *focal_loss_kind_name(enum focal_loss_kind kind)
+int focal_loss_fits_task(enum focal_loss_kind kind, enum focal_task task)
 {
-    if ((unsigned)kind >= FOCAL_LOSS_KIND_COUNT)
-        return "unknown";
-    return kind_names[kind];
+    return (unsigned)kind < FOCAL_LOSS_KIND_COUNT && loss_info[kind].softmax == (task == FOCAL_TASK_MULTICLASS);
 }
 
-focal_status focal_loss_kind_parse(const char *name, enum focal_loss_kind *kind)
+/* focal_loss_kind_name, focal_loss_kind_parse, focal_reduction_name, focal_reduction_parse */
+FOCAL_DEFINE_NAMES(focal_loss_kind_name, focal_loss_kind_parse, enum focal_loss_kind, "loss", KIND_NAMES)
+FOCAL_DEFINE_NAMES(focal_reduction_name, focal_reduction_parse, enum focal_reduction, "reduction",
+                   FOCAL_NAMES(reduction_names))
+
+/* Appends the names of the kinds of one family to buf, "a, b or c", each a
+ * generic name followed by the kind's own in parentheses where they differ. */
+static void family_names(char *buf, size_t size, int softmax)
 {
-    for (int k = 0; k < FOCAL_LOSS_KIND_COUNT; k++) {
-        if (name && strcmp(name, kind_names[k]) == 0) {
-            *kind = (enum focal_loss_kind)k;
-            return FOCAL_OK;
-        }
+    size_t at = 0;
+    int n = 0, left = 0;
+    for (int k = 0; k < FOCAL_LOSS_KIND_COUNT; k++)
+        left += loss_info[k].softmax == softmax;
+    for (int k = 0; k < FOCAL_LOSS_KIND_COUNT && at < size; k++) {
+        const struct focal_loss_info *in = &loss_info[k];
+        if (in->softmax != softmax)
+            continue;
+        const char *sep = n == 0 ? "" : n + 1 == left ? " or " : ", ";
+        if (in->generic && strcmp(in->generic, in->name) != 0)
+            at += (size_t)snprintf(buf + at, size - at, "%s%s (%s)", sep, in->generic, in->name);
+        else
+            at += (size_t)snprintf(buf + at, size - at, "%s%s", sep, in->name);
+        n++;
     }
-    return focal_fail(FOCAL_ERR_ARG,
-                      "unknown loss '%s'; expected one of bce, sigmoid-focal, focal-star, asl, "
-                      "sigmoid-poly1, ce, softmax-focal, softmax-poly1",
-                      name ? name : "(null)");
 }
 
-const char *focal_reduction_name(enum focal_reduction r)
+focal_status focal_loss_kind_for_task(const char *name, enum focal_task task, enum focal_loss_kind *kind)
 {
-    if ((unsigned)r >= FOCAL_REDUCTION_COUNT)
-        return "unknown";
-    return reduction_names[r];
-}
-
-focal_status focal_reduction_parse(const char *name, enum focal_reduction *r)
-{
-    for (int k = 0; k < FOCAL_REDUCTION_COUNT; k++) {
-        if (name && strcmp(name, reduction_names[k]) == 0) {
-            *r = (enum focal_reduction)k;
-            return FOCAL_OK;
-        }
+    const int softmax = task == FOCAL_TASK_MULTICLASS;
+    int found = -1;
+    for (int k = 0; k < FOCAL_LOSS_KIND_COUNT && found < 0 && name; k++)
+        if (loss_info[k].softmax == softmax && loss_info[k].generic && strcmp(name, loss_info[k].generic) == 0)
+            found = k;
+    for (int k = 0; k < FOCAL_LOSS_KIND_COUNT && found < 0 && name; k++)
+        if (strcmp(name, loss_info[k].name) == 0)
+            found = k;
+    char list[256] = "";
+    if (found < 0) {
+        size_t at = 0;
+        for (int k = 0; k < FOCAL_LOSS_KIND_COUNT && at < sizeof list; k++)
+            if (!loss_info[k].generic || strcmp(loss_info[k].generic, loss_info[k].name) != 0)
+                at += (size_t)snprintf(list + at, sizeof list - at, "%s%s", at ? ", " : "", loss_info[k].name);
+        return focal_fail(FOCAL_ERR_ARG, "'%s' is not a loss; expected ce, focal, poly1 (the family the task needs), "
+                          "or one of: %s", name ? name : "(null)", list);
     }
-    return focal_fail(FOCAL_ERR_ARG, "unknown reduction '%s'; expected none, sum, mean or positives",
-                      name ? name : "(null)");
+    if (loss_info[found].softmax != softmax) {
+        family_names(list, sizeof list, softmax);
+        return focal_fail(FOCAL_ERR_ARG, "%s is a %s loss; this %s data needs %s", name,
+                          softmax ? "sigmoid" : "softmax",
+                          softmax ? "multi-class" : task == FOCAL_TASK_BINARY ? "binary" : "multi-label", list);
+    }
+    *kind = (enum focal_loss_kind)found;
+    return FOCAL_OK;
 }
 
 focal_status focal_loss_check(const struct focal_loss *l, size_t c)
@@ -108,10 +140,10 @@ focal_status focal_loss_check(const struct focal_loss *l, size_t c)
         return focal_fail(FOCAL_ERR_ARG, "reduction %d is not a valid focal_reduction", (int)l->reduction);
     if (c == 0)
         return focal_fail(FOCAL_ERR_ARG, "the number of classes is 0; expected at least 1");
-    const char *kn = kind_names[l->kind];
+    const char *kn = loss_info[l->kind].name;
     const int softmax = focal_loss_is_softmax(l->kind);
-    const int uses_gamma = l->kind != FOCAL_LOSS_BCE && l->kind != FOCAL_LOSS_CE && l->kind != FOCAL_LOSS_ASL;
-    if (uses_gamma && (!isfinite(l->gamma) || l->gamma < 0))
+    const unsigned uses = loss_info[l->kind].params;
+    if ((uses & FOCAL_PARAM_GAMMA) && (!isfinite(l->gamma) || l->gamma < 0))
         return focal_fail(FOCAL_ERR_ARG, "%s: gamma is %g; expected a finite value >= 0", kn, l->gamma);
     if (l->kind == FOCAL_LOSS_FOCAL_STAR && !(l->gamma > 0))
         return focal_fail(FOCAL_ERR_ARG, "focal-star: gamma is %g; FL* needs gamma > 0", l->gamma);
@@ -119,19 +151,17 @@ focal_status focal_loss_check(const struct focal_loss *l, size_t c)
         return focal_fail(FOCAL_ERR_ARG, "%s: alpha is %g; expected a finite value (< 0 turns it off)", kn, l->alpha);
     if (!softmax && l->alpha > 1)
         return focal_fail(FOCAL_ERR_ARG, "%s: alpha is %g; expected a value in [0,1] (< 0 turns it off)", kn, l->alpha);
-    if (l->kind == FOCAL_LOSS_FOCAL_STAR && !isfinite(l->beta))
-        return focal_fail(FOCAL_ERR_ARG, "focal-star: beta is %g; expected a finite value", l->beta);
-    if (l->kind == FOCAL_LOSS_ASL) {
-        if (!isfinite(l->gamma_pos) || l->gamma_pos < 0)
-            return focal_fail(FOCAL_ERR_ARG, "asl: gamma-pos is %g; expected a finite value >= 0", l->gamma_pos);
-        if (!isfinite(l->gamma_neg) || l->gamma_neg < 0)
-            return focal_fail(FOCAL_ERR_ARG, "asl: gamma-neg is %g; expected a finite value >= 0", l->gamma_neg);
-        if (!(l->margin >= 0 && l->margin < 1))
-            return focal_fail(FOCAL_ERR_ARG, "asl: margin is %g; expected a value in [0,1)", l->margin);
-    }
-    if ((l->kind == FOCAL_LOSS_SIGMOID_POLY1 || l->kind == FOCAL_LOSS_SOFTMAX_POLY1) && !isfinite(l->epsilon))
+    if ((uses & FOCAL_PARAM_BETA) && !isfinite(l->beta))
+        return focal_fail(FOCAL_ERR_ARG, "%s: beta is %g; expected a finite value", kn, l->beta);
+    if ((uses & FOCAL_PARAM_GAMMA_POS) && (!isfinite(l->gamma_pos) || l->gamma_pos < 0))
+        return focal_fail(FOCAL_ERR_ARG, "%s: gamma-pos is %g; expected a finite value >= 0", kn, l->gamma_pos);
+    if ((uses & FOCAL_PARAM_GAMMA_NEG) && (!isfinite(l->gamma_neg) || l->gamma_neg < 0))
+        return focal_fail(FOCAL_ERR_ARG, "%s: gamma-neg is %g; expected a finite value >= 0", kn, l->gamma_neg);
+    if ((uses & FOCAL_PARAM_MARGIN) && !(l->margin >= 0 && l->margin < 1))
+        return focal_fail(FOCAL_ERR_ARG, "%s: margin is %g; expected a value in [0,1)", kn, l->margin);
+    if ((uses & FOCAL_PARAM_EPSILON) && !isfinite(l->epsilon))
         return focal_fail(FOCAL_ERR_ARG, "%s: epsilon is %g; expected a finite value", kn, l->epsilon);
-    if (softmax && !(l->label_smoothing >= 0 && l->label_smoothing <= 1))
+    if ((uses & FOCAL_PARAM_LABEL_SMOOTHING) && !(l->label_smoothing >= 0 && l->label_smoothing <= 1))
         return focal_fail(FOCAL_ERR_ARG, "%s: label smoothing is %g; expected a value in [0,1]", kn,
                           l->label_smoothing);
     if (l->class_weights) {
@@ -220,7 +250,7 @@ static focal_status check_shape(const struct focal_loss *l, size_t n, size_t c, 
         return focal_fail(FOCAL_ERR_ARG, "loss parameters are NULL");
     if ((unsigned)l->kind < FOCAL_LOSS_KIND_COUNT && focal_loss_is_softmax(l->kind) != want_softmax)
         return focal_fail(FOCAL_ERR_ARG, "loss '%s' belongs to the %s family; call focal_%s_loss",
-                          kind_names[l->kind], want_softmax ? "sigmoid" : "softmax",
+                          loss_info[l->kind].name, want_softmax ? "sigmoid" : "softmax",
                           want_softmax ? "sigmoid" : "softmax");
     if (c != 0 && n > SIZE_MAX / sizeof(double) / c)
         return focal_fail(FOCAL_ERR_ARG, "%zu x %zu logits overflow the address space", n, c);
@@ -262,7 +292,7 @@ static focal_status nonfinite_error(const struct run *r, const struct focal_loss
                                   i, j, v);
         }
     }
-    return focal_fail(FOCAL_ERR_NUMERIC, "%s: the loss is not finite", kind_names[l->kind]);
+    return focal_fail(FOCAL_ERR_NUMERIC, "%s: the loss is not finite", loss_info[l->kind].name);
 }
 
 static void scale_grad(const struct run *r, double f)
@@ -282,19 +312,12 @@ static void scale_grad(const struct run *r, double f)
 
 /* Runs the kernels of one family over the problem in shape-determined chunks
  * (in parallel) and adds the chunks' results in chunk order into *total.
- * Allocates a scratch gradient when the caller passed none (the kernels
- * always write one). */
+ * Without a gradient (r->grad NULL) the kernels compute the loss alone and
+ * nothing is allocated. */
 static focal_status run_chunks(struct run *r, const struct focal_kparams *kp, int softmax,
                                struct focal_kpart *total)
 {
     const size_t n = r->n, c = r->c;
-    void *scratch = NULL;
-    if (!r->grad && n != 0 && c != 0) {
-        scratch = malloc(n * c * (r->f64 ? sizeof(double) : sizeof(float)));
-        if (!scratch)
-            return focal_fail(FOCAL_ERR_NOMEM, "no memory for %zu x %zu scratch values", n, c);
-        r->grad = scratch;
-    }
     const struct focal_kernels *k = focal_kernels_active();
     const size_t nch = plan_chunks(n, c);
     struct focal_kpart part[FOCAL_MAX_CHUNKS];
@@ -315,10 +338,6 @@ static focal_status run_chunks(struct run *r, const struct focal_kparams *kp, in
         total->sum += part[ch].sum;
         total->counted += part[ch].counted;
         total->bad += part[ch].bad;
-    }
-    if (scratch) {
-        free(scratch);
-        r->grad = NULL;
     }
     return FOCAL_OK;
 }

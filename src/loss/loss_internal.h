@@ -24,15 +24,16 @@ struct focal_kpart {
 };
 
 /* Sigmoid family over rows [r0, r1) of an n×c problem. Writes grad (scaled by
- * gscale) and per (unscaled) for those rows when non-NULL. */
+ * gscale) and per (unscaled) for those rows when non-NULL; the loss is the
+ * same bit for bit either way. */
 typedef void (*focal_sig_f32_fn)(const struct focal_kparams *kp, size_t c, size_t r0, size_t r1,
                                  const float *x, const float *y, float *grad, float *per,
                                  struct focal_kpart *out);
 typedef void (*focal_sig_f64_fn)(const struct focal_kparams *kp, size_t c, size_t r0, size_t r1,
                                  const double *x, const double *y, double *grad, double *per,
                                  struct focal_kpart *out);
-/* Softmax family over rows [r0, r1). Targets already validated. grad is
- * required (used as scratch for the exponentials). */
+/* Softmax family over rows [r0, r1). Targets already validated. grad and
+ * per may be NULL; the loss is the same bit for bit either way. */
 typedef void (*focal_smx_f32_fn)(const struct focal_kparams *kp, size_t c, size_t r0, size_t r1,
                                  const float *x, const int32_t *t, float *grad, float *per,
                                  struct focal_kpart *out);

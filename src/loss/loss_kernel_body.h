@@ -50,6 +50,7 @@ struct KFN(sigblk) {
     REAL t3[KBLOCK];
     REAL t4[KBLOCK];
     REAL sink[KBLOCK]; /* per-element losses when the caller wants none */
+    REAL gsink[KBLOCK];/* gradients when the caller wants none */
 };
 
 /* The pieces of a logit xv every sigmoid loss needs, from e = exp(−|x|) and
@@ -272,7 +273,7 @@ static void KFN(sig)(const struct focal_kparams *kp, size_t c, size_t r0, size_t
     for (size_t i = i0; i < i1; i += KBLOCK) {
         const size_t nb = i1 - i < KBLOCK ? i1 - i : KBLOCK;
         const REAL *xb = x + i, *yb = y + i;
-        REAL *gb = grad + i;
+        REAL *gb = grad ? grad + i : bk.gsink;
         REAL *pb = per ? per + i : bk.sink;
         if (kp->l.class_weights) {
             for (size_t b = 0; b < nb; b++) {
@@ -326,7 +327,9 @@ static void KFN(sig)(const struct focal_kparams *kp, size_t c, size_t r0, size_t
 
 /* ---- softmax family ------------------------------------------------------------ */
 
-static void KFN(vexp_ip)(size_t n, REAL *d)
+/* One copy (not inlined), so that every caller runs an element through the
+ * same vector or scalar code for the same position in a block. */
+static __attribute__((noinline)) void KFN(vexp_ip)(size_t n, REAL *d)
 {
     _Pragma("omp simd")
     for (size_t b = 0; b < n; b++)
@@ -338,6 +341,8 @@ static void KFN(vexp_ip)(size_t n, REAL *d)
 /* Σ_{j ≠ skip} g[j], j in [0, n), in double, in a fixed order (16 lanes, then
  * a tree), so that it vectorises without depending on the vector width. The
  * skipped entry is masked in registers, not overwritten in memory. */
+static inline double KFN(lanes_total)(double acc[16]);
+
 static inline double KFN(lanesum_skip)(const REAL *restrict g, size_t n, size_t skip)
 {
     double acc[16] = {0};
@@ -347,6 +352,12 @@ static inline double KFN(lanesum_skip)(const REAL *restrict g, size_t n, size_t 
             acc[l] += j + l == skip ? 0.0 : (double)g[j + l];
     for (; j < n; j++)
         acc[j & 15] += j == skip ? 0.0 : (double)g[j];
+    return KFN(lanes_total)(acc);
+}
+
+/* The tree that ends lanesum_skip: Σ of the 16 lanes in a fixed order. */
+static inline double KFN(lanes_total)(double acc[16])
+{
     for (size_t l = 0; l < 8; l++)
         acc[l] += acc[l + 8];
     for (size_t l = 0; l < 4; l++)
@@ -354,6 +365,43 @@ static inline double KFN(lanesum_skip)(const REAL *restrict g, size_t n, size_t 
     for (size_t l = 0; l < 2; l++)
         acc[l] += acc[l + 2];
     return acc[0] + acc[1];
+}
+
+/* smx_rows_hard without a gradient buffer to hold the exponentials: the
+ * same e_c = exp(z_c − max z), made KBLOCK at a time on the stack at the
+ * same offsets from the rows' start (so that each goes through the same code
+ * of vexp_ip), summed per row in lanesum_skip's order. Writes SNT = Σ_{c≠t}
+ * e_c and ET = e_t of each row. */
+static void KFN(smx_sums_nograd)(size_t c, size_t nr, const REAL *restrict xb, const REAL *restrict M,
+                                 const int32_t *restrict T, double *restrict SNT, double *restrict ET)
+{
+    REAL buf[KBLOCK];
+    double acc[16] = {0};
+    const size_t total = nr * c;
+    size_t i = 0, j = 0; /* row and class of the next exponential */
+    for (size_t k0 = 0; k0 < total; k0 += KBLOCK) {
+        const size_t nb = total - k0 < KBLOCK ? total - k0 : KBLOCK;
+        for (size_t b = 0, ii = i, jj = j; b < nb; b++) {
+            buf[b] = xb[k0 + b] - M[ii];
+            if (++jj == c) {
+                jj = 0;
+                ii++;
+            }
+        }
+        KFN(vexp_ip)(nb, buf);
+        for (size_t b = 0; b < nb; b++) {
+            const int is_t = j == (size_t)T[i];
+            acc[j & 15] += is_t ? 0.0 : (double)buf[b];
+            if (is_t)
+                ET[i] = (double)buf[b];
+            if (++j == c) {
+                SNT[i] = KFN(lanes_total)(acc);
+                memset(acc, 0, sizeof acc);
+                j = 0;
+                i++;
+            }
+        }
+    }
 }
 
 /* The per-row tail of smx_rows_hard, vectorised across rows: from the row
@@ -408,8 +456,9 @@ static double KFN(smx_rows_hard)(const struct focal_kparams *kp, size_t c, size_
     double A[SMX_ROWS], B[SMX_ROWS], D[SMX_ROWS], E[SMX_ROWS];
     double FAC[SMX_ROWS], GT[SMX_ROWS], LS[SMX_ROWS];
     int32_t T[SMX_ROWS];
+    REAL M[SMX_ROWS];
     const REAL *xb = x + r0 * c;
-    REAL *gb = grad + r0 * c;
+    REAL *gb = grad ? grad + r0 * c : NULL;
     int64_t cnt = 0;
     for (size_t i = 0; i < nr; i++) {
         const int32_t ti = t[r0 + i];
@@ -419,24 +468,32 @@ static double KFN(smx_rows_hard)(const struct focal_kparams *kp, size_t c, size_
         OK[i] = ok;
         W[i] = (ok && kp->l.class_weights) ? kp->l.class_weights[ti] : 1.0;
         const REAL *z = xb + i * c;
-        REAL *g = gb + i * c;
         REAL m = z[0];
         _Pragma("omp simd reduction(max:m)")
         for (size_t j = 0; j < c; j++)
             m = z[j] > m ? z[j] : m;
-        _Pragma("omp simd")
-        for (size_t j = 0; j < c; j++)
-            g[j] = z[j] - m;
+        M[i] = m;
+        if (gb) {
+            REAL *g = gb + i * c;
+            _Pragma("omp simd")
+            for (size_t j = 0; j < c; j++)
+                g[j] = z[j] - m;
+        }
         ZT[i] = (double)(z[T[i]] - m); /* from z: reading g back would stall on the store */
     }
-    KFN(vexp_ip)(nr * c, gb);
-    for (size_t i = 0; i < nr; i++) {
-        const REAL *g = gb + i * c;
-        /* Σ_{c≠t} e_c directly, then s = Σ_{c≠t} + e_t: no cancellation */
-        SNT[i] = KFN(lanesum_skip)(g, c, (size_t)T[i]);
-        ET[i] = (double)g[T[i]];
-        S[i] = SNT[i] + ET[i];
+    /* Σ_{c≠t} e_c directly, then s = Σ_{c≠t} + e_t: no cancellation */
+    if (gb) {
+        KFN(vexp_ip)(nr * c, gb);
+        for (size_t i = 0; i < nr; i++) {
+            const REAL *g = gb + i * c;
+            SNT[i] = KFN(lanesum_skip)(g, c, (size_t)T[i]);
+            ET[i] = (double)g[T[i]];
+        }
+    } else {
+        KFN(smx_sums_nograd)(c, nr, xb, M, T, SNT, ET);
     }
+    for (size_t i = 0; i < nr; i++)
+        S[i] = SNT[i] + ET[i];
     /* per-row logarithms, vectorised across rows */
     const double gamma = kp->l.gamma;
     _Pragma("omp simd")
@@ -455,22 +512,23 @@ static double KFN(smx_rows_hard)(const struct focal_kparams *kp, size_t c, size_
     double sum = 0;
     for (size_t i = 0; i < nr; i++)
         sum += LS[i];
-    for (size_t i = 0; i < nr; i++) {
+    for (size_t i = 0; gb && i < nr; i++) {
         REAL *g = gb + i * c;
         const REAL f = (REAL)FAC[i];
         _Pragma("omp simd")
         for (size_t j = 0; j < c; j++)
             g[j] *= f;
         g[T[i]] = (REAL)GT[i];
-        if (per)
-            per[r0 + i] = (REAL)LS[i];
     }
+    for (size_t i = 0; per && i < nr; i++)
+        per[r0 + i] = (REAL)LS[i];
     *counted += cnt;
     return sum;
 }
 
 /* One row with label smoothing: every class carries target mass q_c and its
- * own focal term. Computed in double; g is used as scratch. */
+ * own focal term. Computed in double; g (the row's gradient, or NULL for
+ * the loss only) is used as scratch. */
 static double KFN(smx_row_smooth)(const struct focal_kparams *kp, size_t c, const REAL *restrict z,
                                   int32_t t, REAL *restrict g)
 {
@@ -511,7 +569,8 @@ static double KFN(smx_row_smooth)(const struct focal_kparams *kp, size_t c, cons
         G += gj;
         P += qj * pj;
         OMP += qj * omp;
-        g[j] = (REAL)gj;
+        if (g)
+            g[j] = (REAL)gj;
     }
     const double wt = kp->l.class_weights ? kp->l.class_weights[t] : 1.0;
     const double a = wt * ((kp->l.alpha >= 0) ? kp->l.alpha : 1.0);
@@ -523,7 +582,7 @@ static double KFN(smx_row_smooth)(const struct focal_kparams *kp, size_t c, cons
         pc = -wt * kp->l.epsilon * (gamma + 1) * modp;
     }
     /* pass 2: d/dz_j = a (g_j − p_j G) + pc · p_j (q_j − P) */
-    for (size_t j = 0; j < c; j++) {
+    for (size_t j = 0; g && j < c; j++) {
         const double pj = exp((double)z[j] - m) / s;
         const double qj = qoff + ((size_t)t == j ? 1 - ls : 0.0);
         const double d = a * ((double)g[j] - pj * G) + pc * pj * (qj - P);
@@ -546,10 +605,10 @@ static void KFN(smx)(const struct focal_kparams *kp, size_t c, size_t r0, size_t
     } else {
         for (size_t r = r0; r < r1; r++) {
             const REAL *z = x + r * c;
-            REAL *g = grad + r * c;
+            REAL *g = grad ? grad + r * c : NULL;
             double l = 0;
             if (t[r] == kp->l.ignore_index) {
-                for (size_t j = 0; j < c; j++)
+                for (size_t j = 0; g && j < c; j++)
                     g[j] = 0;
             } else {
                 l = KFN(smx_row_smooth)(kp, c, z, t[r], g);

@@ -7,6 +7,7 @@
  * functions are re-declared below as SIMD-enabled. */
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "focal/loss.h"
 #include "loss/loss_internal.h"

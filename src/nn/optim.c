@@ -32,6 +32,7 @@
 
 #include "focal/nn.h"
 #include "base/internal.h"
+#include "base/names.h"
 #include "nn/optim_internal.h"
 
 /* Below this many parameters the element loops run on the calling thread. */
@@ -46,6 +47,19 @@
 /* ------------------------------------------------------------------------ */
 /* Configuration                                                            */
 /* ------------------------------------------------------------------------ */
+
+static const char *const optim_names[] = {
+    [FOCAL_OPTIM_SGD] = "sgd", [FOCAL_OPTIM_ADAM] = "adam", [FOCAL_OPTIM_ADAMW] = "adamw",
+};
+static const char *const schedule_names[] = {
+    [FOCAL_SCHED_CONSTANT] = "constant", [FOCAL_SCHED_STEP] = "step", [FOCAL_SCHED_COSINE] = "cosine",
+};
+
+/* focal_optim_kind_name, focal_optim_kind_parse, focal_schedule_name, focal_schedule_parse */
+FOCAL_DEFINE_NAMES(focal_optim_kind_name, focal_optim_kind_parse, enum focal_optim_kind, "optimizer",
+                   FOCAL_NAMES(optim_names))
+FOCAL_DEFINE_NAMES(focal_schedule_name, focal_schedule_parse, enum focal_schedule, "schedule",
+                   FOCAL_NAMES(schedule_names))
 
 /* Fills *c with PyTorch's defaults for `kind` (see focal.h). Fields the kind
  * does not use still get sensible values, so that changing c->kind later
