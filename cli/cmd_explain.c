@@ -150,13 +150,20 @@ static int explain_parse(int argc, char **argv, struct explain_job *job)
         }
     }
     job->gamma = EXPLAIN_DEFAULT_GAMMA;
-    if (val[E_GAMMA] && cli_parse_double_in("--gamma", val[E_GAMMA], 0.0, 0, HUGE_VAL, 0,
-                                            "a number >= 0", &job->gamma))
+    if (val[E_GAMMA] && cli_parse_double("--gamma", val[E_GAMMA], &job->gamma))
         return CLI_EXIT_USAGE;
     job->alpha = -1.0;
-    if (val[E_ALPHA] && cli_parse_double_in("--alpha", val[E_ALPHA], 0.0, 0, 1.0, 0,
-                                            "a number in [0, 1]", &job->alpha))
+    if (val[E_ALPHA] && cli_parse_double("--alpha", val[E_ALPHA], &job->alpha))
         return CLI_EXIT_USAGE;
+    /* the table is that of sigmoid focal loss: the library judges its parameters */
+    struct focal_loss l;
+    focal_loss_init(&l, FOCAL_LOSS_SIGMOID_FOCAL);
+    l.gamma = job->gamma;
+    l.alpha = job->alpha;
+    if (focal_loss_check(&l, 1) != FOCAL_OK) {
+        cli_error("explain: %s", focal_last_error());
+        return CLI_EXIT_USAGE;
+    }
     if (val[E_LOG_BASE]) {
         if (strcmp(val[E_LOG_BASE], "10") == 0) {
             job->log10_base = 1;

@@ -172,14 +172,10 @@ static int metrics_parse(int argc, char **argv, struct metrics_job *job)
         cli_error("metrics: --task is required; expected binary, multiclass or multilabel");
         return CLI_EXIT_USAGE;
     }
-    int t = 0;
-    while (t < 3 && strcmp(val[M_TASK], focal_task_name((enum focal_task)t)) != 0)
-        t++;
-    if (t == 3) {
-        cli_error("--task: '%s' is not a task; expected binary, multiclass or multilabel", val[M_TASK]);
+    if (focal_task_parse(val[M_TASK], &job->task) != FOCAL_OK) {
+        cli_error("--task: %s", focal_last_error());
         return CLI_EXIT_USAGE;
     }
-    job->task = (enum focal_task)t;
     if (!seen[M_SCORES] || !seen[M_LABELS]) {
         cli_error("metrics: %s is required (a CSV file; see 'focal metrics --help')",
                   seen[M_SCORES] ? "--labels" : "--scores");

@@ -69,9 +69,9 @@ fails "p_t not a number" 2 "--pt: 'abc' (item 1) is not a number" explain --pt a
 fails "p_t empty item" 2 "--pt: item 2 of '0.1,,0.5' is empty" explain --pt 0.1,,0.5
 fails "p_t nan" 2 "--pt: 'nan' (item 1) is not a finite number" explain --pt nan
 fails "bad log base" 2 "--log-base: '2' is not a supported base; expected e or 10" explain --log-base 2
-fails "gamma negative" 2 "--gamma: '-1' is out of range; expected a number >= 0" explain --gamma -1
+fails "gamma negative" 2 "explain: sigmoid-focal: gamma is -1; expected a finite value >= 0" explain --gamma -1
 fails "gamma malformed" 2 "focal: --gamma: '2x' is not a number" explain --gamma 2x
-fails "alpha above 1" 2 "--alpha: '2' is out of range; expected a number in [0, 1]" explain --alpha 2
+fails "alpha above 1" 2 "explain: sigmoid-focal: alpha is 2; expected a value in [0,1] (< 0 turns it off)" explain --alpha 2
 fails "unknown option" 2 "unknown option '--pts'; did you mean '--pt'?" explain --pts 0.5
 fails "stray argument" 2 "unexpected argument '0.5'" explain 0.5
 

@@ -163,7 +163,7 @@ expect "no temporary files after failures" no_temp_files .
 # --- usage errors (status 2) -----------------------------------------------------------------
 fails "missing --task" 2 "--task is required; expected binary, multiclass or multilabel" \
     metrics --scores bs.csv --labels by.csv
-fails "bad --task" 2 "--task: 'multi' is not a task; expected binary, multiclass or multilabel" \
+fails "bad --task" 2 "--task: unknown task 'multi'; expected one of binary, multiclass, multilabel" \
     metrics --task multi --scores bs.csv --labels by.csv
 fails "missing --labels" 2 "--labels is required" metrics --task binary --scores bs.csv
 fails "missing --scores" 2 "--scores is required" metrics --task binary --labels by.csv
