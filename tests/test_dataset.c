@@ -267,6 +267,29 @@ static void write_rfmid_layout(void)
     put_text("rf/notes.csv", "a,b\n1,2\n");   /* not a label file: no ID column */
 }
 
+/* Label files of several splits whose images share one folder: an image
+ * that exists for an ID of two splits would be trained on and evaluated;
+ * refused, naming the file, both label files and the layout to use. IDs
+ * whose files are missing do not count (they fail when loading). */
+static void test_rfmid_leak(void)
+{
+    mkdir_in("rfleak");
+    mkdir_in("rfleak/images");
+    put_text("rfleak/RFMiD_Training_Labels.csv", RF_HEAD "1,1,1,0,0,0\n2,0,0,0,0,0\n");
+    put_text("rfleak/RFMiD_Validation_Labels.csv", RF_HEAD "1,1,0,1,0,1\n3,0,0,0,0,0\n");
+    put_text("rfleak/images/2.png", "x");
+    put_text("rfleak/images/3.png", "x");
+    struct focal_dataset *d = open_ok(path_in("rfleak"), NULL);   /* ID 1 has no file: not a leak */
+    focal_dataset_free(d);
+    put_text("rfleak/images/1.png", "x");
+    open_fail(path_in("rfleak"), NULL, FOCAL_ERR_FORMAT, "rfleak/images/1.png would serve ID '1' of both",
+              "RFMiD_Training_Labels.csv and ", "put them in Training/, Validation/ and Test/");
+    mkdir_in("rfleak/Training");
+    mkdir_in("rfleak/Validation");
+    d = open_ok(path_in("rfleak"), NULL);   /* split folders: nothing shared */
+    focal_dataset_free(d);
+}
+
 /* A small RFMiD layout: splits, image lookup, options, class counts. */
 static void test_rfmid_fixture(void)
 {
@@ -446,6 +469,16 @@ static void test_rfmid_real(void)
 
     struct focal_data_options opt;
     memset(&opt, 0, sizeof opt);
+    /* the shared folder keeps ten training photographs in one images/
+     * folder: as laid out, validation and test IDs 1..10 would read them too */
+    open_fail(root, &opt, FOCAL_ERR_FORMAT, "images/1.png would serve ID '1' of both",
+              "put them in Training/, Validation/ and Test/", NULL);
+    /* the labels alone, with an image folder laid out by split */
+    mkdir_in("rfreal");
+    mkdir_in("rfreal/Training");
+    mkdir_in("rfreal/Validation");
+    mkdir_in("rfreal/Test");
+    opt.images = path_in("rfreal");
     struct focal_dataset *d = open_ok(root, &opt);   /* the folder, detected */
     if (d) {
         CHECK(d->format == FOCAL_FORMAT_RFMID && d->n == 3200 && d->num_classes == 45 && d->risk);
@@ -470,7 +503,7 @@ static void test_rfmid_real(void)
         }
         CHECK(risk == 1519 && none == normal && normal == 401);
         CHECK(label_count(d, class_index(d, "HR"), FOCAL_SPLIT_TRAIN) == 0);   /* no training examples: kept */
-        CHECK(strcmp(d->paths[0], join(root, "images/1.png")) == 0 && strcmp(d->ids[1919], "1920") == 0);
+        CHECK(strcmp(d->paths[0], join(opt.images, "Training/1.png")) == 0 && strcmp(d->ids[1919], "1920") == 0);
         focal_dataset_free(d);
     }
 
@@ -491,6 +524,7 @@ static void test_rfmid_real(void)
     opt.merge_rare = 0;
     opt.include_risk = 0;
     opt.label_columns = "MH,DR,ODC";
+    opt.images = NULL;   /* one split: its images may be anywhere */
     if ((d = open_ok(join(root, "RFMiD_Training_Labels.csv"), &opt)) != NULL) {  /* one file, detected by its ID column */
         CHECK(d->n == 1920 && d->split == NULL && d->num_classes == 3);
         CHECK(label_count(d, 0, -1) == 317 && label_count(d, 1, -1) == 376 && label_count(d, 2, -1) == 282);
@@ -930,6 +964,7 @@ int main(void)
     test_table();
     test_rfmid_fixture();
     test_rfmid_errors();
+    test_rfmid_leak();
     test_rfmid_real();
     test_folders();
     test_npz();

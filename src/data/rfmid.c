@@ -594,6 +594,54 @@ static focal_status rfmid_fill(struct focal_dataset *d, struct rfmid *rf, const 
     return FOCAL_OK;
 }
 
+/* qsort/bsearch order of strings held by pointer. */
+static int rfmid_cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The label files of different splits number their images independently
+ * (RFMiD's each start at ID 1), so two splits whose images are looked up in
+ * the same folder would read the same photograph as a training and a
+ * validation or test image. Refuses that for every image file that exists;
+ * IDs whose files are missing are reported when loading. */
+static focal_status rfmid_check_leaks(const struct focal_dataset *d, const struct rfmid *rf)
+{
+    size_t first[RFMID_MAX_FILES + 1] = {0};
+    for (int k = 0; k < rf->nsrc; k++)
+        first[k + 1] = first[k] + rf->src[k].t.rows;
+    for (int k = 0; k < rf->nsrc; k++)
+        for (int l = k + 1; l < rf->nsrc; l++) {
+            const struct rfmid_src *a = &rf->src[k], *b = &rf->src[l];
+            if (strcmp(a->image_dir, b->image_dir) != 0)
+                continue;
+            const char **ids = malloc((a->t.rows ? a->t.rows : 1) * sizeof *ids);
+            if (!ids)
+                return focal_fail(FOCAL_ERR_NOMEM, "%s: out of memory", a->path);
+            for (size_t r = 0; r < a->t.rows; r++)
+                ids[r] = d->ids[first[k] + r];
+            qsort(ids, a->t.rows, sizeof *ids, rfmid_cmp_str);
+            for (size_t r = 0; r < b->t.rows; r++) {
+                const size_t i = first[l] + r;
+                const char *key = d->ids[i];
+                if (!bsearch(&key, ids, a->t.rows, sizeof *ids, rfmid_cmp_str) || !focal_ds_is_file(d->paths[i]))
+                    continue;
+                free(ids);
+                char q[FOCAL_CSV_QUOTE_SIZE];
+                focal_text_quote(q, key);
+                return focal_fail(FOCAL_ERR_FORMAT,
+                                  "%s would serve ID '%s' of both %s and %s: the label files number their images "
+                                  "independently, so the images of different splits cannot share a folder; put "
+                                  "them in %s/, %s/ and %s/ beside the label files (as RFMiD ships them), or "
+                                  "under --images DIR in those subfolders",
+                                  d->paths[i], q, a->path, b->path, rfmid_split_folder[0], rfmid_split_folder[1],
+                                  rfmid_split_folder[2]);
+            }
+            free(ids);
+        }
+    return FOCAL_OK;
+}
+
 focal_status focal_read_rfmid(struct focal_dataset *d, const char *path, const struct focal_data_options *opt)
 {
     struct rfmid rf;
@@ -609,6 +657,8 @@ focal_status focal_read_rfmid(struct focal_dataset *d, const char *path, const s
         st = rfmid_merge(&rf, opt->merge_rare);
     if (st == FOCAL_OK)
         st = rfmid_fill(d, &rf, opt);
+    if (st == FOCAL_OK)
+        st = rfmid_check_leaks(d, &rf);
     for (int k = 0; k < rf.nsrc; k++) {
         free(rf.src[k].path);
         free(rf.src[k].map);
