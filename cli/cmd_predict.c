@@ -158,10 +158,7 @@ int cmd_predict(int argc, char **argv)
         cli_error("%s", focal_last_error());
         goto out;
     }
-    dopt.img.width = run.width;
-    dopt.img.height = run.height;
-    dopt.img.fundus_crop = run.fundus_crop;
-    dopt.img.channels = run.channels;
+    focal_run_image_options(&run, &dopt.img);
     struct progress prog;
     char **skipped = NULL;
     int n_skipped = 0;

@@ -48,7 +48,8 @@ int dataopt_take(struct dataopt *o, int id, const char *value);
  * CLI_EXIT_OK and *d, or an exit status after printing the error. */
 int dataopt_load(struct dataopt *o, struct focal_dataset **d, int quiet);
 
-/* Sample indices of the training, validation and test splits: the data's own
+/* Sample indices of the training, validation and test splits as a run uses
+ * them (focal_run_split with --val-frac and --test-frac): the data's own
  * splits (validation carved from training when it has none), or a stratified
  * split drawn with seed; with --long-tail, the training and validation
  * samples are cut to a long-tailed subset (the test split stays as it is).

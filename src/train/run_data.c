@@ -1,4 +1,4 @@
-/* run_data.c — the data side of a run:
+/* run_data.c — the data side of a run: its train/validation/test split,
  * the model input a dataset gives, normalisation, the inputs and targets of
  * a batch, and evaluation-mode scores. */
 #include <math.h>
@@ -8,6 +8,82 @@
 #include "focal/train.h"
 #include "base/internal.h"
 #include "train/run_internal.h"
+
+/* ---- splits ---------------------------------------------------------------------- */
+
+/* The samples of split s into a new list. */
+static int *collect(const struct focal_dataset *d, const uint8_t *split, int s, int *n)
+{
+    int *idx = malloc((size_t)(d->n > 0 ? d->n : 1) * sizeof *idx);
+    *n = 0;
+    if (idx)
+        for (int i = 0; i < d->n; i++)
+            if (split[i] == s)
+                idx[(*n)++] = i;
+    return idx;
+}
+
+focal_status focal_run_split(const struct focal_dataset *d, double val_frac, double test_frac, uint64_t seed,
+                             int **train, int *n_train, int **val, int *n_val, int **test, int *n_test)
+{
+    uint8_t *split = malloc((size_t)(d->n > 0 ? d->n : 1));
+    int *all = malloc((size_t)(d->n > 0 ? d->n : 1) * sizeof *all);
+    focal_status st = FOCAL_OK;
+    *train = *val = *test = NULL;
+    *n_train = *n_val = *n_test = 0;
+    if (!split || !all) {
+        st = focal_fail(FOCAL_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    if (d->split) {
+        memcpy(split, d->split, (size_t)d->n);
+        int nv = 0, ntr = 0;
+        for (int i = 0; i < d->n; i++) {
+            nv += split[i] == FOCAL_SPLIT_VAL;
+            ntr += split[i] == FOCAL_SPLIT_TRAIN;
+        }
+        if (ntr > 0 && nv == 0) {
+            /* carve validation out of training */
+            int k = 0;
+            for (int i = 0; i < d->n; i++)
+                if (split[i] == FOCAL_SPLIT_TRAIN)
+                    all[k++] = i;
+            uint8_t *sub = malloc((size_t)k);
+            if (!sub)
+                st = focal_fail(FOCAL_ERR_NOMEM, "out of memory");
+            else
+                st = focal_split_stratified(d, all, k, val_frac, 0.0, seed, sub);
+            if (st != FOCAL_OK) {
+                free(sub);
+                goto out;
+            }
+            for (int j = 0; j < k; j++)
+                split[all[j]] = sub[j];
+            free(sub);
+        }
+    } else {
+        for (int i = 0; i < d->n; i++)
+            all[i] = i;
+        if ((st = focal_split_stratified(d, all, d->n, val_frac, test_frac, seed, split)) != FOCAL_OK)
+            goto out;
+    }
+    *train = collect(d, split, FOCAL_SPLIT_TRAIN, n_train);
+    *val = collect(d, split, FOCAL_SPLIT_VAL, n_val);
+    *test = collect(d, split, FOCAL_SPLIT_TEST, n_test);
+    if (!*train || !*val || !*test)
+        st = focal_fail(FOCAL_ERR_NOMEM, "out of memory");
+out:
+    if (st != FOCAL_OK) {
+        free(*train);
+        free(*val);
+        free(*test);
+        *train = *val = *test = NULL;
+        *n_train = *n_val = *n_test = 0;
+    }
+    free(split);
+    free(all);
+    return st;
+}
 
 /* ---- inputs ---------------------------------------------------------------------- */
 

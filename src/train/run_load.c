@@ -107,6 +107,14 @@ focal_status focal_run_predict(struct focal_run *r, const struct focal_dataset *
     return focal_run_scores(r->model, d, idx, n, r->meta.mean, r->meta.std, NULL, probs, NULL);
 }
 
+void focal_run_image_options(const struct focal_run *r, struct focal_image_options *opt)
+{
+    opt->width = r->width;
+    opt->height = r->height;
+    opt->fundus_crop = r->fundus_crop;
+    opt->channels = r->channels;
+}
+
 focal_status focal_run_evaluate(struct focal_run *r, const struct focal_dataset *d, const int *idx, int n,
                                 struct focal_metrics *m, struct focal_riadd *riadd, int *have_riadd)
 {
