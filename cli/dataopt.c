@@ -110,6 +110,28 @@ static void decode_progress(void *ctx, int done, int total)
     progress_update(ctx, "decoding images", done, total, "img", NULL);
 }
 
+int dataopt_decode(const struct dataopt *o, struct focal_dataset *d, int quiet)
+{
+    struct progress p;
+    char **skipped = NULL;
+    int n_skipped = 0;
+    progress_start(&p, quiet);
+    focal_status st = focal_dataset_load_images(d, &o->img, decode_progress, &p, &skipped, &n_skipped);
+    progress_clear(&p);
+    for (int i = 0; i < n_skipped; i++) {
+        cli_warn("skipped %s", skipped[i]);
+        free(skipped[i]);
+    }
+    free(skipped);
+    if (n_skipped)
+        cli_warn("%d image%s skipped (--on-bad-image skip)", n_skipped, n_skipped == 1 ? "" : "s");
+    if (st != FOCAL_OK) {
+        cli_error("%s%s", focal_last_error(), o->img.skip_bad ? "" : " (--on-bad-image skip leaves such images out)");
+        return CLI_EXIT_DATA;
+    }
+    return CLI_EXIT_OK;
+}
+
 int dataopt_load(struct dataopt *o, struct focal_dataset **d, int quiet)
 {
     if (!o->path) {
@@ -130,26 +152,12 @@ int dataopt_load(struct dataopt *o, struct focal_dataset **d, int quiet)
             cli_warn("--size and --crop apply to image files; %s holds its data already decoded", o->path);
         return CLI_EXIT_OK;
     }
-    struct progress p;
-    char **skipped = NULL;
-    int n_skipped = 0;
-    progress_start(&p, quiet);
-    focal_status st = focal_dataset_load_images(*d, &o->img, decode_progress, &p, &skipped, &n_skipped);
-    progress_clear(&p);
-    for (int i = 0; i < n_skipped; i++) {
-        cli_warn("skipped %s", skipped[i]);
-        free(skipped[i]);
-    }
-    free(skipped);
-    if (n_skipped)
-        cli_warn("%d image%s skipped (--on-bad-image skip)", n_skipped, n_skipped == 1 ? "" : "s");
-    if (st != FOCAL_OK) {
-        cli_error("%s%s", focal_last_error(), o->img.skip_bad ? "" : " (--on-bad-image skip leaves such images out)");
+    int status = dataopt_decode(o, *d, quiet);
+    if (status != CLI_EXIT_OK) {
         focal_dataset_free(*d);
         *d = NULL;
-        return CLI_EXIT_DATA;
     }
-    return CLI_EXIT_OK;
+    return status;
 }
 
 int dataopt_splits(const struct dataopt *o, const struct focal_dataset *d, uint64_t seed, int **train, int *n_train,

@@ -44,7 +44,13 @@ void dataopt_init(struct dataopt *o);
  * option) or -1 after printing an error about its value. */
 int dataopt_take(struct dataopt *o, int id, const char *value);
 
-/* Reads the dataset and decodes its images (with a progress bar). Returns
+/* Decodes the images of d with o's image options, with a progress bar
+ * (none when quiet); with --on-bad-image skip, lists each image left out and
+ * their count. Returns CLI_EXIT_OK, or CLI_EXIT_DATA after printing the
+ * error (d is then the caller's to free). */
+int dataopt_decode(const struct dataopt *o, struct focal_dataset *d, int quiet);
+
+/* Reads the dataset and decodes its images (dataopt_decode). Returns
  * CLI_EXIT_OK and *d, or an exit status after printing the error. */
 int dataopt_load(struct dataopt *o, struct focal_dataset **d, int quiet);
 
