@@ -59,6 +59,8 @@ const char *focal_task_name(enum focal_task t)
     return t == FOCAL_TASK_BINARY ? "binary" : t == FOCAL_TASK_MULTICLASS ? "multiclass" : "multilabel";
 }
 
+/* ---- the configuration as JSON --------------------------------------------------- */
+
 /* The configuration as a JSON object: everything that must match for a run
  * to be resumed (the epoch count may change and is not in it). */
 cJSON *focal_run_config_json(const struct focal_run_config *cfg, int classes)
