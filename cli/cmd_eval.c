@@ -112,10 +112,7 @@ int cmd_eval(int argc, char **argv)
         seed = run.meta.seed;
     if (dopt.size_given && (dopt.img.width != run.width || dopt.img.height != run.height))
         cli_warn("--size is ignored: the model takes %dx%d images", run.width, run.height);
-    dopt.img.width = run.width;
-    dopt.img.height = run.height;
-    dopt.img.fundus_crop = run.fundus_crop;
-    dopt.img.channels = run.channels;
+    focal_run_image_options(&run, &dopt.img);
     if ((status = dataopt_load(&dopt, &d, quiet)) != CLI_EXIT_OK)
         goto out;
     const int *idx;

@@ -8,7 +8,6 @@
 #include "args.h"
 #include "commands.h"
 #include "dataopt.h"
-#include "progress.h"
 
 enum { P_HELP, P_MODEL, P_IMAGES, P_OUT, P_THREADS, P_CACHE, P_ON_BAD_IMAGE, P_QUIET };
 
@@ -91,11 +90,6 @@ static int write_preds(const char *path, const struct focal_run *r, const struct
     return CLI_EXIT_OK;
 }
 
-static void predict_progress(void *ctx, int done, int total)
-{
-    progress_update(ctx, "decoding images", done, total, "img", NULL);
-}
-
 int cmd_predict(int argc, char **argv)
 {
     struct dataopt dopt;
@@ -158,25 +152,10 @@ int cmd_predict(int argc, char **argv)
         cli_error("%s", focal_last_error());
         goto out;
     }
-    dopt.img.width = run.width;
-    dopt.img.height = run.height;
-    dopt.img.fundus_crop = run.fundus_crop;
-    dopt.img.channels = run.channels;
-    struct progress prog;
-    char **skipped = NULL;
-    int n_skipped = 0;
-    progress_start(&prog, quiet);
-    focal_status st = focal_dataset_load_images(d, &dopt.img, predict_progress, &prog, &skipped, &n_skipped);
-    progress_clear(&prog);
-    for (int i = 0; i < n_skipped; i++) {
-        cli_warn("skipped %s", skipped[i]);
-        free(skipped[i]);
-    }
-    free(skipped);
-    if (st != FOCAL_OK) {
-        cli_error("%s", focal_last_error());
+    focal_run_image_options(&run, &dopt.img);
+    if ((status = dataopt_decode(&dopt, d, quiet)) != CLI_EXIT_OK)
         goto out;
-    }
+    status = CLI_EXIT_DATA;
     if (d->n == 0) {
         cli_error("predict: no image left to predict");
         goto out;

@@ -1,4 +1,5 @@
-/* dataopt.c — reading, decoding and splitting datasets for the commands. */
+/* dataopt.c — reading, decoding and splitting datasets for the commands
+ * (the split itself is the library's focal_run_split). */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +110,28 @@ static void decode_progress(void *ctx, int done, int total)
     progress_update(ctx, "decoding images", done, total, "img", NULL);
 }
 
+int dataopt_decode(const struct dataopt *o, struct focal_dataset *d, int quiet)
+{
+    struct progress p;
+    char **skipped = NULL;
+    int n_skipped = 0;
+    progress_start(&p, quiet);
+    focal_status st = focal_dataset_load_images(d, &o->img, decode_progress, &p, &skipped, &n_skipped);
+    progress_clear(&p);
+    for (int i = 0; i < n_skipped; i++) {
+        cli_warn("skipped %s", skipped[i]);
+        free(skipped[i]);
+    }
+    free(skipped);
+    if (n_skipped)
+        cli_warn("%d image%s skipped (--on-bad-image skip)", n_skipped, n_skipped == 1 ? "" : "s");
+    if (st != FOCAL_OK) {
+        cli_error("%s%s", focal_last_error(), o->img.skip_bad ? "" : " (--on-bad-image skip leaves such images out)");
+        return CLI_EXIT_DATA;
+    }
+    return CLI_EXIT_OK;
+}
+
 int dataopt_load(struct dataopt *o, struct focal_dataset **d, int quiet)
 {
     if (!o->path) {
@@ -129,94 +152,25 @@ int dataopt_load(struct dataopt *o, struct focal_dataset **d, int quiet)
             cli_warn("--size and --crop apply to image files; %s holds its data already decoded", o->path);
         return CLI_EXIT_OK;
     }
-    struct progress p;
-    char **skipped = NULL;
-    int n_skipped = 0;
-    progress_start(&p, quiet);
-    focal_status st = focal_dataset_load_images(*d, &o->img, decode_progress, &p, &skipped, &n_skipped);
-    progress_clear(&p);
-    for (int i = 0; i < n_skipped; i++) {
-        cli_warn("skipped %s", skipped[i]);
-        free(skipped[i]);
-    }
-    free(skipped);
-    if (n_skipped)
-        cli_warn("%d image%s skipped (--on-bad-image skip)", n_skipped, n_skipped == 1 ? "" : "s");
-    if (st != FOCAL_OK) {
-        cli_error("%s%s", focal_last_error(), o->img.skip_bad ? "" : " (--on-bad-image skip leaves such images out)");
+    int status = dataopt_decode(o, *d, quiet);
+    if (status != CLI_EXIT_OK) {
         focal_dataset_free(*d);
         *d = NULL;
-        return CLI_EXIT_DATA;
     }
-    return CLI_EXIT_OK;
-}
-
-/* The samples of split s (all with split NULL) into a new list. */
-static int *collect(const struct focal_dataset *d, const uint8_t *split, int s, int *n)
-{
-    int *idx = malloc((size_t)(d->n > 0 ? d->n : 1) * sizeof *idx);
-    *n = 0;
-    if (idx)
-        for (int i = 0; i < d->n; i++)
-            if (split[i] == s)
-                idx[(*n)++] = i;
-    return idx;
+    return status;
 }
 
 int dataopt_splits(const struct dataopt *o, const struct focal_dataset *d, uint64_t seed, int **train, int *n_train,
                    int **val, int *n_val, int **test, int *n_test)
 {
-    uint8_t *split = malloc((size_t)(d->n > 0 ? d->n : 1));
-    int *all = malloc((size_t)(d->n > 0 ? d->n : 1) * sizeof *all);
     int status = CLI_EXIT_OK;
-    *train = *val = *test = NULL;
-    if (!split || !all) {
-        cli_error("out of memory");
-        status = CLI_EXIT_DATA;
-        goto out;
+    if (focal_run_split(d, o->val_frac, o->test_frac, seed, train, n_train, val, n_val, test, n_test) != FOCAL_OK) {
+        cli_error("%s", focal_last_error());
+        return CLI_EXIT_DATA;
     }
-    if (d->split) {
-        memcpy(split, d->split, (size_t)d->n);
-        int nv = 0, ntr = 0;
-        for (int i = 0; i < d->n; i++) {
-            nv += split[i] == FOCAL_SPLIT_VAL;
-            ntr += split[i] == FOCAL_SPLIT_TRAIN;
-        }
-        if (ntr > 0 && nv == 0) {
-            /* carve validation out of training */
-            int k = 0;
-            for (int i = 0; i < d->n; i++)
-                if (split[i] == FOCAL_SPLIT_TRAIN)
-                    all[k++] = i;
-            uint8_t *sub = malloc((size_t)k);
-            if (!sub || focal_split_stratified(d, all, k, o->val_frac, 0.0, seed, sub) != FOCAL_OK) {
-                cli_error("%s", sub ? focal_last_error() : "out of memory");
-                free(sub);
-                status = CLI_EXIT_DATA;
-                goto out;
-            }
-            for (int j = 0; j < k; j++)
-                split[all[j]] = sub[j];
-            free(sub);
-        }
-    } else {
-        for (int i = 0; i < d->n; i++)
-            all[i] = i;
-        if (focal_split_stratified(d, all, d->n, o->val_frac, o->test_frac, seed, split) != FOCAL_OK) {
-            cli_error("%s", focal_last_error());
-            status = CLI_EXIT_DATA;
-            goto out;
-        }
-    }
-    *train = collect(d, split, FOCAL_SPLIT_TRAIN, n_train);
-    *val = collect(d, split, FOCAL_SPLIT_VAL, n_val);
-    *test = collect(d, split, FOCAL_SPLIT_TEST, n_test);
-    if (!*train || !*val || !*test) {
-        cli_error("out of memory");
-        status = CLI_EXIT_DATA;
-    } else if (o->long_tail > 0 &&
-               (focal_long_tail_subset(d, *train, *n_train, o->long_tail, seed, *train, n_train) != FOCAL_OK ||
-                focal_long_tail_subset(d, *val, *n_val, o->long_tail, seed + 1, *val, n_val) != FOCAL_OK)) {
+    if (o->long_tail > 0 &&
+        (focal_long_tail_subset(d, *train, *n_train, o->long_tail, seed, *train, n_train) != FOCAL_OK ||
+         focal_long_tail_subset(d, *val, *n_val, o->long_tail, seed + 1, *val, n_val) != FOCAL_OK)) {
         cli_error("--long-tail: %s", focal_last_error());
         status = CLI_EXIT_USAGE;
     } else if (*n_train < 2 || *n_val < 1) {
@@ -224,15 +178,12 @@ int dataopt_splits(const struct dataopt *o, const struct focal_dataset *d, uint6
                   *n_val);
         status = CLI_EXIT_DATA;
     }
-out:
     if (status != CLI_EXIT_OK) {
         free(*train);
         free(*val);
         free(*test);
         *train = *val = *test = NULL;
     }
-    free(split);
-    free(all);
     return status;
 }
 

@@ -44,11 +44,18 @@ void dataopt_init(struct dataopt *o);
  * option) or -1 after printing an error about its value. */
 int dataopt_take(struct dataopt *o, int id, const char *value);
 
-/* Reads the dataset and decodes its images (with a progress bar). Returns
+/* Decodes the images of d with o's image options, with a progress bar
+ * (none when quiet); with --on-bad-image skip, lists each image left out and
+ * their count. Returns CLI_EXIT_OK, or CLI_EXIT_DATA after printing the
+ * error (d is then the caller's to free). */
+int dataopt_decode(const struct dataopt *o, struct focal_dataset *d, int quiet);
+
+/* Reads the dataset and decodes its images (dataopt_decode). Returns
  * CLI_EXIT_OK and *d, or an exit status after printing the error. */
 int dataopt_load(struct dataopt *o, struct focal_dataset **d, int quiet);
 
-/* Sample indices of the training, validation and test splits: the data's own
+/* Sample indices of the training, validation and test splits as a run uses
+ * them (focal_run_split with --val-frac and --test-frac): the data's own
  * splits (validation carved from training when it has none), or a stratified
  * split drawn with seed; with --long-tail, the training and validation
  * samples are cut to a long-tailed subset (the test split stays as it is).

@@ -108,6 +108,17 @@ struct focal_run_callbacks {
     void (*epoch)(void *ctx, const struct focal_epoch_record *rec);
 };
 
+/* The training, validation and test samples of d as a run uses them: the
+ * data's own splits (when it has training but no validation samples,
+ * validation is a val_frac share of training, stratified and drawn with
+ * seed), or for data without splits a stratified split with val_frac and
+ * test_frac drawn with seed (focal_split_stratified). Each list is malloc'd
+ * (the caller frees it; an empty split has a count of 0). On failure every
+ * list is NULL and every count 0. FOCAL_ERR_NOMEM, or focal_split_stratified's
+ * error. */
+focal_status focal_run_split(const struct focal_dataset *d, double val_frac, double test_frac, uint64_t seed,
+                             int **train, int *n_train, int **val, int *n_val, int **test, int *n_test);
+
 /* Trains on the samples train[0..n_train) of d (pixels or features; labels),
  * validating on val[0..n_val) (n_val > 0), testing on test[0..n_test) (may be
  * 0), writing the run folder `dir` (created if missing). With resume, `dir`
@@ -133,6 +144,11 @@ struct focal_run {
 /* Loads dir/model.safetensors and dir/run.json for up to max_batch samples. */
 focal_status focal_run_load(struct focal_run *r, const char *dir, int max_batch);
 void focal_run_free(struct focal_run *r);
+
+/* The image options the run was trained with: opt's width, height and
+ * channels become the model's input, fundus_crop run.json's "fundus_crop";
+ * opt's other members (cache, skip_bad, threads) are left as they are. */
+void focal_run_image_options(const struct focal_run *r, struct focal_image_options *opt);
 
 /* Class probabilities of samples idx[0..n) of d (pixels or features, shaped as
  * the run's input): probs receives n × num_classes values (binary: n values,

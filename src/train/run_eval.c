@@ -1,5 +1,7 @@
 /* run_eval.c — the metrics of a training run: per-epoch summaries with
- * thresholds chosen on validation, and metrics.json. */
+ * thresholds chosen on validation, and the metrics of a split (with the
+ * RIADD score for RFMiD labels) as focal_run_evaluate and metrics.json give
+ * them. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,79 +103,34 @@ static int risk_column(const struct focal_dataset *d)
     return -1;
 }
 
-focal_status focal_run_split_metrics(FILE *fp, const struct focal_dataset *d, const int *idx, int n,
-                                     const double *probs, const double *thresholds, int indent)
+focal_status focal_run_metrics(struct focal_metrics *m, struct focal_riadd *riadd, int *have_riadd,
+                               const struct focal_dataset *d, const int *idx, int n, const double *probs,
+                               const double *thresholds)
 {
     struct run_labels g;
-    struct focal_metrics m = { 0 };
-    struct focal_riadd riadd;
-    const struct focal_riadd *rp = NULL;
+    *have_riadd = 0;
     focal_status st = gather(&g, d, idx, n);
     if (st != FOCAL_OK)
         return st;
-    st = compute(&m, d, &g, n, probs, thresholds);
+    st = compute(m, d, &g, n, probs, thresholds);
     int rc = risk_column(d);
-    if (st == FOCAL_OK && rc >= 0) {
-        st = focal_riadd_score(&riadd, n, d->num_classes, probs, g.labels, rc);
-        rp = &riadd;
-    }
-    if (st == FOCAL_OK)
-        st = focal_metrics_write_json(fp, &m, (const char *const *)d->class_names, rp, indent);
-    focal_metrics_free(&m);
+    if (st == FOCAL_OK && rc >= 0 && (st = focal_riadd_score(riadd, n, d->num_classes, probs, g.labels, rc)) ==
+                                         FOCAL_OK)
+        *have_riadd = 1;
     gather_free(&g);
     return st;
 }
 
-focal_status focal_run_write_metrics(const char *path, const struct focal_dataset *d, const int *val, int n_val,
-                                     const double *val_probs, const int *test, int n_test,
-                                     const double *test_probs, const double *thresholds)
+focal_status focal_run_split_metrics(FILE *fp, const struct focal_dataset *d, const int *idx, int n,
+                                     const double *probs, const double *thresholds, int indent)
 {
-    struct focal_wfile wf;
-    focal_status st = focal_wfile_open(&wf, path);
-    if (st != FOCAL_OK)
-        return st;
-    fputs("{\n  \"val\": ", wf.fp);
-    st = focal_run_split_metrics(wf.fp, d, val, n_val, val_probs, thresholds, 2);
-    if (st == FOCAL_OK && n_test > 0) {
-        fputs(",\n  \"test\": ", wf.fp);
-        st = focal_run_split_metrics(wf.fp, d, test, n_test, test_probs, thresholds, 2);
-    }
-    if (st != FOCAL_OK) {
-        focal_wfile_abort(&wf);
-        return st;
-    }
-    fputs("\n}\n", wf.fp);
-    return focal_wfile_commit(&wf);
-}
-
-focal_status focal_run_evaluate(struct focal_run *r, const struct focal_dataset *d, const int *idx, int n,
-                                struct focal_metrics *m, struct focal_riadd *riadd, int *have_riadd)
-{
-    memset(m, 0, sizeof *m);
-    *have_riadd = 0;
-    if (d->task != r->task || d->num_classes != r->num_classes)
-        return focal_fail(FOCAL_ERR_ARG, "the data is a %d-class %s problem; the model was trained on %d classes (%s)",
-                          d->num_classes, focal_task_name(d->task), r->num_classes, focal_task_name(r->task));
-    int outputs = focal_run_outputs(d);
-    for (int j = 0; r->meta.class_names && j < outputs; j++) {
-        const char *want = r->meta.class_names[j];
-        const char *have = d->class_names[d->task == FOCAL_TASK_BINARY ? 1 : j];
-        if (strcmp(want, have) != 0)
-            return focal_fail(FOCAL_ERR_ARG, "class %d of the data is '%s'; the model's is '%s'", j + 1, have, want);
-    }
-    struct run_labels g;
-    double *probs = malloc((size_t)(n > 0 ? n : 1) * (size_t)outputs * sizeof *probs);
-    if (!probs)
-        return focal_fail(FOCAL_ERR_NOMEM, "out of memory");
-    focal_status st = focal_run_predict(r, d, idx, n, probs);
-    if (st == FOCAL_OK && (st = gather(&g, d, idx, n)) == FOCAL_OK) {
-        st = compute(m, d, &g, n, probs, r->thresholds);
-        int rc = risk_column(d);
-        if (st == FOCAL_OK && rc >= 0 && (st = focal_riadd_score(riadd, n, d->num_classes, probs, g.labels, rc)) ==
-                                             FOCAL_OK)
-            *have_riadd = 1;
-        gather_free(&g);
-    }
-    free(probs);
+    struct focal_metrics m = { 0 };
+    struct focal_riadd riadd;
+    int have_riadd;
+    focal_status st = focal_run_metrics(&m, &riadd, &have_riadd, d, idx, n, probs, thresholds);
+    if (st == FOCAL_OK)
+        st = focal_metrics_write_json(fp, &m, (const char *const *)d->class_names, have_riadd ? &riadd : NULL,
+                                      indent);
+    focal_metrics_free(&m);
     return st;
 }

@@ -1,8 +1,19 @@
-/* run_internal.h — pieces of training runs (run.c) shared with run_files.c. */
+/* run_internal.h — the pieces of training runs shared among src/train/:
+ * run_data.c (inputs, targets, scores), run_config.c (names, configuration
+ * as JSON), run_eval.c (metrics), run_files.c (the run folder's files),
+ * run_load.c (finished runs) and run.c (the run loop). */
 #ifndef FOCAL_RUN_INTERNAL_H
 #define FOCAL_RUN_INTERNAL_H
 
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
 #include "focal/train.h"
+
+/* run.json's "format" and "version". */
+#define RUN_FORMAT "focal-run"
+#define RUN_VERSION 1
 
 /* Seconds on a monotonic clock. */
 double focal_run_now(void);
@@ -51,6 +62,14 @@ struct focal_run_summary {
 focal_status focal_run_summarise(const struct focal_dataset *d, const int *idx, int n, const double *probs,
                                  double *thresholds, int choose, struct focal_run_summary *s);
 
+/* Metrics of probs (n × outputs) for samples idx[0..n) of d with the given
+ * thresholds into m (zeroed by the caller; release with focal_metrics_free);
+ * when the labels include Disease_Risk, *have_riadd = 1 and *riadd the RIADD
+ * score, else *have_riadd = 0. */
+focal_status focal_run_metrics(struct focal_metrics *m, struct focal_riadd *riadd, int *have_riadd,
+                               const struct focal_dataset *d, const int *idx, int n, const double *probs,
+                               const double *thresholds);
+
 /* Writes the metrics of probs for samples idx[0..n) with the thresholds as
  * one JSON object (focal_metrics_write_json at indent), with the RIADD score
  * when the labels include Disease_Risk. */
@@ -62,5 +81,42 @@ focal_status focal_run_split_metrics(FILE *fp, const struct focal_dataset *d, co
 focal_status focal_run_write_metrics(const char *path, const struct focal_dataset *d, const int *val, int n_val,
                                      const double *val_probs, const int *test, int n_test,
                                      const double *test_probs, const double *thresholds);
+
+/* The configuration as a JSON object: everything that must match for a run
+ * to be resumed (the epoch count may change and is not in it). */
+cJSON *focal_run_config_json(const struct focal_run_config *cfg, int classes);
+
+/* cJSON numbers cannot be NaN: NaN is written as null and read back (a
+ * missing or non-number key reads as NaN). */
+void focal_run_add_num(cJSON *o, const char *key, double v);
+double focal_run_get_num(const cJSON *o, const char *key);
+
+/* Where a run stands after its last completed epoch. */
+struct focal_run_state {
+    int epoch;               /* completed epochs */
+    int best_epoch;          /* 0: none yet */
+    double best_value;
+    int bad_epochs;          /* epochs since the best */
+    int stopped;             /* early stopping ended the run */
+    double *thresholds;      /* outputs values, chosen at the best epoch */
+    struct focal_epoch_record *history;  /* epoch rows */
+    int n_history, cap_history;
+};
+
+/* dir/name into buf; FOCAL_ERR_ARG when it does not fit. */
+focal_status focal_run_path(char *buf, size_t size, const char *dir, const char *name);
+
+/* dir/history.csv: one row per epoch; undefined values are empty fields. Atomic. */
+focal_status focal_run_write_history(const char *dir, const struct focal_run_state *s);
+
+/* dir/run.json: what focal eval and focal predict need, and how the run went. Atomic. */
+focal_status focal_run_write_run_json(const char *dir, const struct focal_run_config *cfg,
+                                      const struct focal_dataset *d, const struct focal_run_state *s, int outputs);
+
+/* scores.csv at path: the best checkpoint's probabilities vp (n_val × outputs)
+ * and tp (n_test × outputs) and the true labels of every validation and test
+ * sample, for precision-recall curves. Atomic. */
+focal_status focal_run_write_scores(const char *path, const struct focal_dataset *d, int outputs, const int *val,
+                                    int n_val, const double *vp, const int *test, int n_test, const double *tp);
 
 #endif

@@ -1,0 +1,141 @@
+/* run_load.c — finished runs: loading a run folder for evaluation and
+ * prediction, its image options, predictions and metrics. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "focal/train.h"
+#include "base/internal.h"
+#include "train/run_internal.h"
+
+/* ---- finished runs ----------------------------------------------------------------------- */
+
+static int task_parse(const char *s, enum focal_task *t)
+{
+    if (strcmp(s, "binary") == 0)
+        *t = FOCAL_TASK_BINARY;
+    else if (strcmp(s, "multiclass") == 0)
+        *t = FOCAL_TASK_MULTICLASS;
+    else if (strcmp(s, "multilabel") == 0)
+        *t = FOCAL_TASK_MULTILABEL;
+    else
+        return -1;
+    return 0;
+}
+
+void focal_run_free(struct focal_run *r)
+{
+    if (!r)
+        return;
+    focal_model_free(r->model);
+    focal_ckpt_meta_free(&r->meta);
+    free(r->thresholds);
+    memset(r, 0, sizeof *r);
+}
+
+/* Reads run.json's task, thresholds and image options into r. */
+static focal_status read_run_json(struct focal_run *r, const char *path)
+{
+    char *text = NULL;
+    size_t len;
+    focal_status st = focal_read_file(path, 1, &text, &len);
+    if (st != FOCAL_OK)
+        return st;
+    cJSON *o = cJSON_ParseWithLength(text, len);
+    free(text);
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(o, "format");
+    const cJSON *task = cJSON_GetObjectItemCaseSensitive(o, "task");
+    const cJSON *th = cJSON_GetObjectItemCaseSensitive(o, "thresholds");
+    if (!o || !cJSON_IsString(fmt) || strcmp(fmt->valuestring, RUN_FORMAT) != 0) {
+        st = focal_fail(FOCAL_ERR_FORMAT, "%s: not a focal run description (no \"format\": \"%s\")", path,
+                        RUN_FORMAT);
+        goto out;
+    }
+    if (focal_run_get_num(o, "version") != RUN_VERSION) {
+        st = focal_fail(FOCAL_ERR_FORMAT, "%s: run version %g; this focal reads version %d", path,
+                        focal_run_get_num(o, "version"), RUN_VERSION);
+        goto out;
+    }
+    int outputs = focal_model_classes(r->model);
+    if (!cJSON_IsString(task) || task_parse(task->valuestring, &r->task) != 0 || !cJSON_IsArray(th) ||
+        cJSON_GetArraySize(th) != outputs) {
+        st = focal_fail(FOCAL_ERR_FORMAT, "%s: \"task\" or \"thresholds\" (%d numbers) is missing or malformed",
+                        path, outputs);
+        goto out;
+    }
+    r->num_classes = r->task == FOCAL_TASK_BINARY ? 2 : outputs;
+    r->thresholds = malloc((size_t)outputs * sizeof *r->thresholds);
+    if (!r->thresholds) {
+        st = focal_fail(FOCAL_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    int j = 0;
+    const cJSON *x;
+    cJSON_ArrayForEach(x, th) {
+        r->thresholds[j++] = cJSON_IsNumber(x) ? x->valuedouble : 0.5;
+    }
+    r->fundus_crop = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "fundus_crop"));
+out:
+    cJSON_Delete(o);
+    return st;
+}
+
+focal_status focal_run_load(struct focal_run *r, const char *dir, int max_batch)
+{
+    char path[4096];
+    memset(r, 0, sizeof *r);
+    focal_status st = focal_run_path(path, sizeof path, dir, "model.safetensors");
+    if (st != FOCAL_OK || (st = focal_checkpoint_load(path, max_batch, &r->model, &r->meta)) != FOCAL_OK)
+        return st;
+    focal_model_input_shape(r->model, &r->channels, &r->height, &r->width);
+    if ((st = focal_run_path(path, sizeof path, dir, "run.json")) != FOCAL_OK || (st = read_run_json(r, path)) != FOCAL_OK)
+        focal_run_free(r);
+    return st;
+}
+
+focal_status focal_run_predict(struct focal_run *r, const struct focal_dataset *d, const int *idx, int n,
+                               double *probs)
+{
+    int c, h, w;
+    if (focal_run_input_size(d, &c, &h, &w) != 0 || c != r->channels || h != r->height || w != r->width)
+        return focal_fail(FOCAL_ERR_ARG, "the data's inputs are %d×%d×%d; the model takes %d×%d×%d", c, h, w,
+                          r->channels, r->height, r->width);
+    if (r->meta.channels != c)
+        return focal_fail(FOCAL_ERR_FORMAT, "the checkpoint normalises %d input channels; the model takes %d",
+                          r->meta.channels, c);
+    return focal_run_scores(r->model, d, idx, n, r->meta.mean, r->meta.std, NULL, probs, NULL);
+}
+
+void focal_run_image_options(const struct focal_run *r, struct focal_image_options *opt)
+{
+    opt->width = r->width;
+    opt->height = r->height;
+    opt->fundus_crop = r->fundus_crop;
+    opt->channels = r->channels;
+}
+
+focal_status focal_run_evaluate(struct focal_run *r, const struct focal_dataset *d, const int *idx, int n,
+                                struct focal_metrics *m, struct focal_riadd *riadd, int *have_riadd)
+{
+    memset(m, 0, sizeof *m);
+    *have_riadd = 0;
+    if (d->task != r->task || d->num_classes != r->num_classes)
+        return focal_fail(FOCAL_ERR_ARG, "the data is a %d-class %s problem; the model was trained on %d classes (%s)",
+                          d->num_classes, focal_task_name(d->task), r->num_classes, focal_task_name(r->task));
+    int outputs = focal_run_outputs(d);
+    for (int j = 0; r->meta.class_names && j < outputs; j++) {
+        const char *want = r->meta.class_names[j];
+        const char *have = d->class_names[d->task == FOCAL_TASK_BINARY ? 1 : j];
+        if (strcmp(want, have) != 0)
+            return focal_fail(FOCAL_ERR_ARG, "class %d of the data is '%s'; the model's is '%s'", j + 1, have, want);
+    }
+    double *probs = malloc((size_t)(n > 0 ? n : 1) * (size_t)outputs * sizeof *probs);
+    if (!probs)
+        return focal_fail(FOCAL_ERR_NOMEM, "out of memory");
+    focal_status st = focal_run_predict(r, d, idx, n, probs);
+    if (st == FOCAL_OK)
+        st = focal_run_metrics(m, riadd, have_riadd, d, idx, n, probs, r->thresholds);
+    free(probs);
+    return st;
+}
