@@ -5,7 +5,7 @@
 
 #include "args.h"
 #include "commands.h"
-#include "report.h"
+#include "report/report.h"
 
 enum report_opt { R_HELP };
 

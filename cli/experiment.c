@@ -10,7 +10,7 @@
 
 #include "args.h"
 #include "experiment.h"
-#include "report.h"
+#include "report/report.h"
 
 static const char *const metric_keys[EXP_N] = { "map", "auc", "macro_f1", "balanced_accuracy", "accuracy",
                                                 "rare_ap", "seconds" };
