@@ -1,5 +1,5 @@
 /* cmd_report.c — `focal report DIR`: (re)writes the report of an experiment
- * folder that `focal compare` or `focal tune` made (see report.h). */
+ * folder that `focal compare` or `focal tune` made (see report/report.h). */
 #include <stdio.h>
 #include <string.h>
 
