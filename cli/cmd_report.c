@@ -1,11 +1,11 @@
 /* cmd_report.c — `focal report DIR`: (re)writes the report of an experiment
- * folder that `focal compare` or `focal tune` made (see report.h). */
+ * folder that `focal compare` or `focal tune` made (see report/report.h). */
 #include <stdio.h>
 #include <string.h>
 
 #include "args.h"
 #include "commands.h"
-#include "report.h"
+#include "report/report.h"
 
 enum report_opt { R_HELP };
 

@@ -10,7 +10,7 @@
 
 #include "args.h"
 #include "experiment.h"
-#include "report.h"
+#include "report/report.h"
 
 static const char *const metric_keys[EXP_N] = { "map", "auc", "macro_f1", "balanced_accuracy", "accuracy",
                                                 "rare_ap", "seconds" };
@@ -118,26 +118,18 @@ int exp_train(struct trainopt *t, const struct focal_dataset *d, const int *trai
     return trainopt_run(t, d, train, n_train, val, n_val, test, n_test, dir);
 }
 
-/* A number member of o, NaN when absent or null. */
-static double num(const cJSON *o, const char *key)
+/* The values of one split of a run's metrics.json. */
+static void read_split(const struct focal_split_summary *m, const int *rare, int n_rare, double *v)
 {
-    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(x) ? x->valuedouble : NAN;
-}
-
-/* The values of one split's metrics object. */
-static void read_split(const cJSON *m, const int *rare, int n_rare, double *v)
-{
-    v[EXP_MAP] = num(m, "average_precision_macro");
-    v[EXP_AUC] = num(m, "roc_auc_macro");
-    v[EXP_MACRO_F1] = num(m, "macro_f1");
-    v[EXP_BACC] = num(m, "balanced_accuracy");
-    v[EXP_ACC] = num(m, "accuracy");
-    const cJSON *pc = cJSON_GetObjectItemCaseSensitive(m, "per_class");
+    v[EXP_MAP] = m->map;
+    v[EXP_AUC] = m->auc;
+    v[EXP_MACRO_F1] = m->macro_f1;
+    v[EXP_BACC] = m->balanced_accuracy;
+    v[EXP_ACC] = m->accuracy;
     double sum = 0;
     int cnt = 0;
     for (int k = 0; k < n_rare; k++) {
-        double ap = num(cJSON_GetArrayItem(pc, rare[k]), "average_precision");
+        double ap = rare[k] < m->num_classes ? m->average_precision[rare[k]] : NAN;
         if (isfinite(ap)) {
             sum += ap;
             cnt++;
@@ -146,88 +138,44 @@ static void read_split(const cJSON *m, const int *rare, int n_rare, double *v)
     v[EXP_RARE_AP] = cnt ? sum / cnt : NAN;
 }
 
-/* The training seconds of a run: the sum of history.csv's last column. */
+/* The training seconds of a run: the sum over its history's epochs; NaN
+ * when the history cannot be read. */
 static double run_seconds(const char *dir)
 {
-    char path[4096], line[1024];
-    snprintf(path, sizeof path, "%s/history.csv", dir);
-    FILE *fp = fopen(path, "r");
+    struct focal_epoch_record *rows;
+    int n;
     double total = 0;
-    if (!fp)
+    if (focal_run_read_history(dir, &rows, &n) != FOCAL_OK)
         return NAN;
-    while (fgets(line, sizeof line, fp)) {
-        char *last = strrchr(line, ',');
-        if (last && line[0] >= '0' && line[0] <= '9')
-            total += strtod(last + 1, NULL);
-    }
-    fclose(fp);
+    for (int e = 0; e < n; e++)
+        if (isfinite(rows[e].seconds))
+            total += rows[e].seconds;
+    free(rows);
     return total;
 }
 
 int exp_read_result(const char *dir, const int *rare, int n_rare, struct exp_result *r)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/metrics.json", dir);
-    char *text = NULL;
-    size_t cap = 0, len = 0, got;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        cli_error("%s: cannot open: %s", path, strerror(errno));
+    struct focal_run_metrics m;
+    if (focal_run_read_metrics(dir, &m) != FOCAL_OK) {
+        cli_error("%s", focal_last_error());
         return -1;
     }
-    char buf[65536];
-    while ((got = fread(buf, 1, sizeof buf, fp)) > 0) {
-        if (len + got + 1 > cap) {
-            cap = 2 * (len + got + 1);
-            char *bigger = realloc(text, cap);
-            if (!bigger) {
-                free(text);
-                fclose(fp);
-                cli_error("out of memory");
-                return -1;
-            }
-            text = bigger;
-        }
-        memcpy(text + len, buf, got);
-        len += got;
-    }
-    fclose(fp);
-    cJSON *o = text ? cJSON_ParseWithLength(text, len) : NULL;
-    free(text);
-    const cJSON *val = cJSON_GetObjectItemCaseSensitive(o, "val");
-    const cJSON *test = cJSON_GetObjectItemCaseSensitive(o, "test");
-    if (!cJSON_IsObject(val)) {
-        cli_error("%s: not a run's metrics (no \"val\" object)", path);
-        cJSON_Delete(o);
-        return -1;
-    }
-    read_split(val, rare, n_rare, r->values[EXP_VAL]);
-    r->have_test = cJSON_IsObject(test);
+    read_split(&m.val, rare, n_rare, r->values[EXP_VAL]);
+    r->have_test = m.have_test;
     if (r->have_test)
-        read_split(test, rare, n_rare, r->values[EXP_TEST]);
+        read_split(&m.test, rare, n_rare, r->values[EXP_TEST]);
     else
-        for (int m = 0; m < EXP_N; m++)
-            r->values[EXP_TEST][m] = NAN;
+        for (int k = 0; k < EXP_N; k++)
+            r->values[EXP_TEST][k] = NAN;
     r->values[EXP_VAL][EXP_SECONDS] = r->values[EXP_TEST][EXP_SECONDS] = run_seconds(dir);
-    cJSON_Delete(o);
+    focal_run_metrics_free(&m);
     return 0;
 }
 
 void exp_mean_std(const double *v, int n, double *mean, double *std, int *count)
 {
-    double s = 0, ss = 0;
-    int k = 0;
-    for (int i = 0; i < n; i++)
-        if (isfinite(v[i])) {
-            s += v[i];
-            k++;
-        }
-    *count = k;
-    *mean = k ? s / k : NAN;
-    for (int i = 0; i < n; i++)
-        if (isfinite(v[i]))
-            ss += (v[i] - *mean) * (v[i] - *mean);
-    *std = k > 1 ? sqrt(ss / (k - 1)) : NAN;
+    *count = (int)focal_mean_std(mean, std, v, n > 0 ? (size_t)n : 0, 1);
 }
 
 int exp_rarest(const struct focal_dataset *d, const int *train, int n_train, int rare[3])

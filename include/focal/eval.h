@@ -159,6 +159,16 @@ focal_status focal_metrics_write_json(FILE *fp, const struct focal_metrics *m,
                                       const char *const *class_names, const struct focal_riadd *riadd,
                                       int indent);
 
+/* ------------------------------------------------------------------------ */
+/* Summaries over repeated runs                                              */
+/* ------------------------------------------------------------------------ */
+
+/* The mean and the sample standard deviation (divided by k − 1) of the k
+ * finite values among v[i·stride], i < n: NaN and infinite values (runs where
+ * a metric is undefined) are left out. Returns k; *mean is NaN when k is 0,
+ * *std NaN when k < 2. Does not allocate. */
+size_t focal_mean_std(double *mean, double *std, const double *v, size_t n, size_t stride);
+
 #ifdef __cplusplus
 }
 #endif

@@ -163,6 +163,75 @@ focal_status focal_run_predict(struct focal_run *r, const struct focal_dataset *
 focal_status focal_run_evaluate(struct focal_run *r, const struct focal_dataset *d, const int *idx, int n,
                                 struct focal_metrics *m, struct focal_riadd *riadd, int *have_riadd);
 
+/* ------------------------------------------------------------------------ */
+/* Reading a run folder back                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* The files focal_run_train writes, read by the library that writes them
+ * (for focal compare, focal tune and their reports). Every reader checks what
+ * it reads and fails with FOCAL_ERR_IO (cannot read), FOCAL_ERR_NOMEM or
+ * FOCAL_ERR_FORMAT, the message naming the file (and line, column or member)
+ * and what was expected; on failure nothing is left allocated. */
+
+struct cJSON;
+/* Parses the JSON file at path (a run's metrics.json, an experiment's
+ * results.json) into *out (release with cJSON_Delete). FOCAL_ERR_FORMAT
+ * "PATH:LINE:COL: malformed JSON" where the text stops being JSON. */
+focal_status focal_read_json(const char *path, struct cJSON **out);
+
+/* The most epochs a history may hold. */
+#define FOCAL_RUN_MAX_EPOCHS 100000
+
+/* dir/history.csv: *n rows into a new array *rows (caller frees; NULL when
+ * there are none), in the file's order. The header must have every column
+ * focal writes (epoch, train_loss, val_loss, val_map, val_auc, val_macro_f1,
+ * val_balanced_accuracy, val_accuracy, improved, lr, seconds) in any order;
+ * other columns are ignored. Empty fields read as NaN; select_value is NaN
+ * (history.csv does not hold it). An epoch must be a whole number in
+ * 1..FOCAL_RUN_MAX_EPOCHS. */
+focal_status focal_run_read_history(const char *dir, struct focal_epoch_record **rows, int *n);
+
+/* The value of the selection metric s in an epoch's record: val_map for
+ * MAP, val_auc for AUC, ..., val_loss for LOSS. s must be resolved (not
+ * AUTO; see focal_select_resolve). */
+double focal_epoch_select_value(const struct focal_epoch_record *r, enum focal_select s);
+
+/* One split of metrics.json: the summary values and, per entry of
+ * "per_class" (in its order), the class name and average precision. */
+struct focal_split_summary {
+    double map, auc, macro_f1, balanced_accuracy, accuracy; /* NaN where null or absent */
+    int num_classes;           /* entries of per_class */
+    char **class_names;        /* num_classes names */
+    double *average_precision; /* num_classes values; NaN where undefined */
+    int64_t *confusion;        /* binary and multi-class: num_classes² counts, row = true class,
+                                  column = predicted; NULL for multi-label data or when absent */
+};
+/* metrics.json: validation and, when the run had test samples, test. */
+struct focal_run_metrics {
+    struct focal_split_summary val, test;
+    int have_test;             /* 0: test is all zero */
+};
+/* Reads dir/metrics.json into *m (release with focal_run_metrics_free). It
+ * must hold a "val" object; each split needs "per_class" as an array of
+ * objects with a "name". */
+focal_status focal_run_read_metrics(const char *dir, struct focal_run_metrics *m);
+void focal_run_metrics_free(struct focal_run_metrics *m);
+
+/* The scores of one split from scores.csv. */
+struct focal_run_scores {
+    int outputs;               /* probability columns (binary: 1, the positive class) */
+    char **names;              /* outputs column names */
+    int n;                     /* samples of the split */
+    double *probs;             /* n × outputs probabilities, each finite */
+    uint8_t *labels;           /* n × outputs 0/1 labels */
+};
+/* Reads the rows of split ("val" or "test") of dir/scores.csv into *s
+ * (release with focal_run_scores_free). The header must be
+ * split,id,<names>,y_<names>; every row's split must be val or test; an id
+ * may hold commas (the numbers are a row's last fields). */
+focal_status focal_run_read_scores(const char *dir, const char *split, struct focal_run_scores *s);
+void focal_run_scores_free(struct focal_run_scores *s);
+
 #ifdef __cplusplus
 }
 #endif

@@ -13,9 +13,13 @@
  * curves of the three rarest classes; the best method's confusion matrix
  * (binary and multi-class data); the focal-loss curve of the chosen γ; and,
  * for a tune, the γ × α table and the retrained setting's test numbers.
+ *
+ * This is the interface of report/, a library of the focal program (not part
+ * of libfocal) built on libfocal's public headers only. It prints nothing:
+ * failures come back as a message for the caller to print.
  */
-#ifndef FOCAL_CLI_REPORT_H
-#define FOCAL_CLI_REPORT_H
+#ifndef FOCAL_REPORT_REPORT_H
+#define FOCAL_REPORT_REPORT_H
 
 #include <stddef.h>
 
