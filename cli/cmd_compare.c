@@ -342,10 +342,9 @@ int cmd_compare(int argc, char **argv)
         for (int sp = 0; sp < EXP_NSPLITS; sp++)
             for (int k = 0; k < EXP_N; k++) {
                 double vals[MAX_SEEDS];
-                int cnt;
                 for (int s = 0; s < seeds; s++)
                     vals[s] = m[i].res[s].values[sp][k];
-                exp_mean_std(vals, (int)seeds, &m[i].mean[sp][k], &m[i].std[sp][k], &cnt);
+                focal_mean_std(&m[i].mean[sp][k], &m[i].std[sp][k], vals, (size_t)seeds, 1);
             }
         double x = m[i].mean[EXP_VAL][key];
         if (!isfinite(x))

@@ -9,7 +9,7 @@
 #include "focal.h"
 #include "args.h"
 #include "commands.h"
-#include "svg.h"
+#include "report/svg.h"
 
 #define EXPLAIN_DEFAULT_PT "0.1,0.5,0.9,0.99"
 #define EXPLAIN_DEFAULT_GAMMA 2.0

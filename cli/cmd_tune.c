@@ -252,8 +252,7 @@ int cmd_tune(int argc, char **argv)
                     fflush(stdout);
                 }
             }
-            int cnt;
-            exp_mean_std(vals, (int)folds, &cell_mean[gi][ai], &cell_std[gi][ai], &cnt);
+            focal_mean_std(&cell_mean[gi][ai], &cell_std[gi][ai], vals, (size_t)folds, 1);
             if (isfinite(cell_mean[gi][ai]) && (bg < 0 || cell_mean[gi][ai] > cell_mean[bg][ba])) {
                 bg = gi;
                 ba = ai;

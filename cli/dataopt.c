@@ -6,8 +6,6 @@
 
 #include "dataopt.h"
 
-static const char *const format_names[] = { "auto", "rfmid", "folders", "npz", "idx", "csv" };
-#define N_FORMATS (sizeof format_names / sizeof format_names[0])
 
 void dataopt_init(struct dataopt *o)
 {
@@ -51,12 +49,9 @@ int dataopt_take(struct dataopt *o, int id, const char *v)
     switch (id) {
     case DATAOPT_DATA: o->path = v; return 1;
     case DATAOPT_FORMAT:
-        for (size_t i = 0; i < N_FORMATS; i++)
-            if (strcmp(v, format_names[i]) == 0) {
-                o->data.format = (enum focal_format)i;
-                return 1;
-            }
-        cli_error("--format: '%s' is not a data format; expected auto, rfmid, folders, npz, idx or csv", v);
+        if (focal_format_parse(v, &o->data.format) == FOCAL_OK)
+            return 1;
+        cli_error("--format: %s", focal_last_error());
         return -1;
     case DATAOPT_IMAGES: o->data.images = v; return 1;
     case DATAOPT_LABELS: o->data.label_columns = v; return 1;

@@ -173,11 +173,6 @@ int exp_read_result(const char *dir, const int *rare, int n_rare, struct exp_res
     return 0;
 }
 
-void exp_mean_std(const double *v, int n, double *mean, double *std, int *count)
-{
-    *count = (int)focal_mean_std(mean, std, v, n > 0 ? (size_t)n : 0, 1);
-}
-
 int exp_rarest(const struct focal_dataset *d, const int *train, int n_train, int rare[3])
 {
     int c = d->num_classes, n = 0;

@@ -41,11 +41,6 @@ int exp_train(struct trainopt *t, const struct focal_dataset *d, const int *trai
  * printing an error naming the file. */
 int exp_read_result(const char *dir, const int *rare, int n_rare, struct exp_result *r);
 
-/* Mean and sample standard deviation (n − 1) of the finite values among
- * v[0..n); *count receives how many there were (std NaN when fewer than 2).
- * focal_mean_std for the callers that count in int. */
-void exp_mean_std(const double *v, int n, double *mean, double *std, int *count);
-
 /* The indices of the (up to) three rarest classes with training examples,
  * by training count; returns how many. */
 int exp_rarest(const struct focal_dataset *d, const int *train, int n_train, int rare[3]);

@@ -35,11 +35,9 @@ focal_status focal_name_parse(const char *what, struct focal_names t, const char
     return focal_fail(FOCAL_ERR_ARG, "unknown %s '%s'; expected one of %s", what, name ? name : "(null)", list);
 }
 
-/* The tasks' names for parsing. focal_task_name (src/train/run.c) holds the
- * same three; it belongs here, beside them. */
+/* The tasks' names. */
 static const char *const task_names[] = {
     [FOCAL_TASK_BINARY] = "binary", [FOCAL_TASK_MULTICLASS] = "multiclass", [FOCAL_TASK_MULTILABEL] = "multilabel",
 };
 
-/* focal_task_parse */
-FOCAL_DEFINE_PARSE(focal_task_parse, enum focal_task, "task", FOCAL_NAMES(task_names))
+FOCAL_DEFINE_NAMES(focal_task_name, focal_task_parse, enum focal_task, "task", FOCAL_NAMES(task_names))

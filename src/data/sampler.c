@@ -11,6 +11,7 @@
 
 #include "focal/data.h"
 #include "base/internal.h"
+#include "base/names.h"
 #include "base/rng.h"
 
 /* Mixed into the epoch's seed so that samplers draw a stream of their own. */
@@ -25,26 +26,8 @@ static const char *const sampler_names[] = {
 };
 #define N_SAMPLERS ((int)(sizeof sampler_names / sizeof sampler_names[0]))
 
-const char *focal_sampler_name(enum focal_sampler s)
-{
-    if ((unsigned)s >= (unsigned)N_SAMPLERS)
-        return "unknown";
-    return sampler_names[s];
-}
-
-focal_status focal_sampler_parse(const char *name, enum focal_sampler *out)
-{
-    for (int k = 0; k < N_SAMPLERS; k++) {
-        if (name && strcmp(name, sampler_names[k]) == 0) {
-            *out = (enum focal_sampler)k;
-            return FOCAL_OK;
-        }
-    }
-    return focal_fail(FOCAL_ERR_ARG,
-                      "unknown sampler '%s'; expected one of shuffle, oversample, undersample, "
-                      "class-balanced, repeat-factor",
-                      name ? name : "(null)");
-}
+FOCAL_DEFINE_NAMES(focal_sampler_name, focal_sampler_parse, enum focal_sampler, "sampler",
+                   FOCAL_NAMES(sampler_names))
 
 /* The samples grouped by class: groups 0..num_classes-1 hold each class's
  * members (multi-label: each label's positives, so a sample can sit in

@@ -167,19 +167,6 @@ static focal_status make_dir(const char *dir)
 
 /* ---- training ------------------------------------------------------------------------- */
 
-/* The selection value of an epoch (higher is better, except loss). */
-static double select_value(enum focal_select s, const struct focal_run_summary *m, double val_loss)
-{
-    switch (s) {
-    case FOCAL_SELECT_MAP: return m->map;
-    case FOCAL_SELECT_AUC: return m->auc;
-    case FOCAL_SELECT_MACRO_F1: return m->macro_f1;
-    case FOCAL_SELECT_BALANCED_ACCURACY: return m->balanced_accuracy;
-    case FOCAL_SELECT_ACCURACY: return m->accuracy;
-    default: return val_loss;
-    }
-}
-
 static int select_better(enum focal_select s, double v, double best, int have_best)
 {
     if (!have_best)
@@ -457,7 +444,7 @@ focal_status focal_run_train(const struct focal_run_config *cfg, const struct fo
         rec.val_macro_f1 = sum.macro_f1;
         rec.val_balanced_accuracy = sum.balanced_accuracy;
         rec.val_accuracy = sum.accuracy;
-        rec.select_value = select_value(focal_select_resolve(cfg->select, d->task), &sum, rec.val_loss);
+        rec.select_value = focal_epoch_select_value(&rec, focal_select_resolve(cfg->select, d->task));
         rec.seconds = focal_run_now() - t0;
         if ((st = end_epoch(&r, &rec)) != FOCAL_OK)
             goto out;

@@ -1,5 +1,5 @@
 /* run_config.c — a run's configuration: its defaults, the names of the
- * selection metrics and tasks, and the configuration as JSON (recorded in
+ * selection metrics, and the configuration as JSON (recorded in
  * run.json and in the last checkpoint, compared when a run resumes). */
 #include <math.h>
 #include <stdlib.h>
@@ -9,6 +9,7 @@
 
 #include "focal/train.h"
 #include "base/internal.h"
+#include "base/names.h"
 #include "train/run_internal.h"
 
 /* ---- names ------------------------------------------------------------------- */
@@ -17,23 +18,8 @@ static const char *const select_names[FOCAL_SELECT_COUNT] = {
     "auto", "map", "auc", "macro-f1", "balanced-accuracy", "accuracy", "loss"
 };
 
-const char *focal_select_name(enum focal_select s)
-{
-    return (unsigned)s < FOCAL_SELECT_COUNT ? select_names[s] : "?";
-}
-
-focal_status focal_select_parse(const char *name, enum focal_select *s)
-{
-    for (int i = 0; i < FOCAL_SELECT_COUNT; i++) {
-        if (strcmp(name, select_names[i]) == 0) {
-            *s = (enum focal_select)i;
-            return FOCAL_OK;
-        }
-    }
-    return focal_fail(FOCAL_ERR_ARG,
-                      "'%s' is not a selection metric; expected auto, map, auc, macro-f1, "
-                      "balanced-accuracy, accuracy or loss", name);
-}
+FOCAL_DEFINE_NAMES(focal_select_name, focal_select_parse, enum focal_select, "selection metric",
+                   FOCAL_NAMES(select_names))
 
 void focal_run_defaults(struct focal_run_config *cfg)
 {
@@ -54,10 +40,6 @@ enum focal_select focal_select_resolve(enum focal_select s, enum focal_task task
     return task == FOCAL_TASK_MULTILABEL ? FOCAL_SELECT_MAP : FOCAL_SELECT_AUC;
 }
 
-const char *focal_task_name(enum focal_task t)
-{
-    return t == FOCAL_TASK_BINARY ? "binary" : t == FOCAL_TASK_MULTICLASS ? "multiclass" : "multilabel";
-}
 
 /* ---- the configuration as JSON --------------------------------------------------- */
 

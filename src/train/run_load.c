@@ -11,19 +11,6 @@
 
 /* ---- finished runs ----------------------------------------------------------------------- */
 
-static int task_parse(const char *s, enum focal_task *t)
-{
-    if (strcmp(s, "binary") == 0)
-        *t = FOCAL_TASK_BINARY;
-    else if (strcmp(s, "multiclass") == 0)
-        *t = FOCAL_TASK_MULTICLASS;
-    else if (strcmp(s, "multilabel") == 0)
-        *t = FOCAL_TASK_MULTILABEL;
-    else
-        return -1;
-    return 0;
-}
-
 void focal_run_free(struct focal_run *r)
 {
     if (!r)
@@ -58,7 +45,7 @@ static focal_status read_run_json(struct focal_run *r, const char *path)
         goto out;
     }
     int outputs = focal_model_classes(r->model);
-    if (!cJSON_IsString(task) || task_parse(task->valuestring, &r->task) != 0 || !cJSON_IsArray(th) ||
+    if (!cJSON_IsString(task) || focal_task_parse(task->valuestring, &r->task) != FOCAL_OK || !cJSON_IsArray(th) ||
         cJSON_GetArraySize(th) != outputs) {
         st = focal_fail(FOCAL_ERR_FORMAT, "%s: \"task\" or \"thresholds\" (%d numbers) is missing or malformed",
                         path, outputs);
