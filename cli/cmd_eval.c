@@ -158,9 +158,9 @@ int cmd_eval(int argc, char **argv)
     }
     status = CLI_EXIT_OK;
 out:
-    focal_metrics_free(&m);
+    focal_metrics_release(&m);
     focal_dataset_free(d);
-    focal_run_free(&run);
+    focal_run_release(&run);
     free(tr);
     free(va);
     free(te);

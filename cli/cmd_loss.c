@@ -400,8 +400,8 @@ out:
     free(t);
     free(per);
     free(grad);
-    focal_csv_free(&x);
-    focal_csv_free(&y);
+    focal_csv_release(&x);
+    focal_csv_release(&y);
     free(job.class_weights);
     return status;
 }

@@ -405,12 +405,12 @@ int cmd_metrics(int argc, char **argv)
 
 out:
     focal_wfile_abort(&wf);
-    focal_metrics_free(&m);
+    focal_metrics_release(&m);
     free(label);
     free(labels);
     free(thr);
-    focal_csv_free(&s);
-    focal_csv_free(&y);
+    focal_csv_release(&s);
+    focal_csv_release(&y);
     metrics_job_free(&job);
     return status;
 }

@@ -180,7 +180,7 @@ out:
     free(probs);
     free(idx);
     focal_dataset_free(d);
-    focal_run_free(&run);
+    focal_run_release(&run);
     free(inputs);
     free(args);
     return status;

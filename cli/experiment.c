@@ -169,7 +169,7 @@ int exp_read_result(const char *dir, const int *rare, int n_rare, struct exp_res
         for (int k = 0; k < EXP_N; k++)
             r->values[EXP_TEST][k] = NAN;
     r->values[EXP_VAL][EXP_SECONDS] = r->values[EXP_TEST][EXP_SECONDS] = run_seconds(dir);
-    focal_run_metrics_free(&m);
+    focal_run_metrics_release(&m);
     return 0;
 }
 

@@ -64,4 +64,22 @@
 #include "focal/nn.h"
 #include "focal/train.h"
 
+/* The names of 0.1 for the functions that release a caller-owned struct's
+ * contents, kept for one version. */
+#if defined(__GNUC__)
+#define FOCAL_DEPRECATED(use) __attribute__((deprecated("use " use)))
+#else
+#define FOCAL_DEPRECATED(use)
+#endif
+FOCAL_DEPRECATED("focal_csv_release")
+static inline void focal_csv_free(struct focal_csv_matrix *m) { focal_csv_release(m); }
+FOCAL_DEPRECATED("focal_image_release")
+static inline void focal_image_free(struct focal_image *img) { focal_image_release(img); }
+FOCAL_DEPRECATED("focal_metrics_release")
+static inline void focal_metrics_free(struct focal_metrics *m) { focal_metrics_release(m); }
+FOCAL_DEPRECATED("focal_ckpt_meta_release")
+static inline void focal_ckpt_meta_free(struct focal_ckpt_meta *meta) { focal_ckpt_meta_release(meta); }
+FOCAL_DEPRECATED("focal_run_release")
+static inline void focal_run_free(struct focal_run *r) { focal_run_release(r); }
+
 #endif /* FOCAL_H */

@@ -437,7 +437,7 @@ static int rp_read_metrics(struct rp *r, struct rp_run *run)
              : m.have_test ? rp_read_split(r, path, "test", &m.test, &run->ap[1], &run->cm[1])
                            : 0;
     free(path);
-    focal_run_metrics_free(&m);
+    focal_run_metrics_release(&m);
     return st;
 }
 
@@ -554,7 +554,7 @@ static int rp_read_scores(struct rp *r, struct rp_method *m)
     for (size_t q = 0; st == 0 && q < r->n_rare; q++)
         st = rp_class_pr(r, path, &sc, q, &m->pr[q]);
     free(path);
-    focal_run_scores_free(&sc);
+    focal_run_scores_release(&sc);
     return st;
 }
 

@@ -325,7 +325,7 @@ static void test_resume(void)
                "%s: final parameters differ", sc->name);
         focal_optim_free(o);
         focal_model_free(m);
-        focal_ckpt_meta_free(&meta);
+        focal_ckpt_meta_release(&meta);
 
         /* Controls: the optimiser state and the generator both matter. */
         CHECK(focal_checkpoint_load(ckpt, BATCH, &m, NULL) == FOCAL_OK);
@@ -377,9 +377,9 @@ static void test_round_trip(const struct data *d, struct focal_model *m)
     if (s != FOCAL_OK)
         return;
     check_meta(&meta, 1);
-    focal_ckpt_meta_free(&meta);
+    focal_ckpt_meta_release(&meta);
     CHECK(meta.class_names == NULL && meta.num_classes == 0);
-    focal_ckpt_meta_free(&meta);
+    focal_ckpt_meta_release(&meta);
 
     CHECK(strcmp(focal_model_description(l), focal_model_description(m)) == 0);
     CHECK(focal_model_head(l) == FOCAL_HEAD_SIGMOID);
@@ -421,7 +421,7 @@ static void test_round_trip(const struct data *d, struct focal_model *m)
     CHECK(focal_checkpoint_load(path_in("bare.safetensors"), 1, &l, &meta) == FOCAL_OK);
     CHECK(meta.epoch == 0 && meta.seed == 0 && meta.channels == 0 && meta.class_names == NULL &&
           meta.num_classes == CLASSES);
-    focal_ckpt_meta_free(&meta);
+    focal_ckpt_meta_release(&meta);
     focal_model_free(l);
 
     /* Metadata that does not fit the model is refused and nothing is written. */
@@ -473,7 +473,7 @@ static const char *rewrite_file(const char *from, const char *name, tensor_edit 
     }
     free(out);
     free(vals);
-    focal_st_free(&st);
+    focal_st_release(&st);
     return p;
 }
 
@@ -604,11 +604,11 @@ static void test_optim_state(const struct data *d)
     CHECK(focal_st_find(&st, "buf1") && focal_st_find(&st, "buf2") && focal_st_find(&st, "rng"));
     CHECK(strcmp(focal_st_meta(&st, "kind"), "adamw") == 0 && strcmp(focal_st_meta(&st, "step"), "3") == 0);
     CHECK(focal_st_meta(&st, "clip_norm") && focal_st_meta(&st, "warmup_steps") && focal_st_meta(&st, "beta2"));
-    focal_st_free(&st);
+    focal_st_release(&st);
     CHECK(focal_st_read(ps, &st) == FOCAL_OK);
     CHECK(focal_st_find(&st, "buf1") && !focal_st_find(&st, "buf2"));
     CHECK(strcmp(focal_st_meta(&st, "step"), "3") == 0);
-    focal_st_free(&st);
+    focal_st_release(&st);
 
     /* Round trip into fresh optimisers. */
     struct focal_optim *o2 = new_optim(m, FOCAL_OPTIM_ADAMW);

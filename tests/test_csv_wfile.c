@@ -49,7 +49,7 @@ static void expect_format(const char *name, const char *text, const char *where,
            name, msg, prefix);
     CHECKF(strstr(msg, contains) != NULL, "%s: message '%s' lacks '%s'", name, msg, contains);
     CHECK(m.rows == 0 && m.cols == 0 && m.data == NULL);
-    focal_csv_free(&m);
+    focal_csv_release(&m);
 }
 
 /* Well-formed inputs, including CRLF, blank lines and a byte-order mark. */
@@ -63,7 +63,7 @@ static void test_csv_ok(void)
         CHECK(m.data[0] == 1.0 && m.data[2] == 3.0 && m.data[4] == 5.5);
         CHECK(check_close(m.data[5], -0.6, 0, 1e-15));
     }
-    focal_csv_free(&m);
+    focal_csv_release(&m);
     CHECK(m.data == NULL && m.rows == 0);
 
     p = puts_file("b.csv", "\xEF\xBB\xBF" "1.5, -2\r\n\r\n  \t\r\n\n3e2 ,\t4\r\n\n");
@@ -71,12 +71,12 @@ static void test_csv_ok(void)
     CHECK(m.rows == 2 && m.cols == 2);
     if (m.data && m.rows == 2 && m.cols == 2)
         CHECK(m.data[0] == 1.5 && m.data[1] == -2.0 && m.data[2] == 300.0 && m.data[3] == 4.0);
-    focal_csv_free(&m);
+    focal_csv_release(&m);
 
     p = puts_file("c.csv", "7");   /* one value, no line end */
     CHECK(focal_csv_read(p, &m) == FOCAL_OK);
     CHECK(m.rows == 1 && m.cols == 1 && m.data && m.data[0] == 7.0);
-    focal_csv_free(&m);
+    focal_csv_release(&m);
 
     /* a larger file, to exercise growth of the buffers */
     FILE *fp = fopen(path_in("big.csv"), "w");
@@ -89,9 +89,9 @@ static void test_csv_ok(void)
         CHECK(m.rows == 5000 && m.cols == 3);
         if (m.data && m.rows == 5000)
             CHECK(m.data[3 * 4999 + 1] == 4999.25 && m.data[3 * 4999 + 2] == -4999.0);
-        focal_csv_free(&m);
+        focal_csv_release(&m);
     }
-    focal_csv_free(NULL);
+    focal_csv_release(NULL);
 }
 
 /* Every malformed input gets FOCAL_ERR_FORMAT and a path:line:column message. */
@@ -138,7 +138,7 @@ static void test_csv_locate(void)
     const char *p = puts_file("loc.csv", "\xEF\xBB\xBF\r\n1, 2 ,3\r\n\n  \n4,\t5.5e0  , 6\r\n");
     struct focal_csv_matrix m;
     CHECK(focal_csv_read(p, &m) == FOCAL_OK && m.rows == 2 && m.cols == 3 && m.data[4] == 5.5);
-    focal_csv_free(&m);
+    focal_csv_release(&m);
     size_t line = 0, col = 0;
     char q[FOCAL_CSV_QUOTE_SIZE];
     CHECK(focal_csv_locate(p, 1, 1, &line, &col, q) == FOCAL_OK);

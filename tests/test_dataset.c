@@ -217,14 +217,14 @@ static void test_table(void)
         snprintf(want, sizeof want, "%s:4:4: column 'd' has value 'x'; expected a number", p);
         CHECKF(strncmp(focal_last_error(), want, strlen(want)) == 0, "message '%s'", focal_last_error());
     }
-    focal_table_free(&t);
+    focal_table_release(&t);
     CHECK(t.cell == NULL && t.text == NULL);
 
     p = put_text("t2.csv", "1,2\n?,4\n");   /* numbers and ? only: no header */
     CHECK(focal_table_read(p, -1, &t) == FOCAL_OK && t.header == NULL && t.rows == 2);
-    focal_table_free(&t);
+    focal_table_release(&t);
     CHECK(focal_table_read(p, 1, &t) == FOCAL_OK && t.header != NULL && t.rows == 1);
-    focal_table_free(&t);
+    focal_table_release(&t);
 
     struct { const char *name, *text, *where, *what; } bad[] = {
         { "t3.csv", "a,b\n1,2\n3\n", ":3:", "row has 1 field; expected 2" },

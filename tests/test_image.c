@@ -43,7 +43,7 @@ static int fails_cleanly(const char *p, focal_status want, const char *contains)
         fprintf(stderr, "%s: status %d (want %d), message '%s' (want '%s')\n", p, (int)st, (int)want, msg,
                 contains ? contains : "");
     if (st == FOCAL_OK)
-        focal_image_free(&img);
+        focal_image_release(&img);
     return good;
 }
 
@@ -89,7 +89,7 @@ static void test_fixtures(void)
                 }
             CHECKF(worst <= tol, "%s: value %zu is %d, expected %d (tolerance %d)", name, at, img.data[at],
                    want[at], tol);
-            focal_image_free(&img);
+            focal_image_release(&img);
         }
         free(want);
         files++;
@@ -164,7 +164,7 @@ static void test_rounding16(void)
             bad += img.data[i] != want;
         }
     CHECKF(img.data && bad == 0, "%d of 512 16-bit samples rounded wrongly", bad);
-    focal_image_free(&img);
+    focal_image_release(&img);
     free(png);
 }
 
@@ -245,7 +245,7 @@ static void test_cuts_and_flips(void)
                                  img.channels == ref.channels &&
                                  memcmp(img.data, ref.data, (size_t)ref.width * ref.height * ref.channels) == 0;
                 flip_bad += is_png && !same;
-                focal_image_free(&img);
+                focal_image_release(&img);
             } else {
                 flip_fail++;
                 flip_bad += st != FOCAL_ERR_FORMAT || img.data != NULL;
@@ -256,7 +256,7 @@ static void test_cuts_and_flips(void)
         if (strcmp(names[f], "gray16.png") == 0 || strcmp(names[f], "rgba16_adam7.png") == 0)
             CHECKF((size_t)flip_fail == len, "%s: only %d of %zu flipped bytes were noticed", names[f], flip_fail,
                    len);
-        focal_image_free(&ref);
+        focal_image_release(&ref);
         free(b);
     }
 }
@@ -277,7 +277,7 @@ static void test_write_png(void)
         CHECK(focal_image_read(p, &back) == FOCAL_OK);
         CHECK(back.width == 23 && back.height == 17 && back.channels == ch && back.data &&
               memcmp(back.data, img.data, n) == 0);
-        focal_image_free(&back);
+        focal_image_release(&back);
         void *a, *b;
         size_t la, lb;
         CHECK(focal_image_encode_png(&img, &a, &la) == FOCAL_OK);
@@ -285,7 +285,7 @@ static void test_write_png(void)
         CHECK(a && b && la == lb && memcmp(a, b, la) == 0);
         free(a);
         free(b);
-        focal_image_free(&img);
+        focal_image_release(&img);
     }
     int tmp;
     const int before = dir_entries(&tmp);
@@ -358,7 +358,7 @@ static int resize_vs_reference(int sw, int sh, int ch, int dw, int dh, int konst
                             dh, x, y, c, got, ref);
             }
     free(src.data);
-    focal_image_free(&dst);
+    focal_image_release(&dst);
     return bad;
 }
 
@@ -396,11 +396,11 @@ static void test_resize(void)
     for (int i = 0; same && i < 15; i++)
         same = out.data[i] == 77;
     CHECK(same);
-    focal_image_free(&out);
+    focal_image_release(&out);
     static const uint8_t want[16] = { 0, 25, 75, 100, 50, 59, 76, 85, 150, 126, 79, 55, 200, 160, 80, 40 };
     CHECK(focal_image_resize(&out, &b, 4, 4) == FOCAL_OK);
     CHECK(out.data && memcmp(out.data, want, 16) == 0);
-    focal_image_free(&out);
+    focal_image_release(&out);
 
     /* sizes out of range */
     CHECK(focal_image_resize(&out, &b, 0, 4) == FOCAL_ERR_ARG && out.data == NULL);
@@ -419,9 +419,9 @@ static void test_crop(void)
     CHECK(focal_image_crop(&out, &img, 1, 1, 2, 2) == FOCAL_OK);
     static const uint8_t want[12] = { 15, 16, 17, 18, 19, 20, 27, 28, 29, 30, 31, 32 };
     CHECK(out.width == 2 && out.height == 2 && out.channels == 3 && out.data && memcmp(out.data, want, 12) == 0);
-    focal_image_free(&out);
+    focal_image_release(&out);
     CHECK(focal_image_crop(&out, &img, 0, 0, 4, 3) == FOCAL_OK && out.data && memcmp(out.data, px, 36) == 0);
-    focal_image_free(&out);
+    focal_image_release(&out);
     static const int bad[][4] = { { -1, 0, 2, 2 }, { 0, -1, 2, 2 }, { 3, 0, 2, 1 }, { 0, 2, 1, 2 },
                                   { 0, 0, 0, 1 }, { 0, 0, 1, 0 }, { 2, 0, 0x7fffffff, 1 } };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -512,8 +512,8 @@ static double decode_crop_resize(const char *p, int dw, int dh, struct focal_ima
     if (st == FOCAL_OK)
         st = focal_image_resize(out, &crop, dw, dh);
     const double t = seconds() - t0;
-    focal_image_free(&img);
-    focal_image_free(&crop);
+    focal_image_release(&img);
+    focal_image_release(&crop);
     return st == FOCAL_OK ? t : -1;
 }
 
@@ -549,7 +549,7 @@ static void test_real_photos(void)
                     brightest = img.data[((size_t)r * img.width + c) * 3 + k] > brightest
                                     ? img.data[((size_t)r * img.width + c) * 3 + k] : brightest;
         CHECKF(brightest < 40, "%d.png: left of the box reaches %d", id, brightest);
-        focal_image_free(&img);
+        focal_image_release(&img);
     }
 
     snprintf(p, sizeof p, "%s/rfmid/images/1.png", shared);
@@ -559,13 +559,13 @@ static void test_real_photos(void)
         const double t = decode_crop_resize(p, 448, 448, &out);
         CHECK(t >= 0 && out.width == 448 && out.height == 448);
         best = t >= 0 && t < best ? t : best;
-        focal_image_free(&out);
+        focal_image_release(&out);
     }
     const double t2 = decode_crop_resize(p, 300, 450, &out);
     CHECK(t2 >= 0 && out.width == 300 && out.height == 450 && out.channels == 3);
     /* the centre of the retina is not black */
     CHECK(out.data && out.data[(225 * 300 + 150) * 3] > 50);
-    focal_image_free(&out);
+    focal_image_release(&out);
     printf("%s: 1.png 2144x1424 decode + fundus crop + resize: %.0f ms to 448x448 (best of 3), %.0f ms to 300x450\n",
            NAME, best * 1e3, t2 * 1e3);
 #if !defined(__SANITIZE_ADDRESS__)

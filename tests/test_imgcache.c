@@ -33,7 +33,7 @@ static void write_png(const char *name, int w, int h, int c, unsigned seed)
         fprintf(stderr, "cannot write %s: %s\n", name, focal_last_error());
         exit(1);
     }
-    focal_image_free(&img);
+    focal_image_release(&img);
 }
 
 /* A fundus-like picture: black, with a bright disc-shaped block at (x0, y0)
@@ -49,7 +49,7 @@ static void write_fundus(const char *name, int w, int h, int x0, int y0, int bw,
         fprintf(stderr, "cannot write %s: %s\n", name, focal_last_error());
         exit(1);
     }
-    focal_image_free(&img);
+    focal_image_release(&img);
 }
 
 /* The pixels the loader should give for the file at path: decoded, cropped
@@ -74,9 +74,9 @@ static uint8_t *reference(const char *path, int w, int h, int crop, int channels
     for (int p = 0; p < w * h; p++)
         for (int k = 0; k < channels; k++)
             out[p * channels + k] = small.data[p * small.channels + (small.channels == 3 ? k : 0)];
-    focal_image_free(&img);
-    focal_image_free(&cut);
-    focal_image_free(&small);
+    focal_image_release(&img);
+    focal_image_release(&cut);
+    focal_image_release(&small);
     return out;
 }
 

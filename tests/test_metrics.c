@@ -369,7 +369,7 @@ static void check_case(const struct record *r, int *task_count)
     check_json(&m, r->id, 2);
     check_json(&m, r->id, -1);
 out:
-    focal_metrics_free(&m);
+    focal_metrics_release(&m);
     free(s);
     free(yl);
     free(thr);
@@ -400,7 +400,7 @@ static void check_threshold(const struct record *r)
             struct focal_metrics m;
             CHECK(focal_metrics_compute(&m, FOCAL_TASK_BINARY, n, 1, s, lab, NULL, &t) == FOCAL_OK);
             CHECKF(exact(m.f1[1], f), "record %d: F1 at the chosen threshold %.17g != %.17g", r->id, m.f1[1], f);
-            focal_metrics_free(&m);
+            focal_metrics_release(&m);
         }
     }
     free(s);
@@ -545,9 +545,9 @@ static void test_hand_values(void)
     CHECK(m.recall[1] == 0.5 && check_close(m.f1[1], 2.0 / 3.0, 1e-15, 0));
     CHECK(check_close(m.macro_f1, (1.0 + 2.0 / 3.0) / 2, 1e-15, 0));   /* class 2 left out */
     CHECK(m.balanced_accuracy == 0.75 && isnan(m.roc_auc[2]) && isnan(m.average_precision[2]));
-    focal_metrics_free(&m);
-    focal_metrics_free(&m);                    /* a freed struct is zeroed: freeing again is safe */
-    focal_metrics_free(NULL);
+    focal_metrics_release(&m);
+    focal_metrics_release(&m);                    /* a freed struct is zeroed: freeing again is safe */
+    focal_metrics_release(NULL);
     CHECK(m.support == NULL && m.num_classes == 0);
 }
 
@@ -624,7 +624,7 @@ static void test_errors(void)
           FOCAL_ERR_NUMERIC);
     CHECKF(strstr(focal_last_error(), "sample 1") && strstr(focal_last_error(), "nan"), "%s", focal_last_error());
     CHECK(m.support == NULL && m.precision == NULL);
-    focal_metrics_free(&m);
+    focal_metrics_release(&m);
     CHECK(focal_metrics_compute(&m, FOCAL_TASK_BINARY, 3, 1, ok3, lab, NULL, NULL) == FOCAL_ERR_ARG);
     CHECKF(strstr(focal_last_error(), "sample 2 is 2; expected a class in [0, 1]"), "%s", focal_last_error());
     CHECK(focal_metrics_compute(&m, FOCAL_TASK_MULTICLASS, 1, 3, ok3, (const int32_t[]){ 3 }, NULL, NULL) ==
@@ -708,7 +708,7 @@ static void test_json(void)
         CHECK(focal_metrics_write_json(ro, &m, NULL, NULL, 2) == FOCAL_ERR_IO);
         fclose(ro);
     }
-    focal_metrics_free(&m);
+    focal_metrics_release(&m);
 
     /* multi-class has no thresholds member */
     const double sc[] = { 0.2, 0.8, 0.6, 0.4 };
@@ -718,7 +718,7 @@ static void test_json(void)
     CHECK(j && !cJSON_GetObjectItemCaseSensitive(j, "thresholds") &&
           cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "left_out")) == 2);
     cJSON_Delete(j);
-    focal_metrics_free(&m);
+    focal_metrics_release(&m);
 }
 
 int main(void)

@@ -68,7 +68,7 @@ static int print_stats(const char *path, int band)
         fprintf(stderr, "%s: out of memory\n", NAME);
         free(ink);
         free(colour);
-        focal_image_free(&img);
+        focal_image_release(&img);
         return 1;
     }
     band_stats(&img, band, ink, colour);
@@ -77,7 +77,7 @@ static int print_stats(const char *path, int band)
         printf("%d %.6f %.6f\n", k * band, ink[k], colour[k]);
     free(ink);
     free(colour);
-    focal_image_free(&img);
+    focal_image_release(&img);
     return 0;
 }
 
@@ -143,7 +143,7 @@ int main(int argc, char **argv)
             CHECK(back.width == 40 && back.height == 35 && back.channels == 3);
             CHECK(band_stats(&back, 10, ink, colour) == 4);
             CHECKF(ink[1] == 0.5 && colour[2] == 0.25, "after PNG: ink %g colour %g", ink[1], colour[2]);
-            focal_image_free(&back);
+            focal_image_release(&back);
         }
         /* a gray image has ink but never colour */
         struct focal_image gray = { 4, 2, 1, (uint8_t[]){ 0, 255, 255, 255, 0, 0, 255, 255 } };

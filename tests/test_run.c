@@ -90,8 +90,8 @@ int main(void)
     CHECK(focal_run_evaluate(&r, d, test, 40, &m, &ra, &have_ra) == FOCAL_OK);
     CHECK(have_ra == 0);
     CHECKF(m.roc_auc_macro > 0.7, "test AUC after one epoch %g", m.roc_auc_macro);
-    focal_metrics_free(&m);
-    focal_run_free(&r);
+    focal_metrics_release(&m);
+    focal_run_release(&r);
 
     /* epoch 2 sees inputs that overflow: the run stops with a numeric error
      * and keeps epoch 1's files */
@@ -107,10 +107,10 @@ int main(void)
     struct focal_ckpt_meta meta;
     CHECK(focal_checkpoint_load(path_in("run/last.safetensors"), 8, &last, &meta) == FOCAL_OK);
     CHECK(meta.epoch == 1 && meta.extra != NULL);
-    focal_ckpt_meta_free(&meta);
+    focal_ckpt_meta_release(&meta);
     focal_model_free(last);
     CHECK(focal_run_load(&r, run, 8) == FOCAL_OK);
-    focal_run_free(&r);
+    focal_run_release(&r);
 
     focal_dataset_free(d);
     remove_tree(dir);

@@ -50,7 +50,7 @@ static void expect_refused(const char *p, focal_status want, const char *text, i
     CHECKF(strstr(msg, text) != NULL, "line %d: message lacks '%s': %s", line, text, msg);
     CHECK(st.n == 0 && st.t == NULL && st.bytes == NULL && st.nmeta == 0);
     if (s == FOCAL_OK)
-        focal_st_free(&st);
+        focal_st_release(&st);
 }
 #define REFUSED(p, want, text) expect_refused(p, want, text, __LINE__)
 
@@ -126,15 +126,15 @@ static void test_round_trip(void)
         CHECKF(v && strcmp(v, meta_vals[i]) == 0, "metadata '%s' = '%s'", meta_keys[i], v ? v : "(null)");
     }
     CHECK(focal_st_meta(&st, "absent") == NULL);
-    focal_st_free(&st);
+    focal_st_release(&st);
     CHECK(st.n == 0 && st.bytes == NULL);
-    focal_st_free(&st);
+    focal_st_release(&st);
 
     /* No tensors, no metadata: "{}" padded to 8 bytes. */
     CHECK(focal_st_write(path_in("none.safetensors"), NULL, 0, NULL, NULL, 0) == FOCAL_OK);
     CHECK(focal_st_read(path_in("none.safetensors"), &st) == FOCAL_OK);
     CHECK(st.n == 0 && st.nmeta == 0 && st.size == 16);
-    focal_st_free(&st);
+    focal_st_release(&st);
 
     /* Overwriting replaces the file. */
     float one = 1.0f;
@@ -142,7 +142,7 @@ static void test_round_trip(void)
     CHECK(focal_st_write(p, &o, 1, NULL, NULL, 0) == FOCAL_OK);
     CHECK(focal_st_read(p, &st) == FOCAL_OK);
     CHECK(st.n == 1 && st.nmeta == 0);
-    focal_st_free(&st);
+    focal_st_release(&st);
     int tmp;
     dir_entries(&tmp);
     CHECK(!tmp);
@@ -167,7 +167,7 @@ static void test_prefixes(void)
         if (len < 8 || len >= 8 + hlen)
             truncated += strstr(focal_last_error(), "truncated") != NULL;
         if (s == FOCAL_OK)
-            focal_st_free(&st);
+            focal_st_release(&st);
     }
     size_t expect_trunc = 8 + (n - 8 - (size_t)hlen);
     CHECKF(refused == (int)n, "%d of %zu prefixes refused", refused, n);
@@ -201,7 +201,7 @@ static void test_corrupt_bytes(void)
             focal_status s = focal_st_read(p, &st);
             if (s == FOCAL_OK) {
                 ok_data += i >= 8 + hlen;
-                focal_st_free(&st);
+                focal_st_release(&st);
             } else if (s != FOCAL_ERR_FORMAT) {
                 bad_status++;
             }
@@ -218,7 +218,7 @@ static void test_malformed(void)
     const char *F32_2 = "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";
     struct focal_st st;
     CHECK(focal_st_read(make_file("ok.st", F32_2, 0, 8), &st) == FOCAL_OK);
-    focal_st_free(&st);
+    focal_st_release(&st);
 
     REFUSED(put("short.st", "\x08\0\0", 3), FOCAL_ERR_FORMAT, "truncated");
     REFUSED(make_file("huge.st", F32_2, UINT64_MAX, 8), FOCAL_ERR_FORMAT, "header length");
@@ -311,7 +311,7 @@ static void test_malformed(void)
     /* Padding spaces after the object and an empty file are fine / refused. */
     CHECK(focal_st_read(make_file("pad.st", "{\"__metadata__\":{\"k\":\"v\"}}     ", 0, 0), &st) == FOCAL_OK);
     CHECK(st.nmeta == 1 && strcmp(focal_st_meta(&st, "k"), "v") == 0);
-    focal_st_free(&st);
+    focal_st_release(&st);
     REFUSED(put("empty.st", "", 0), FOCAL_ERR_FORMAT, "truncated");
     REFUSED(path_in("missing.st"), FOCAL_ERR_IO, "cannot open");
     REFUSED(dir, FOCAL_ERR_IO, "not a regular file");

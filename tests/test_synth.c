@@ -115,9 +115,9 @@ static void test_samples(void)
                 for (int k = 0; k < 3; k++)
                     sum[k] += a.data[((size_t)y * size + x) * 3 + k];
         orange += sum[0] > sum[1] && sum[1] > sum[2] && sum[0] > 60L * (size / 3) * (size / 3);
-        focal_image_free(&a);
-        focal_image_free(&b);
-        focal_image_free(&other);
+        focal_image_release(&a);
+        focal_image_release(&b);
+        focal_image_release(&other);
     }
     CHECKF(differ == 40, "%d of 40 images changed with the seed", differ);
     CHECKF(corners == 40, "%d of 40 images have black corners", corners);
@@ -199,8 +199,8 @@ static void check_dataset(const char *root, uint64_t seed, int n, int size, cons
                 focal_synth_sample(seed, index, size, want, &ref);
                 bad_images += img.width != size || img.height != size || img.channels != 3 || !ref.data ||
                               memcmp(img.data, ref.data, (size_t)size * size * 3) != 0;
-                focal_image_free(&img);
-                focal_image_free(&ref);
+                focal_image_release(&img);
+                focal_image_release(&ref);
             }
             rows++;
             index++;

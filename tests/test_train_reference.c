@@ -436,7 +436,7 @@ out:
     if (m) focal_model_free(m);
     free(x);
     free(targets);
-    focal_st_free(&st);
+    focal_st_release(&st);
 }
 
 int main(void)

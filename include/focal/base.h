@@ -78,7 +78,7 @@ focal_status focal_task_parse(const char *name, enum focal_task *t);
 /* A numeric CSV matrix read from a file. */
 struct focal_csv_matrix {
     size_t rows, cols;
-    double *data;        /* rows×cols, row-major; free with focal_csv_free */
+    double *data;        /* rows×cols, row-major; release with focal_csv_release */
 };
 
 /* Reads a CSV file of numbers: no header, comma-separated, the same number of
@@ -87,7 +87,8 @@ struct focal_csv_matrix {
  * "path:line:column: ..." quoting the offending text for a malformed number or
  * a row of the wrong length. On failure *m is left empty. */
 focal_status focal_csv_read(const char *path, struct focal_csv_matrix *m);
-void focal_csv_free(struct focal_csv_matrix *m);
+/* Frees m->data and zeroes *m. Safe on a zeroed matrix and on NULL. */
+void focal_csv_release(struct focal_csv_matrix *m);
 
 #define FOCAL_CSV_QUOTE_SIZE 48
 

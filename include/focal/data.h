@@ -52,8 +52,8 @@ void focal_synth_split_sizes(int n, int counts[3]);
 
 /* Sample `index` (>= 0, counted over the whole dataset) of the dataset drawn
  * from seed: its labels (FOCAL_SYNTH_CONDITIONS values 0/1) and, when img is
- * not NULL, its image: a new size × size RGB image (free with
- * focal_image_free). The labels come first from the sample's own generator,
+ * not NULL, its image: a new size × size RGB image (release with
+ * focal_image_release). The labels come first from the sample's own generator,
  * so they do not depend on size and img = NULL draws them cheaply.
  * FOCAL_ERR_ARG if size is outside FOCAL_SYNTH_MIN_SIZE..MAX_SIZE,
  * FOCAL_ERR_NOMEM; *img is then zeroed. Thread-safe. */

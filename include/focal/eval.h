@@ -82,7 +82,7 @@ struct focal_metrics {
 };
 
 /* Computes every metric of *out (which it allocates; release with
- * focal_metrics_free) for n >= 1 samples.
+ * focal_metrics_release) for n >= 1 samples.
  *   scores: n × c, finite. binary: c = 1, the positive class's score;
  *     multi-class: c >= 2 class scores; multi-label: c >= 1 label scores.
  *   label: binary: n values 0 or 1; multi-class: n classes in [0, c); NULL
@@ -99,7 +99,7 @@ focal_status focal_metrics_compute(struct focal_metrics *out, enum focal_task ta
 
 /* Releases what focal_metrics_compute allocated and zeroes *m. Safe on a
  * zeroed struct and on NULL. */
-void focal_metrics_free(struct focal_metrics *m);
+void focal_metrics_release(struct focal_metrics *m);
 
 /* The RIADD challenge score of a multi-label problem that includes the
  * Disease_Risk label. */

@@ -24,15 +24,15 @@ extern "C" {
 struct focal_image {
     int width, height;
     int channels;        /* 1 (gray) or 3 (RGB) */
-    uint8_t *data;       /* height × width × channels bytes; free with focal_image_free */
+    uint8_t *data;       /* height × width × channels bytes; release with focal_image_release */
 };
 /* Frees img's pixels and zeroes it. Safe on a zeroed image and on NULL. */
-void focal_image_free(struct focal_image *img);
+void focal_image_release(struct focal_image *img);
 
 /* Decodes a PNG (1 to 16 bit; gray, gray+alpha, RGB, RGBA, palette;
  * interlaced or not) or a JPEG (gray or colour; baseline or progressive)
  * file, recognised by its signature, not its name, into a new image *img
- * (free with focal_image_free): 1 channel for gray files, 3 otherwise.
+ * (release with focal_image_release): 1 channel for gray files, 3 otherwise.
  * 16-bit samples are rounded to the nearest 8-bit value (v/257), lower bit
  * depths scaled up to 0..255; alpha and transparency are dropped; palette
  * becomes RGB; gamma and colour profiles are not applied.
@@ -56,7 +56,7 @@ focal_status focal_image_encode_png(const struct focal_image *img, void **png, s
  * FOCAL_ERR_ARG for an invalid image; FOCAL_ERR_IO naming path. */
 focal_status focal_image_write_png(const char *path, const struct focal_image *img);
 
-/* A new image *dst (free with focal_image_free) of width × height with src's
+/* A new image *dst (release with focal_image_release) of width × height with src's
  * channels. Each axis separately: when it shrinks, a target pixel is the
  * average of the source area it covers, pixels partly covered weighted by
  * the fraction covered; when it grows, bilinear interpolation between source
@@ -81,7 +81,7 @@ focal_status focal_image_resize(struct focal_image *dst, const struct focal_imag
  * memory for the row counts cannot be had). Runs on the calling thread. */
 int focal_image_fundus_box(const struct focal_image *img, int *x, int *y, int *w, int *h);
 
-/* A new image *dst (free with focal_image_free) holding the rectangle
+/* A new image *dst (release with focal_image_release) holding the rectangle
  * (x, y, w, h) of src. FOCAL_ERR_ARG unless w, h >= 1 and the rectangle lies
  * inside src; FOCAL_ERR_NOMEM. On failure *dst is zeroed. */
 focal_status focal_image_crop(struct focal_image *dst, const struct focal_image *src, int x, int y, int w, int h);

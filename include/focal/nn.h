@@ -195,7 +195,7 @@ struct focal_ckpt_meta {
     char *extra;             /* the caller's own text (e.g. JSON), stored as metadata "extra"; or NULL */
 };
 /* Frees what focal_checkpoint_load put in *meta (names, extra) and zeroes it. */
-void focal_ckpt_meta_free(struct focal_ckpt_meta *meta);
+void focal_ckpt_meta_release(struct focal_ckpt_meta *meta);
 
 /* Writes the model's parameters and buffers as a safetensors file, with the
  * network description, input shape, head, class names, normalisation, epoch
@@ -203,8 +203,8 @@ void focal_ckpt_meta_free(struct focal_ckpt_meta *meta);
 focal_status focal_checkpoint_save(const char *path, const struct focal_model *m,
                                    const struct focal_ckpt_meta *meta);
 /* Reads a checkpoint written by focal_checkpoint_save into a new model for up
- * to max_batch samples; meta (may be NULL) receives the metadata (free with
- * focal_ckpt_meta_free). Refuses truncated or corrupted files with
+ * to max_batch samples; meta (may be NULL) receives the metadata (release with
+ * focal_ckpt_meta_release). Refuses truncated or corrupted files with
  * FOCAL_ERR_FORMAT and never reads past the end. */
 focal_status focal_checkpoint_load(const char *path, int max_batch, struct focal_model **m,
                                    struct focal_ckpt_meta *meta);

@@ -143,7 +143,9 @@ struct focal_run {
 };
 /* Loads dir/model.safetensors and dir/run.json for up to max_batch samples. */
 focal_status focal_run_load(struct focal_run *r, const char *dir, int max_batch);
-void focal_run_free(struct focal_run *r);
+/* Frees the model, metadata and thresholds focal_run_load put in *r and
+ * zeroes it. Safe on a zeroed struct and on NULL. */
+void focal_run_release(struct focal_run *r);
 
 /* The image options the run was trained with: opt's width, height and
  * channels become the model's input, fundus_crop run.json's "fundus_crop";
@@ -157,7 +159,7 @@ focal_status focal_run_predict(struct focal_run *r, const struct focal_dataset *
                                double *probs);
 
 /* The metrics of the run's model on samples idx[0..n) of d, with the run's
- * thresholds (m: release with focal_metrics_free); when the labels include
+ * thresholds (m: release with focal_metrics_release); when the labels include
  * Disease_Risk, *have_riadd = 1 and *riadd the RIADD score. FOCAL_ERR_ARG if
  * d's task or classes differ from the run's. */
 focal_status focal_run_evaluate(struct focal_run *r, const struct focal_dataset *d, const int *idx, int n,
@@ -211,11 +213,11 @@ struct focal_run_metrics {
     struct focal_split_summary val, test;
     int have_test;             /* 0: test is all zero */
 };
-/* Reads dir/metrics.json into *m (release with focal_run_metrics_free). It
+/* Reads dir/metrics.json into *m (release with focal_run_metrics_release). It
  * must hold a "val" object; each split needs "per_class" as an array of
  * objects with a "name". */
 focal_status focal_run_read_metrics(const char *dir, struct focal_run_metrics *m);
-void focal_run_metrics_free(struct focal_run_metrics *m);
+void focal_run_metrics_release(struct focal_run_metrics *m);
 
 /* The scores of one split from scores.csv. */
 struct focal_run_scores {
@@ -226,11 +228,11 @@ struct focal_run_scores {
     uint8_t *labels;           /* n × outputs 0/1 labels */
 };
 /* Reads the rows of split ("val" or "test") of dir/scores.csv into *s
- * (release with focal_run_scores_free). The header must be
+ * (release with focal_run_scores_release). The header must be
  * split,id,<names>,y_<names>; every row's split must be val or test; an id
  * may hold commas (the numbers are a row's last fields). */
 focal_status focal_run_read_scores(const char *dir, const char *split, struct focal_run_scores *s);
-void focal_run_scores_free(struct focal_run_scores *s);
+void focal_run_scores_release(struct focal_run_scores *s);
 
 #ifdef __cplusplus
 }

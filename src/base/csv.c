@@ -273,7 +273,7 @@ focal_status focal_csv_locate(const char *path, size_t row, size_t col, size_t *
     return st;
 }
 
-void focal_csv_free(struct focal_csv_matrix *m)
+void focal_csv_release(struct focal_csv_matrix *m)
 {
     if (!m)
         return;

@@ -38,7 +38,7 @@ struct focal_table {
  * number of fields than the first, an unclosed quote or text after a closing
  * quote, and "path: ..." for a file with no data row. On failure *t is empty. */
 focal_status focal_table_read(const char *path, int header, struct focal_table *t);
-void focal_table_free(struct focal_table *t);
+void focal_table_release(struct focal_table *t);
 
 /* The field at data row r, column c (0-based). */
 static inline const char *focal_table_at(const struct focal_table *t, size_t r, size_t c)

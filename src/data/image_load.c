@@ -252,9 +252,9 @@ static focal_status decode_one(const char *path, const struct focal_image_option
             memcpy(out3, small.data, plane * 3);
         }
     }
-    focal_image_free(&img);
-    focal_image_free(&crop);
-    focal_image_free(&small);
+    focal_image_release(&img);
+    focal_image_release(&crop);
+    focal_image_release(&small);
     return st;
 }
 

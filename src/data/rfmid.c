@@ -663,7 +663,7 @@ focal_status focal_read_rfmid(struct focal_dataset *d, const char *path, const s
         free(rf.src[k].path);
         free(rf.src[k].map);
         free(rf.src[k].image_dir);
-        focal_table_free(&rf.src[k].t);
+        focal_table_release(&rf.src[k].t);
     }
     free(rf.lab);
     free(rf.other);

@@ -678,7 +678,7 @@ focal_status focal_synth_sample(uint64_t seed, int64_t index, int size, uint8_t 
     focal_status st = FOCAL_OK;
     if (!c.rgb || !c.mask || !c.tmp || !img->data) {
         st = focal_fail(FOCAL_ERR_NOMEM, "out of memory drawing a %dx%d synthetic image", size, size);
-        focal_image_free(img);
+        focal_image_release(img);
     } else {
         render(&c, labels, &r, img->data);
         img->width = img->height = size;

@@ -97,7 +97,7 @@ static focal_status synth_one(const char *tmp, size_t cap, const struct focal_sy
     focal_status st = focal_synth_sample(opt->seed, i, opt->size, labels, &img);
     if (st == FOCAL_OK) {
         st = focal_image_encode_png(&img, &png, &len);
-        focal_image_free(&img);
+        focal_image_release(&img);
     }
     if (st == FOCAL_OK) {
         int id;

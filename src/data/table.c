@@ -183,6 +183,6 @@ focal_status focal_read_table(struct focal_dataset *d, const char *path, const s
     }
     st = table_classes(d, &t, tc);
 out:
-    focal_table_free(&t);
+    focal_table_release(&t);
     return st;
 }

@@ -208,7 +208,7 @@ fail:
     return st;
 }
 
-void focal_table_free(struct focal_table *t)
+void focal_table_release(struct focal_table *t)
 {
     if (!t)
         return;

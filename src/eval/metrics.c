@@ -205,7 +205,7 @@ static double mcc_of(const int64_t *cm, int k)
 /* focal_metrics_compute                                                     */
 /* ------------------------------------------------------------------------ */
 
-void focal_metrics_free(struct focal_metrics *m)
+void focal_metrics_release(struct focal_metrics *m)
 {
     if (!m)
         return;
@@ -261,7 +261,7 @@ static focal_status metrics_check(enum focal_task task, int n, int c, const doub
 }
 
 /* Allocates the arrays of m (num_classes k, thresholds nt); 0, or −1 when an
- * allocation failed (what was allocated stays for focal_metrics_free). */
+ * allocation failed (what was allocated stays for focal_metrics_release). */
 static int metrics_alloc(struct focal_metrics *m, int k, size_t n_confusion, int nt)
 {
     m->support = calloc((size_t)k, sizeof *m->support);
@@ -343,7 +343,7 @@ focal_status focal_metrics_compute(struct focal_metrics *out, enum focal_task ta
     if (metrics_alloc(out, k, n_confusion, nt) != 0 || !cnt || !p ||
         (task != FOCAL_TASK_MULTILABEL && !y)) {
         st = focal_fail(FOCAL_ERR_NOMEM, "metrics: out of memory for %d × %d scores", n, c);
-        focal_metrics_free(out);
+        focal_metrics_release(out);
         goto out;
     }
     out->task = task;

@@ -32,7 +32,7 @@ static const uint8_t jpeg_signature[3] = { 0xff, 0xd8, 0xff };
 /* The PNG end chunk: length 0, type IEND, its (fixed) CRC. */
 static const uint8_t png_iend[12] = { 0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82 };
 
-void focal_image_free(struct focal_image *img)
+void focal_image_release(struct focal_image *img)
 {
     if (!img)
         return;
@@ -191,7 +191,7 @@ out:
     if (raw != img->data)
         free(raw);
     if (st != FOCAL_OK)
-        focal_image_free(img);
+        focal_image_release(img);
     spng_ctx_free(ctx);
     return st;
 }
@@ -236,7 +236,7 @@ static focal_status jpeg_decode(const char *path, const uint8_t *buf, size_t len
     if (tjDecompress2(tj, buf, (unsigned long)len, img->data, width, 0, height, gray ? TJPF_GRAY : TJPF_RGB,
                       TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS) != 0) {
         st = jpeg_error(path, tj);
-        focal_image_free(img);
+        focal_image_release(img);
     }
 out:
     tjDestroy(tj);

@@ -191,7 +191,7 @@ focal_status focal_image_resize(struct focal_image *dst, const struct focal_imag
     dst->channels = ch;
 out:
     if (st != FOCAL_OK)
-        focal_image_free(dst);
+        focal_image_release(dst);
     free(ring);
     free(acc);
     axis_free(&ax);

@@ -186,7 +186,7 @@ static focal_status meta_check_format(const struct focal_st *st, const char *pat
 /* ------------------------------------------------------------------------ */
 
 /* Frees the class names and zeroes *meta; safe on a zeroed or NULL meta. */
-void focal_ckpt_meta_free(struct focal_ckpt_meta *meta)
+void focal_ckpt_meta_release(struct focal_ckpt_meta *meta)
 {
     if (!meta)
         return;
@@ -390,7 +390,7 @@ static focal_status ckpt_meta_read(const struct focal_st *st, const char *path, 
     return FOCAL_OK;
 fail:
     cJSON_Delete(names);
-    focal_ckpt_meta_free(meta);
+    focal_ckpt_meta_release(meta);
     return s;
 }
 
@@ -489,7 +489,7 @@ focal_status focal_checkpoint_load(const char *path, int max_batch, struct focal
         s = ckpt_copy_tensors(&st, path, model);
     if (s != FOCAL_OK) {
         focal_model_free(model);
-        focal_ckpt_meta_free(&tmp);
+        focal_ckpt_meta_release(&tmp);
         goto out;
     }
     /* A valid dropout generator for callers that continue training without
@@ -499,9 +499,9 @@ focal_status focal_checkpoint_load(const char *path, int max_batch, struct focal
     if (meta)
         *meta = tmp;
     else
-        focal_ckpt_meta_free(&tmp);
+        focal_ckpt_meta_release(&tmp);
 out:
-    focal_st_free(&st);
+    focal_st_release(&st);
     return s;
 }
 
@@ -761,6 +761,6 @@ focal_status focal_optim_load(const char *path, struct focal_optim *o)
     memcpy(focal_model_rng(o->model)->s, words, sizeof words);
     o->step = step;
 out:
-    focal_st_free(&st);
+    focal_st_release(&st);
     return s;
 }

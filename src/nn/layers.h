@@ -68,7 +68,7 @@ void focal_conv_fuse_relu(struct focal_conv *p, float slope);
  * need_dinp = 0 promises that every backward passes dinp = NULL, and skips
  * the backward-data primitive. threads: the thread count the primitives for
  * max_batch are built for now (others are built on first use). Allocates the
- * primitives (p->dnnl; free with focal_conv_release) and changes what
+ * primitives (p->dnnl; release with focal_conv_release) and changes what
  * focal_conv_ws_size returns; call it before sizing the workspace. Returns 0
  * on the oneDNN path, 1 when p stays on the im2col path because the library
  * was built without oneDNN, −1 when it stays there because oneDNN could not

@@ -80,7 +80,7 @@ static int st_mul(size_t a, size_t b, size_t *out)
 /* ------------------------------------------------------------------------ */
 
 /* Frees everything st holds and empties it; safe on an emptied or zeroed st. */
-void focal_st_free(struct focal_st *st)
+void focal_st_release(struct focal_st *st)
 {
     if (!st)
         return;
@@ -436,7 +436,7 @@ fail:
     free(sp);
     cJSON_Delete(root);
     free(hdr);
-    focal_st_free(st);
+    focal_st_release(st);
     return s;
 }
 

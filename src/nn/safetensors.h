@@ -36,7 +36,7 @@ struct focal_st {
  * file gives FOCAL_ERR_FORMAT with a message naming the file and what is
  * wrong. On failure *st is left empty. */
 focal_status focal_st_read(const char *path, struct focal_st *st);
-void focal_st_free(struct focal_st *st);
+void focal_st_release(struct focal_st *st);
 /* The tensor called name, or NULL. */
 const struct focal_st_tensor *focal_st_find(const struct focal_st *st, const char *name);
 /* The metadata value for key, or NULL. */

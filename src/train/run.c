@@ -305,7 +305,7 @@ static focal_status resume_run(struct run_ctx *r)
     memcpy(r->meta.std, meta.std, sizeof meta.std);
 fail:
     focal_model_free(m);
-    focal_ckpt_meta_free(&meta);
+    focal_ckpt_meta_release(&meta);
     return st;
 }
 
@@ -454,7 +454,7 @@ focal_status focal_run_train(const struct focal_run_config *cfg, const struct fo
     st = final_metrics(&r, val, n_val, test, n_test);
 out:
     r.meta.class_names = NULL;
-    focal_ckpt_meta_free(&r.meta);
+    focal_ckpt_meta_release(&r.meta);
     state_free(&r.state);
     focal_optim_free(r.optim);
     focal_model_free(r.model);

@@ -86,7 +86,7 @@ focal_status focal_run_summarise(const struct focal_dataset *d, const int *idx, 
         s->balanced_accuracy = m.balanced_accuracy;
         s->accuracy = m.accuracy;
     }
-    focal_metrics_free(&m);
+    focal_metrics_release(&m);
     gather_free(&g);
     return st;
 }
@@ -131,6 +131,6 @@ focal_status focal_run_split_metrics(FILE *fp, const struct focal_dataset *d, co
     if (st == FOCAL_OK)
         st = focal_metrics_write_json(fp, &m, (const char *const *)d->class_names, have_riadd ? &riadd : NULL,
                                       indent);
-    focal_metrics_free(&m);
+    focal_metrics_release(&m);
     return st;
 }

@@ -63,7 +63,7 @@ focal_status focal_run_summarise(const struct focal_dataset *d, const int *idx, 
                                  double *thresholds, int choose, struct focal_run_summary *s);
 
 /* Metrics of probs (n × outputs) for samples idx[0..n) of d with the given
- * thresholds into m (zeroed by the caller; release with focal_metrics_free);
+ * thresholds into m (zeroed by the caller; release with focal_metrics_release);
  * when the labels include Disease_Risk, *have_riadd = 1 and *riadd the RIADD
  * score, else *have_riadd = 0. */
 focal_status focal_run_metrics(struct focal_metrics *m, struct focal_riadd *riadd, int *have_riadd,

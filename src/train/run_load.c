@@ -11,12 +11,12 @@
 
 /* ---- finished runs ----------------------------------------------------------------------- */
 
-void focal_run_free(struct focal_run *r)
+void focal_run_release(struct focal_run *r)
 {
     if (!r)
         return;
     focal_model_free(r->model);
-    focal_ckpt_meta_free(&r->meta);
+    focal_ckpt_meta_release(&r->meta);
     free(r->thresholds);
     memset(r, 0, sizeof *r);
 }
@@ -77,7 +77,7 @@ focal_status focal_run_load(struct focal_run *r, const char *dir, int max_batch)
         return st;
     focal_model_input_shape(r->model, &r->channels, &r->height, &r->width);
     if ((st = focal_run_path(path, sizeof path, dir, "run.json")) != FOCAL_OK || (st = read_run_json(r, path)) != FOCAL_OK)
-        focal_run_free(r);
+        focal_run_release(r);
     return st;
 }
 

@@ -323,13 +323,13 @@ focal_status focal_run_read_metrics(const char *dir, struct focal_run_metrics *m
         st = read_split(&m->test, path, "test", test);
 out:
     if (st != FOCAL_OK)
-        focal_run_metrics_free(m);
+        focal_run_metrics_release(m);
     cJSON_Delete(o);
     free(path);
     return st;
 }
 
-void focal_run_metrics_free(struct focal_run_metrics *m)
+void focal_run_metrics_release(struct focal_run_metrics *m)
 {
     if (!m)
         return;
@@ -340,7 +340,7 @@ void focal_run_metrics_free(struct focal_run_metrics *m)
 
 /* ---- scores.csv ------------------------------------------------------------------------ */
 
-void focal_run_scores_free(struct focal_run_scores *s)
+void focal_run_scores_release(struct focal_run_scores *s)
 {
     if (!s)
         return;
@@ -440,7 +440,7 @@ focal_status focal_run_read_scores(const char *dir, const char *split, struct fo
         st = focal_fail(FOCAL_ERR_FORMAT, "%s: the header is not split,id,<class names>,<y_ class names>", path);
 out:
     if (st != FOCAL_OK)
-        focal_run_scores_free(s);
+        focal_run_scores_release(s);
     free(f);
     free(text);
     free(path);
