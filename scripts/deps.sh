@@ -7,7 +7,7 @@
 set -euo pipefail
 build=(cmake make gcc libc6-dev pkg-config libopenblas-openmp-dev libcjson-dev
        zlib1g-dev libspng-dev libturbojpeg0-dev libdnnl-dev ocl-icd-opencl-dev)
-# the test suite renders the HTML report in a headless browser (tests/cli_report.sh);
+# the test suite renders the HTML report in a headless browser (tests/cli/cli_report.sh);
 # --no-install-recommends leaves out the browser's fonts, so one comes along
 tests=(chromium fonts-dejavu-core)
 case "${1:-}" in

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Fixtures and expected values for libfocal's dataset readers.
 
-Writes into tests/data/datasets/:
+Writes into tests/fixtures/datasets/:
   tiny.npz              savez_compressed (deflate): RGB (N,5,4,3) uint8 images,
                         (N,1) uint8 labels, train/val/test
   tiny_stored.npz       savez (stored): gray (N,3,2) images, (N,) int64 labels

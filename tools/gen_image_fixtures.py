@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""gen_image_fixtures.py - the small image files tests/test_image.c decodes,
-and the pixels it must find in them (tests/data/images/expected.txt).
+"""gen_image_fixtures.py - the small image files tests/image/test_image.c decodes,
+and the pixels it must find in them (tests/fixtures/images/expected.txt).
 
 PNG files come from two independent writers: Pillow, for the kinds it writes
 (8-bit gray and RGB, palette with transparency), and the minimal encoder below
@@ -15,7 +15,7 @@ written by Pillow and their expected pixels are Pillow's own decoding of them
 computed here in floating point (no ties can occur).
 
 Usage: /usr/bin/python3 tools/gen_image_fixtures.py [OUTDIR]
-(default OUTDIR: tests/data/images beside this script's parent).
+(default OUTDIR: tests/fixtures/images beside this script's parent).
 """
 import os
 import platform

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Writes tests/data/loss_reference.txt: float64 reference losses and gradients
-for every loss kind and reduction of libfocal, read by tests/test_loss_reference.c.
+"""Writes tests/fixtures/loss_reference.txt: float64 reference losses and gradients
+for every loss kind and reduction of libfocal, read by tests/loss/test_loss_reference.c.
 
 Run from anywhere with the system Python (torch, torchvision, numpy):
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Writes tests/data/metrics_reference.txt: classification metrics computed by
-scikit-learn, read by tests/test_metrics.c to check src/metrics.c.
+"""Writes tests/fixtures/metrics_reference.txt: classification metrics computed by
+scikit-learn, read by tests/eval/test_metrics.c to check src/metrics.c.
 
 Run with the system Python (scikit-learn, numpy):
 

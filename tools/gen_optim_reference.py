@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Writes tests/data/optim_reference.txt: parameters after every step of
+"""Writes tests/fixtures/optim_reference.txt: parameters after every step of
 torch.optim.SGD, Adam and AdamW (with learning-rate schedules, warm-up,
-gradient clipping and per-group weight decay), read by tests/test_optim.c.
+gradient clipping and per-group weight decay), read by tests/nn/test_optim.c.
 
 Run from anywhere with the system Python (torch):
 

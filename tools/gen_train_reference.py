@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Writes tests/data/train_reference_<net>.safetensors: a few training steps of
-small networks in PyTorch, read by tests/test_train_reference.c to check
+"""Writes tests/fixtures/train_reference_<net>.safetensors: a few training steps of
+small networks in PyTorch, read by tests/train/test_train_reference.c to check
 focal's forward pass, every parameter gradient, the batch-norm running
 statistics and the optimisers, step by step.
 

@@ -4,7 +4,7 @@
 Balanced weights come from scikit-learn's compute_class_weight('balanced');
 class-balanced (effective number) weights follow Cui et al. 2019 as written,
 evaluated with numpy in float64; the prior bias is -log((1 - pi) / pi).
-Writes tests/data/weights_reference.txt. Run: /usr/bin/python3 tools/gen_weights_reference.py
+Writes tests/fixtures/weights_reference.txt. Run: /usr/bin/python3 tools/gen_weights_reference.py
 """
 import os
 import sys

@@ -16,7 +16,7 @@ extern "C" {
 /* ------------------------------------------------------------------------ */
 
 /* Classification metrics from scores and labels, computed as scikit-learn
- * 1.2 does (checked against it to 1e-9 by tests/test_metrics.c).
+ * 1.2 does (checked against it to 1e-9 by tests/eval/test_metrics.c).
  *
  * Predictions: binary and multi-label predict positive when score >= the
  * class's threshold; multi-class predicts the highest-scoring class (the

@@ -3,7 +3,7 @@
  * weighted means, accuracy, balanced accuracy, Matthews correlation, the
  * confusion matrix, the RIADD score, an F1-maximising threshold chooser and
  * a JSON writer. Definitions follow scikit-learn 1.2 (see focal.h); the
- * reference values in tests/data/metrics_reference.txt come from it.
+ * reference values in tests/fixtures/metrics_reference.txt come from it.
  *
  * Ranking metrics sort (score, label) pairs once per class, O(n log n), and
  * walk the distinct score values from the highest: each group of tied scores

@@ -4,7 +4,7 @@
  * The update rules are PyTorch's (torch.optim.SGD / Adam / AdamW, torch 1.13,
  * single-tensor path) evaluated in float32 in the same order of operations,
  * so that results agree with PyTorch's float32 parameters to float32
- * rounding (tests/test_optim.c compares with tools/gen_optim_reference.py).
+ * rounding (tests/nn/test_optim.c compares with tools/gen_optim_reference.py).
  * Scalars (lr, betas, bias corrections) are computed in double, as Python
  * does, and rounded to float where PyTorch's kernels round them.
  *

@@ -1,4 +1,4 @@
-/* test_report_png.c — the screenshot statistics that tests/cli_report.sh uses
+/* test_report_png.c — the screenshot statistics that tests/cli/cli_report.sh uses
  * to tell a rendered report from a blank or half-drawn page: for every
  * horizontal band of a PNG, the fraction of ink pixels (any channel below
  * 235: text, lines, fills) and of colour pixels (channels more than 60 apart:

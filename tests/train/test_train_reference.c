@@ -5,7 +5,7 @@
  * last step, once with SGD (momentum, weight decay on weights only) and once
  * with Adam, both from the same initial tensors.
  *
- * The references tests/data/train_reference_<net>.safetensors are written by
+ * The references tests/fixtures/train_reference_<net>.safetensors are written by
  * tools/gen_train_reference.py (which documents their layout); the network
  * description, input shape, loss and optimiser settings are taken from each
  * file's metadata, so the test holds no copy of them. Tensors are matched by
@@ -356,7 +356,7 @@ out:
 static void run_file(const char *dir, const char *net)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/tests/data/train_reference_%s.safetensors", dir, net);
+    snprintf(path, sizeof path, "%s/tests/fixtures/train_reference_%s.safetensors", dir, net);
     struct focal_st st;
     focal_status fs = focal_st_read(path, &st);
     CHECKF(fs == FOCAL_OK, "cannot read %s: %s", path, focal_last_error());

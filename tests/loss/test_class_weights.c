@@ -27,7 +27,7 @@ int main(void)
     if (!src)
         return 1;
     char path[4096];
-    snprintf(path, sizeof path, "%s/tests/data/weights_reference.txt", src);
+    snprintf(path, sizeof path, "%s/tests/fixtures/weights_reference.txt", src);
     FILE *f = fopen(path, "r");
     CHECKF(f != NULL, "cannot open %s", path);
     if (!f)

@@ -3,7 +3,7 @@
  * and numeric CSV tables; format detection; every malformed-input message with
  * the file and the line, column, key or value it names; the text table reader
  * of csv.c. Values of the committed fixtures and of the real data come from
- * tests/data/datasets/expected.txt (tools/gen_dataset_fixtures.py). Tests that
+ * tests/fixtures/datasets/expected.txt (tools/gen_dataset_fixtures.py). Tests that
  * need ../shared/data print "skip: ..." when it is absent. */
 #define _POSIX_C_SOURCE 200809L
 
@@ -40,10 +40,10 @@ static const char *join(const char *root, const char *rel)
     return buf[k];
 }
 
-/* The committed fixture tests/data/datasets/<name>. */
+/* The committed fixture tests/fixtures/datasets/<name>. */
 static const char *fixture(const char *name)
 {
-    return join(source_dir, name[0] ? join("tests/data/datasets", name) : "tests/data/datasets");
+    return join(source_dir, name[0] ? join("tests/fixtures/datasets", name) : "tests/fixtures/datasets");
 }
 
 /* Opens path with opt (NULL: defaults); checks FOCAL_OK. Returns the dataset or NULL. */

@@ -1,7 +1,7 @@
 /* test_optim.c — checks the optimisers against PyTorch, and their schedules,
  * clipping, configuration checks and failure paths.
  *
- * The reference file tests/data/optim_reference.txt is written by
+ * The reference file tests/fixtures/optim_reference.txt is written by
  * tools/gen_optim_reference.py: torch.optim.SGD / Adam / AdamW on the network
  * below (as nn.Sequential(Conv2d(2,3,1), BatchNorm2d(3), Flatten(),
  * Linear(12,2))), with the parameters after every step of every case. This
@@ -22,7 +22,7 @@
 #include "nn/optim_internal.h"
 
 #define TEST_NAME "test_optim"
-#define REF_REL_PATH "tests/data/optim_reference.txt"
+#define REF_REL_PATH "tests/fixtures/optim_reference.txt"
 #define REF_FIRST_LINE "# focal-optim-reference 1 "
 
 /* The network of tools/gen_optim_reference.py, for 2×2×2 inputs and 2 classes. */

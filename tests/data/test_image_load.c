@@ -217,7 +217,7 @@ static void test_decode(void)
         focal_dataset_free(d);
     }
     char npz[600];
-    snprintf(npz, sizeof npz, "%s/tests/data/datasets/tiny.npz", source_dir);
+    snprintf(npz, sizeof npz, "%s/tests/fixtures/datasets/tiny.npz", source_dir);
     if ((d = open_ds(npz)) != NULL) {
         struct focal_image_options o = { 4, 4, 0, 0, NULL, 0, 0 };
         CHECK(focal_dataset_load_images(d, &o, NULL, NULL, NULL, NULL) == FOCAL_ERR_ARG);

@@ -2,7 +2,7 @@
  * the float32 and the float64 API, against reference losses and gradients
  * computed in float64 by PyTorch / torchvision.
  *
- * The reference file tests/data/loss_reference.txt is written by
+ * The reference file tests/fixtures/loss_reference.txt is written by
  * tools/gen_loss_reference.py (its format is described in the file's header).
  * The inputs in it are exact float32 values, so both APIs see the same numbers.
  * For each case the test checks the reduced loss, the per-element values (for
@@ -26,7 +26,7 @@
 #include "focal.h"
 
 #define TEST_NAME "test_loss_reference"
-#define REF_REL_PATH "tests/data/loss_reference.txt"
+#define REF_REL_PATH "tests/fixtures/loss_reference.txt"
 #define REF_FIRST_LINE "# focal-loss-reference 1 "
 #define MAX_DIM 4096                /* bound on n and on c read from the file */
 #define MAX_ELEMS ((size_t)1 << 20) /* bound on n*c */

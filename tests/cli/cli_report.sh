@@ -1,6 +1,6 @@
 #!/bin/bash
 # cli_report.sh — `focal report DIR`: the report of the committed experiment
-# folder tests/data/report/experiment (a `focal compare` of three losses on
+# folder tests/fixtures/report/experiment (a `focal compare` of three losses on
 # multi-label data) and of experiments built here from fresh `focal train`
 # runs with hand-written results.json files (multi-class compare, tune,
 # no test split, no gamma): the files, their tables against the numbers in
@@ -11,7 +11,7 @@
 # tests/, or named by FOCAL_REPORT_PNG; without it, by the PNG's size).
 NAME=cli_report
 . "$(dirname "$0")/harness.sh"
-src=${FOCAL_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
+src=${FOCAL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$T" || exit 1
 
 # --- helpers -------------------------------------------------------------------------------
@@ -52,7 +52,7 @@ positives() {
 }
 
 # --- the committed experiment (multi-label, from focal compare) -------------------------------
-cp -r "$src/tests/data/report/experiment" fx
+cp -r "$src/tests/fixtures/report/experiment" fx
 run report fx
 expect "fixture: exit 0 ($err)" test "$rc" -eq 0
 expect "fixture: says what it wrote" grep -qF "wrote fx/report.html and fx/report.md" "$T/stdout"

@@ -21,11 +21,11 @@
 
 static const char *source_dir;
 
-/* "<source>/tests/data/images/<name>" in a static buffer. */
+/* "<source>/tests/fixtures/images/<name>" in a static buffer. */
 static const char *fixture(const char *name)
 {
     static char buf[1024];
-    snprintf(buf, sizeof buf, "%s/tests/data/images/%s", source_dir, name);
+    snprintf(buf, sizeof buf, "%s/tests/fixtures/images/%s", source_dir, name);
     return buf;
 }
 

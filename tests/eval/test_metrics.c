@@ -1,6 +1,6 @@
 /* test_metrics.c — checks src/metrics.c: every metric of focal_metrics_compute,
  * the standalone ROC-AUC / average precision / best-F1 threshold and the RIADD
- * score against scikit-learn's values in tests/data/metrics_reference.txt
+ * score against scikit-learn's values in tests/fixtures/metrics_reference.txt
  * (written by tools/gen_metrics_reference.py; format in its header) to 1e-9
  * absolute + relative, NaN matching NaN; the JSON writer by parsing its
  * output back with cJSON; hand-computed values, ranking properties (pair-count
@@ -24,7 +24,7 @@
 #include "testfs.h"
 
 #define TEST_NAME "test_metrics"
-#define REF_REL_PATH "tests/data/metrics_reference.txt"
+#define REF_REL_PATH "tests/fixtures/metrics_reference.txt"
 #define REF_FIRST_LINE "# focal-metrics-reference 1 "
 #define RTOL 1e-9
 #define ATOL 1e-9
