@@ -83,14 +83,15 @@ static int parse_optimizer(struct trainopt *t, const char *v)
         cli_error("--optimizer: %s", focal_last_error());
         return -1;
     }
-    /* keep options given before --optimizer */
-    struct focal_optim_config old = t->cfg.optim;
-    focal_optim_defaults(&t->cfg.optim, k);
-    if (t->lr_given)
-        t->cfg.optim.lr = old.lr;
-    t->cfg.optim.schedule = old.schedule;
-    t->cfg.optim.warmup_steps = old.warmup_steps;
-    t->cfg.optim.clip_norm = old.clip_norm;
+    /* only what depends on the kind and was not given changes: the result
+     * does not depend on where --optimizer stands among the options */
+    struct focal_optim_config def;
+    focal_optim_defaults(&def, k);
+    t->cfg.optim.kind = k;
+    if (!t->lr_given)
+        t->cfg.optim.lr = def.lr;
+    if (!t->weight_decay_given)
+        t->cfg.optim.weight_decay = def.weight_decay;
     t->optimizer_given = 1;
     return 1;
 }
@@ -169,11 +170,19 @@ int trainopt_take(struct trainopt *t, int id, const char *v)
         t->lr_given = 1;
         return 1;
     case TRAINOPT_OPTIMIZER: return parse_optimizer(t, v);
+    case TRAINOPT_STEPS_CSV:
+        if (!*v) {
+            cli_error("--steps-csv: the file name is empty; expected a path for the CSV file");
+            return -1;
+        }
+        t->steps_csv = v;
+        return 1;
     case TRAINOPT_MOMENTUM:
         return cli_parse_double_in("--momentum", v, 0.0, 0, 1.0, 1, "a number in [0, 1)", &c->optim.momentum) ? -1
                                                                                                                : 1;
     case TRAINOPT_NESTEROV: c->optim.nesterov = 1; return 1;
     case TRAINOPT_WEIGHT_DECAY:
+        t->weight_decay_given = 1;
         return cli_parse_double_in("--weight-decay", v, 0.0, 0, 1.0, 0, "a number in [0, 1]",
                                    &c->optim.weight_decay) ? -1 : 1;
     case TRAINOPT_SCHEDULE: return parse_schedule(&c->optim, (char *)v);
@@ -420,7 +429,16 @@ struct run_view {
     double start;               /* the run's start, seconds */
     const struct trainopt *t;
     const char *metric;
+    struct focal_wfile steps;   /* --steps-csv, when steps.fp */
 };
+
+/* --steps-csv: one line per optimiser step, with the rate the step used. */
+static void on_step(void *ctx, int epoch, long step, double lr, double loss)
+{
+    struct run_view *v = ctx;
+    if (v->steps.fp)
+        fprintf(v->steps.fp, "%ld,%d,%.17g,%.17g\n", step, epoch, lr, loss);
+}
 
 static void on_batch(void *ctx, int epoch, int epochs, long done, long total, double loss, double seconds)
 {
@@ -536,9 +554,19 @@ int trainopt_run(struct trainopt *t, const struct focal_dataset *d, const int *t
     }
     progress_start(&view.p, t->quiet);
     view.start = progress_now();
-    struct focal_run_callbacks cb = { &view, on_batch, on_epoch };
+    if (t->steps_csv) {
+        if (focal_wfile_open(&view.steps, t->steps_csv) != FOCAL_OK) {
+            cli_error("%s", focal_last_error());
+            return CLI_EXIT_DATA;
+        }
+        fputs("step,epoch,lr,loss\n", view.steps.fp);
+    }
+    struct focal_run_callbacks cb = { &view, on_batch, on_epoch, on_step };
     focal_status st = focal_run_train(&t->cfg, d, train, n_train, val, n_val, test, n_test, dir, t->resume, &cb);
     progress_clear(&view.p);
+    if (st == FOCAL_OK && view.steps.fp)
+        st = focal_wfile_commit(&view.steps);
+    focal_wfile_abort(&view.steps);
     if (st != FOCAL_OK) {
         cli_error("%s", focal_last_error());
         return st == FOCAL_ERR_ARG ? CLI_EXIT_USAGE : CLI_EXIT_DATA;
@@ -577,6 +605,8 @@ void trainopt_help(FILE *fp)
 "  --schedule S         constant (default), cosine (over the whole run) or\n"
 "                       step:STEPS,GAMMA.   --warmup N   linear warm-up steps.\n"
 "  --clip-norm C        clip the gradient's L2 norm to C.\n"
+"  --steps-csv FILE     also write every optimiser step (step, epoch, the\n"
+"                       learning rate it used, its batch loss) to FILE.\n"
 "  --augment LIST       none (default) or hflip, vflip, rot90, rotate=DEG,\n"
 "                       scale=S, translate=T, brightness=B, contrast=C.\n"
 "  --select METRIC      the validation metric that picks the best epoch: auto\n"

@@ -15,7 +15,7 @@ enum trainopt_id {
     TRAINOPT_REPEAT_THRESHOLD, TRAINOPT_PRIOR, TRAINOPT_EPOCHS, TRAINOPT_BATCH, TRAINOPT_LR, TRAINOPT_OPTIMIZER,
     TRAINOPT_MOMENTUM, TRAINOPT_NESTEROV, TRAINOPT_WEIGHT_DECAY, TRAINOPT_SCHEDULE, TRAINOPT_WARMUP,
     TRAINOPT_CLIP_NORM, TRAINOPT_SEED, TRAINOPT_THREADS, TRAINOPT_PATIENCE, TRAINOPT_SELECT, TRAINOPT_AUGMENT,
-    TRAINOPT_OUT, TRAINOPT_RESUME, TRAINOPT_QUIET, TRAINOPT_HELP, TRAINOPT_END
+    TRAINOPT_OUT, TRAINOPT_RESUME, TRAINOPT_QUIET, TRAINOPT_HELP, TRAINOPT_STEPS_CSV, TRAINOPT_END
 };
 
 #define TRAINOPT_CLI_OPTS                                                                               \
@@ -29,7 +29,8 @@ enum trainopt_id {
     { "--clip-norm", 1, TRAINOPT_CLIP_NORM }, { "--seed", 1, TRAINOPT_SEED },                           \
     { "--threads", 1, TRAINOPT_THREADS }, { "--patience", 1, TRAINOPT_PATIENCE },                       \
     { "--select", 1, TRAINOPT_SELECT }, { "--augment", 1, TRAINOPT_AUGMENT }, { "--out", 1, TRAINOPT_OUT }, \
-    { "--resume", 0, TRAINOPT_RESUME }, { "--quiet", 0, TRAINOPT_QUIET }, { "--help", 0, TRAINOPT_HELP }
+    { "--resume", 0, TRAINOPT_RESUME }, { "--quiet", 0, TRAINOPT_QUIET }, { "--help", 0, TRAINOPT_HELP },  \
+    { "--steps-csv", 1, TRAINOPT_STEPS_CSV }
 
 struct trainopt {
     struct dataopt data;
@@ -39,8 +40,9 @@ struct trainopt {
     const char *weights;         /* --class-weights as given, or NULL */
     const char *model;           /* --model as given, or NULL for a default by input */
     const char *out;
+    const char *steps_csv;      /* --steps-csv: every optimiser step's rate and loss, or NULL */
     const char *sampler_name;
-    int optimizer_given, lr_given;
+    int optimizer_given, lr_given, weight_decay_given;
     int resume, quiet;
     int brief;                   /* only the progress bar (experiments print their own lines) */
     long threads;

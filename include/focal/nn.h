@@ -151,7 +151,7 @@ struct focal_optim_config {
     enum focal_schedule schedule;
     long step_size;          /* STEP */
     double step_gamma;       /* STEP */
-    long total_steps;        /* COSINE */
+    long total_steps;        /* COSINE: the schedule's length in steps, >= 1 (0 in the defaults) */
     double min_lr;           /* COSINE */
     long warmup_steps;       /* 0: none */
     double clip_norm;        /* clip the global gradient L2 norm to this; <= 0: off */

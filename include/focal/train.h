@@ -73,7 +73,8 @@ struct focal_run_config {
     const char *model_desc;      /* network description (focal_model_create) */
     const char *model_name;      /* preset or file name, recorded and used in messages */
     struct focal_loss loss;      /* its family must fit the task (softmax for multi-class) */
-    struct focal_optim_config optim; /* a cosine schedule with total_steps 0 spans the whole run */
+    struct focal_optim_config optim; /* a cosine schedule with total_steps 0 spans the whole run:
+                                        the optimiser steps of all its epochs */
     enum focal_sampler sampler;
     double repeat_threshold;     /* repeat-factor sampling's t */
     struct focal_augment augment;
@@ -106,6 +107,9 @@ struct focal_run_callbacks {
     void (*batch)(void *ctx, int epoch, int epochs, long done, long total, double loss, double seconds);
     /* after each epoch's validation: one history row */
     void (*epoch)(void *ctx, const struct focal_epoch_record *rec);
+    /* after each optimiser step: its number (1-based over the whole run,
+     * resumed runs included), the learning rate it used and the batch loss */
+    void (*step)(void *ctx, int epoch, long step, double lr, double loss);
 };
 
 /* The training, validation and test samples of d as a run uses them: the

@@ -64,7 +64,8 @@ FOCAL_DEFINE_NAMES(focal_schedule_name, focal_schedule_parse, enum focal_schedul
 /* Fills *c with PyTorch's defaults for `kind` (see focal.h). Fields the kind
  * does not use still get sensible values, so that changing c->kind later
  * yields a valid configuration: momentum 0, betas 0.9/0.999, eps 1e-8,
- * step_size 1 and step_gamma 0.1 (StepLR's default γ), total_steps 1,
+ * step_size 1 and step_gamma 0.1 (StepLR's default γ), total_steps 0 (a
+ * cosine schedule must be told its length; a training run fills it in),
  * min_lr 0, no warm-up, no clipping, no decay on biases. */
 void focal_optim_defaults(struct focal_optim_config *c, enum focal_optim_kind kind)
 {
@@ -81,7 +82,7 @@ void focal_optim_defaults(struct focal_optim_config *c, enum focal_optim_kind ki
     c->schedule = FOCAL_SCHED_CONSTANT;
     c->step_size = 1;
     c->step_gamma = 0.1;
-    c->total_steps = 1;
+    c->total_steps = 0;
     c->min_lr = 0.0;
     c->warmup_steps = 0;
     c->clip_norm = 0.0;

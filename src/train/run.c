@@ -309,6 +309,35 @@ fail:
     return st;
 }
 
+/* The optimiser steps an epoch of len samples takes in batches of `batch`
+ * (a last batch of one sample is dropped, as train_epoch does). */
+static long epoch_steps(int len, int batch)
+{
+    const long full = len / batch, rem = len % batch;
+    return full + (rem >= 2 || (rem == 1 && full == 0));
+}
+
+/* The optimiser steps of the whole run: every epoch's order is drawn (they
+ * depend only on the sampler, the data, the seed and the epoch, and with
+ * repeat-factor sampling their lengths differ) and its batches counted. */
+static focal_status run_total_steps(const struct focal_run_config *cfg, const struct focal_dataset *d,
+                                    const int *train, int n_train, long *total)
+{
+    *total = 0;
+    for (int epoch = 1; epoch <= cfg->epochs; epoch++) {
+        int *order = NULL, len = 0;
+        focal_status st = focal_sampler_epoch(cfg->sampler, d, train, n_train, cfg->seed, epoch,
+                                              cfg->repeat_threshold, &order, &len);
+        free(order);
+        if (st != FOCAL_OK)
+            return st;
+        *total += epoch_steps(len, cfg->batch);
+    }
+    if (*total < 1)
+        *total = 1;
+    return FOCAL_OK;
+}
+
 /* One epoch of training; *loss receives the mean batch loss. */
 static focal_status train_epoch(struct run_ctx *r, int epoch, const int *train, int n_train, double *loss,
                                 const struct focal_run_callbacks *cb, double t0)
@@ -329,6 +358,7 @@ static focal_status train_epoch(struct run_ctx *r, int epoch, const int *train, 
                          focal_run_seed(cfg->seed, (uint64_t)epoch, (uint64_t)at), r->meta.mean, r->meta.std);
         focal_run_targets(r->targets, r->d, order + at, b);
         double v;
+        const double lr = focal_optim_lr(r->optim);
         st = focal_train_step(r->model, r->optim, &cfg->loss, r->x, r->targets, b, &v);
         if (st == FOCAL_ERR_NUMERIC) {
             st = focal_fail(FOCAL_ERR_NUMERIC,
@@ -341,6 +371,8 @@ static focal_status train_epoch(struct run_ctx *r, int epoch, const int *train, 
             goto out;
         sum += v * b;
         seen += b;
+        if (cb && cb->step)
+            cb->step(cb->ctx, epoch, focal_optim_steps(r->optim), lr, v);
         if (cb && cb->batch)
             cb->batch(cb->ctx, epoch, cfg->epochs, seen, len, sum / (double)seen, focal_run_now() - t0);
     }
@@ -407,8 +439,9 @@ focal_status focal_run_train(const struct focal_run_config *cfg, const struct fo
         (st = focal_model_init(r.model, cfg->seed, head == FOCAL_HEAD_SIGMOID ? cfg->prior : 0.0)) != FOCAL_OK)
         goto out;
     r.optim_cfg = cfg->optim;
-    if (r.optim_cfg.schedule == FOCAL_SCHED_COSINE && r.optim_cfg.total_steps == 0)
-        r.optim_cfg.total_steps = (long)cfg->epochs * ((n_train + cfg->batch - 1) / cfg->batch);
+    if (r.optim_cfg.schedule == FOCAL_SCHED_COSINE && r.optim_cfg.total_steps == 0 &&
+        (st = run_total_steps(cfg, d, train, n_train, &r.optim_cfg.total_steps)) != FOCAL_OK)
+        goto out;
     if ((st = focal_optim_create(&r.optim, &r.optim_cfg, r.model)) != FOCAL_OK)
         goto out;
 

@@ -55,6 +55,56 @@ run train --data t.csv --epochs 4 --batch 32 --seed 3 --out r4 --quiet --resume
 expect "resume succeeds" test "$rc" -eq 0
 expect "2 epochs + resume to 4 = 4 epochs" diff <(strip r1/history.csv) <(strip r4/history.csv)
 expect "resumed model equals the uninterrupted one" cmp -s r1/model.safetensors r4/model.safetensors
+# --- the rate every step used: cosine over the whole run, after a linear warm-up -------
+run train --data t.csv --epochs 3 --batch 32 --seed 3 --schedule cosine --warmup 5 --lr 0.01 \
+    --steps-csv steps.csv --out rcos --quiet
+expect "cosine run succeeds" test "$rc" -eq 0
+nsteps=$(($(wc -l < steps.csv) - 1))
+expect "steps.csv has a row per optimiser step ($nsteps)" test "$nsteps" -gt 15
+# lr(t) = 0.01 (1 + cos(pi t / T)) / 2, times (t + 1) / 5 for t < 5; t = step - 1, T = all steps
+cosine_ok() {
+    awk -F, -v T="$nsteps" 'NR > 1 { t = $1 - 1; want = 0.01 * (1 + cos(3.141592653589793 * t / T)) / 2
+        if (t < 5) want *= (t + 1) / 5
+        d = $3 - want; if (d < 0) d = -d; if (d > 1e-12 + 1e-9 * want) { print "step " $1 ": lr " $3 ", expected " want; bad = 1 } }
+        END { exit bad }' "$1"
+}
+expect "every step's rate follows warm-up then one cosine over all $nsteps steps" cosine_ok steps.csv
+expect "the last step's rate is near 0" awk -F, -v T="$nsteps" 'NR == T + 1 { exit !($3 < 0.01 * 0.01) }' steps.csv
+# history.csv's lr is the rate of each epoch's first step: past the warm-up it must fall
+expect "history's lr falls epoch by epoch" awk -F, 'NR > 3 { if (!($10 < prev)) bad = 1 } NR > 2 { prev = $10 } END { exit bad }' \
+    rcos/history.csv
+
+# --- options in any order give the same run ---------------------------------------------
+# two run folders: every file byte for byte, but for the seconds each epoch took (in
+# history.csv, and in the copy of the history in last.safetensors's header, whose
+# padding follows its length): the checkpoint's tensors byte for byte, its header
+# with the seconds masked
+st_data() { local h; h=$(od -An -t u8 -N8 "$1" | tr -d ' '); tail -c +$((h + 9)) "$1"; }
+st_head() { local h; h=$(od -An -t u8 -N8 "$1" | tr -d ' '); head -c $((h + 8)) "$1" | tail -c +9 |
+            LC_ALL=C sed -E 's/\\"seconds\\":[0-9.e+-]+/\\"seconds\\":S/g; s/ +$//'; }
+same_run() {
+    for f in model.safetensors last.optim.safetensors metrics.json scores.csv run.json; do
+        cmp -s "$1/$f" "$2/$f" || { echo "$f differs"; return 1; }
+    done
+    cmp -s <(st_data "$1/last.safetensors") <(st_data "$2/last.safetensors") &&
+        cmp -s <(st_head "$1/last.safetensors") <(st_head "$2/last.safetensors") || { echo "last.safetensors differs"; return 1; }
+    diff <(strip "$1/history.csv") <(strip "$2/history.csv")
+}
+order_a=(--optimizer sgd --momentum 0.9 --nesterov --weight-decay 0.001 --schedule step:5,0.5 --lr 0.05 --warmup 2)
+order_b=(--lr 0.05 --schedule step:5,0.5 --weight-decay 0.001 --nesterov --momentum 0.9 --warmup 2 --optimizer sgd)
+order_c=(--momentum 0.9 --optimizer sgd --warmup 2 --lr 0.05 --nesterov --schedule step:5,0.5 --weight-decay 0.001)
+run train --data t.csv --epochs 2 --batch 32 --seed 3 "${order_a[@]}" --out oa --quiet
+run train --seed 3 "${order_b[@]}" --batch 32 --out ob --data t.csv --quiet --epochs 2
+run train --quiet --out oc "${order_c[@]}" --epochs 2 --seed 3 --data t.csv --batch 32
+expect "sgd options in order a and b: the same run folder" same_run oa ob
+expect "sgd options in order a and c: the same run folder" same_run oa oc
+run train --data t.csv --epochs 2 --batch 32 --seed 3 --weight-decay 0.0001 --optimizer adamw --out wa --quiet
+run train --data t.csv --epochs 2 --batch 32 --seed 3 --optimizer adamw --weight-decay 0.0001 --out wb --quiet
+expect "--weight-decay before or after --optimizer adamw: the same run folder" same_run wa wb
+run train --data t.csv --epochs 2 --batch 32 --seed 3 --optimizer adamw --out wd --quiet
+differs_dir() { ! same_run "$1" "$2" >/dev/null; }
+expect "and it differs from AdamW's default decay (0.01)" differs_dir wa wd
+
 fails "resume refuses other settings" 2 "the run was made with loss" \
     train --data t.csv --epochs 4 --batch 32 --seed 3 --out r4 --resume --quiet --gamma 1
 
