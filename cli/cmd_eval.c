@@ -113,6 +113,8 @@ int cmd_eval(int argc, char **argv)
     if (dopt.size_given && (dopt.img.width != run.width || dopt.img.height != run.height))
         cli_warn("--size is ignored: the model takes %dx%d images", run.width, run.height);
     focal_run_image_options(&run, &dopt.img);
+    focal_run_data_options(&run, &dopt.data);
+    dopt.size_given = 1; /* the run's size */
     if ((status = dataopt_load(&dopt, &d, quiet)) != CLI_EXIT_OK)
         goto out;
     const int *idx;

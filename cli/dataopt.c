@@ -12,6 +12,7 @@ void dataopt_init(struct dataopt *o)
     memset(o, 0, sizeof *o);
     o->data.header = -1;
     o->img.width = o->img.height = 64;
+    o->default_width = o->default_height = 64;
     o->val_frac = 0.2;
     o->test_frac = 0.2;
     const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
@@ -95,6 +96,23 @@ int dataopt_take(struct dataopt *o, int id, const char *v)
     case DATAOPT_LONG_TAIL:
         return cli_parse_double_in("--long-tail", v, 1.0, 0, 1e6, 0, "an imbalance ratio >= 1 (e.g. 100)",
                                    &o->long_tail) ? -1 : 1;
+    case DATAOPT_POSITIVE:
+        if (!*v) {
+            cli_error("--positive: the class name is empty; expected one of the data's two classes");
+            return -1;
+        }
+        o->data.positive = v;
+        return 1;
+    case DATAOPT_HEAD:
+        if (strcmp(v, "sigmoid") == 0)
+            o->data.two_class_softmax = 0;
+        else if (strcmp(v, "softmax") == 0)
+            o->data.two_class_softmax = 1;
+        else {
+            cli_error("--head: '%s'; expected sigmoid or softmax", v);
+            return -1;
+        }
+        return 1;
     default: return 0;
     }
 }
@@ -105,8 +123,39 @@ static void decode_progress(void *ctx, int done, int total)
     progress_update(ctx, "decoding images", done, total, "img", NULL);
 }
 
+/* The sizes of d's image files, from their headers: *w, *h the common size
+ * when they all share one (else 0), *n_small how many are smaller than
+ * tw × th in either side (images whose header cannot be read are left to the
+ * decoder to report). */
+static void scan_sizes(const struct focal_dataset *d, int tw, int th, int *w, int *h, int *n_small)
+{
+    int first = 1;
+    *w = *h = 0;
+    *n_small = 0;
+    for (int i = 0; i < d->n; i++) {
+        int iw, ih;
+        if (focal_image_read_size(d->paths[i], &iw, &ih) != FOCAL_OK)
+            continue;
+        if (first) {
+            *w = iw;
+            *h = ih;
+            first = 0;
+        } else if (iw != *w || ih != *h) {
+            *w = *h = -1;
+        }
+        *n_small += iw < tw || ih < th;
+    }
+    if (*w < 0)
+        *w = *h = 0;
+}
+
 int dataopt_decode(const struct dataopt *o, struct focal_dataset *d, int quiet)
 {
+    int w, h, n_small;
+    scan_sizes(d, o->img.width, o->img.height, &w, &h, &n_small);
+    if (n_small && !quiet)
+        printf("images: %d of %d are smaller than %dx%d and are enlarged to it (bilinear)\n", n_small, d->n,
+               o->img.width, o->img.height);
     struct progress p;
     char **skipped = NULL;
     int n_skipped = 0;
@@ -146,6 +195,18 @@ int dataopt_load(struct dataopt *o, struct focal_dataset **d, int quiet)
         if (o->size_given || o->img.fundus_crop)
             cli_warn("--size and --crop apply to image files; %s holds its data already decoded", o->path);
         return CLI_EXIT_OK;
+    }
+    if (!o->size_given) {
+        /* the images' own size when they share one (up to 512 px a side), else the default */
+        int w, h, n_small;
+        scan_sizes(*d, 0, 0, &w, &h, &n_small);
+        const int own = w > 0 && w <= 512 && h <= 512;
+        o->img.width = own ? w : o->default_width;
+        o->img.height = own ? h : o->default_height;
+        if (!quiet)
+            printf("images: %s; training at %dx%d (--size WxH to choose)\n",
+                   own ? "all of one size" : w > 0 ? "all of one size, above 512 px a side" : "of several sizes",
+                   o->img.width, o->img.height);
     }
     int status = dataopt_decode(o, *d, quiet);
     if (status != CLI_EXIT_OK) {
@@ -203,8 +264,10 @@ void dataopt_help(FILE *fp)
 "                       (default the last). Missing values ('?' or empty) are\n"
 "                       replaced by the training mean of their column.\n"
 "  --header yes|no|auto CSV table: whether the first row names the columns.\n"
-"  --size WxH           image files: resize to W x H pixels (default 64x64);\n"
-"                       shrinking averages areas.\n"
+"  --size WxH           image files: resize to W x H pixels; shrinking averages\n"
+"                       areas, enlarging is bilinear. Default: the images' own\n"
+"                       size when they all share one (up to 512 px a side),\n"
+"                       else 64x64 (keras-cnn: 450x300).\n"
 "  --crop               crop fundus photos to the retina disc before resizing.\n"
 "  --cache DIR|none     where decoded images are kept between runs (default\n"
 "                       $XDG_CACHE_HOME/focal or ~/.cache/focal).\n"
@@ -217,5 +280,10 @@ void dataopt_help(FILE *fp)
 "  --long-tail RHO      single-label data: keep a long-tailed subset of the\n"
 "                       training and validation samples, class c keeping\n"
 "                       n_max * RHO^(-c/(C-1)) (the long-tailed MNIST/CIFAR\n"
-"                       protocol); the test split is left balanced.\n", fp);
+"                       protocol); the test split is left balanced.\n"
+"  --positive NAME      data with two classes is a binary task (one sigmoid\n"
+"                       output, its probability that of the positive class):\n"
+"                       NAME is the positive class; default the rarer one.\n"
+"  --head H             sigmoid (default) or softmax: with softmax, two\n"
+"                       classes stay a two-way softmax (multi-class).\n", fp);
 }

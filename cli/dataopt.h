@@ -13,7 +13,8 @@ enum dataopt_id {
     DATAOPT_FIRST = 2000,
     DATAOPT_DATA = DATAOPT_FIRST, DATAOPT_FORMAT, DATAOPT_IMAGES, DATAOPT_LABELS, DATAOPT_MERGE_RARE,
     DATAOPT_INCLUDE_RISK, DATAOPT_TARGET, DATAOPT_HEADER, DATAOPT_SIZE, DATAOPT_CROP, DATAOPT_CACHE,
-    DATAOPT_ON_BAD_IMAGE, DATAOPT_VAL_FRAC, DATAOPT_TEST_FRAC, DATAOPT_LONG_TAIL, DATAOPT_END
+    DATAOPT_ON_BAD_IMAGE, DATAOPT_VAL_FRAC, DATAOPT_TEST_FRAC, DATAOPT_LONG_TAIL, DATAOPT_POSITIVE, DATAOPT_HEAD,
+    DATAOPT_END
 };
 
 #define DATAOPT_CLI_OPTS                                                                              \
@@ -23,19 +24,23 @@ enum dataopt_id {
     { "--header", 1, DATAOPT_HEADER }, { "--size", 1, DATAOPT_SIZE }, { "--crop", 0, DATAOPT_CROP },    \
     { "--cache", 1, DATAOPT_CACHE }, { "--on-bad-image", 1, DATAOPT_ON_BAD_IMAGE },                    \
     { "--val-frac", 1, DATAOPT_VAL_FRAC }, { "--test-frac", 1, DATAOPT_TEST_FRAC },                     \
-    { "--long-tail", 1, DATAOPT_LONG_TAIL }
+    { "--long-tail", 1, DATAOPT_LONG_TAIL }, { "--positive", 1, DATAOPT_POSITIVE },                     \
+    { "--head", 1, DATAOPT_HEAD }
 
 struct dataopt {
     const char *path;                 /* --data */
     struct focal_data_options data;
     struct focal_image_options img;
     int size_given;
+    int default_width, default_height; /* without --size, for images of several sizes: the network's */
     double val_frac, test_frac;
     double long_tail;                 /* --long-tail ρ, 0: off */
     char cache_buf[4096];
 };
 
-/* Defaults: 64×64 images, no crop, the cache in $XDG_CACHE_HOME/focal (or
+/* Defaults: without --size, the images' own size when they all share one (up
+ * to 512 px a side), else default_width × default_height (64×64, or the
+ * network's, set by the caller); smaller images are enlarged. No crop, the cache in $XDG_CACHE_HOME/focal (or
  * ~/.cache/focal), bad images are errors, 20% validation and 20% test when the
  * data has no splits of its own. */
 void dataopt_init(struct dataopt *o);

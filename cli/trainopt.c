@@ -138,7 +138,12 @@ int trainopt_take(struct trainopt *t, int id, const char *v)
     if (lossopt_take(&t->lo, id, v))
         return 1;
     switch (id) {
-    case TRAINOPT_MODEL: t->model = v; return 1;
+    case TRAINOPT_MODEL:
+        t->model = v;
+        /* the size keras-cnn is made for (RFMiD photographs, 450 wide, 300 high); others: 64x64 */
+        t->data.default_width = strcmp(v, "keras-cnn") == 0 ? 450 : 64;
+        t->data.default_height = strcmp(v, "keras-cnn") == 0 ? 300 : 64;
+        return 1;
     case TRAINOPT_LOSS: t->loss_name = v; return 1;
     case TRAINOPT_CLASS_WEIGHTS: t->weights = v; return 1;
     case TRAINOPT_SAMPLER:
@@ -478,6 +483,9 @@ static void print_counts(const struct trainopt *t, const struct focal_dataset *d
         focal_dataset_class_counts(d, order, len, eff);
     printf("data: %d training, %d validation, %d test samples; %d %s\n", n_train, n_val, n_test, c,
            d->task == FOCAL_TASK_MULTILABEL ? "labels" : "classes");
+    if (d->task == FOCAL_TASK_BINARY)
+        printf("binary: positive class '%s'%s; one sigmoid output, its probability\n", d->class_names[1],
+               t->data.data.positive ? "" : " (the rarer; --positive NAME chooses)");
     printf("%-16s %9s %9s", "class", "train", "share");
     if (have_eff)
         printf("  %s epoch share", focal_sampler_name(t->cfg.sampler));

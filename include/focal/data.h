@@ -120,13 +120,14 @@ focal_status focal_format_parse(const char *name, enum focal_format *f);
  * features (CSV tables). With splits, samples are ordered training,
  * validation, test. Made by focal_dataset_open; free with focal_dataset_free. */
 struct focal_dataset {
-    enum focal_task task;    /* RFMiD: MULTILABEL. Class folders, idx: MULTICLASS (two classes too).
-                                npz: MULTICLASS for (N,1) or (N,) labels, MULTILABEL for (N,C), C > 1.
-                                CSV: BINARY for two target values, else MULTICLASS. */
+    enum focal_task task;    /* RFMiD, npz with (N,C) labels, C > 1: MULTILABEL. Class folders, idx,
+                                npz with (N,1) or (N,) labels, CSV: BINARY for exactly two classes
+                                (unless opt->two_class_softmax), else MULTICLASS. */
     enum focal_format format;/* the format read (never AUTO) */
     int n;                   /* samples */
     int num_classes;         /* multi-class: classes; multi-label: labels; binary: 2 */
-    char **class_names;      /* num_classes names (binary: negative, positive). RFMiD: the columns
+    char **class_names;      /* num_classes names (binary: negative, positive: the positive class is
+                                opt->positive, else the rarer one, and label 1 means it). RFMiD: the columns
                                 (OTHER for the merged ones); folders: the folder names, sorted; npz,
                                 idx: "0", "1", ...; CSV: the target values, sorted (by value when
                                 every one is a number, printed "%.15g"; else as text, by strcmp) */
@@ -164,6 +165,10 @@ struct focal_data_options {
     const char *target;          /* CSV: target column, by header name or 1-based index; NULL: the last */
     int header;                  /* CSV: -1 detect (a first row with a field that is neither a
                                     number, nor empty, nor ?), 0 none, 1 present */
+    const char *positive;        /* data with exactly two classes: the positive class's name;
+                                    NULL: the rarer class (of equal counts, the second) */
+    int two_class_softmax;       /* 1: data with two classes stays multi-class (a two-way softmax);
+                                    0: it is binary (one sigmoid output) */
 };
 
 /* Reads the dataset at path into a new dataset *out (free with

@@ -46,6 +46,13 @@ void focal_image_release(struct focal_image *img);
  * Thread-safe: may be called on different images from several threads. */
 focal_status focal_image_read(const char *path, struct focal_image *img);
 
+/* The width and height of the PNG or JPEG file at path, from its header,
+ * without decoding it (a PNG's first 24 bytes; a JPEG's frame header).
+ * FOCAL_ERR_IO if it cannot be read, FOCAL_ERR_FORMAT if it is neither or
+ * its size is out of range; a file whose header reads may still fail to
+ * decode. */
+focal_status focal_image_read_size(const char *path, int *width, int *height);
+
 /* Encodes img (1 or 3 channels) as an 8-bit gray or RGB PNG in memory:
  * *png (caller frees with free()) of *len bytes. The same pixels always give
  * the same bytes. FOCAL_ERR_ARG for an invalid image, FOCAL_ERR_NOMEM. */

@@ -156,6 +156,12 @@ void focal_run_release(struct focal_run *r);
  * opt's other members (cache, skip_bad, threads) are left as they are. */
 void focal_run_image_options(const struct focal_run *r, struct focal_image_options *opt);
 
+/* Sets what the run's data options must be for its task: the positive class
+ * of a binary run (opt->positive) and whether two classes are a two-way
+ * softmax (opt->two_class_softmax), so that data read for evaluating it has
+ * the run's classes in the run's order. Other fields are left alone. */
+void focal_run_data_options(const struct focal_run *r, struct focal_data_options *opt);
+
 /* Class probabilities of samples idx[0..n) of d (pixels or features, shaped as
  * the run's input): probs receives n × num_classes values (binary: n values,
  * the positive class's probability). Evaluation mode, no augmentation. */

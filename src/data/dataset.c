@@ -179,6 +179,46 @@ static focal_status ds_detect(const char *path, enum focal_format *fmt)
     return FOCAL_OK;
 }
 
+/* Data with exactly two (single-label) classes: binary, with the positive
+ * class (opt->positive, else the rarer one) as class 1 — or multi-class when
+ * opt->two_class_softmax asks for a two-way softmax. */
+static focal_status ds_two_classes(struct focal_dataset *d, const char *path, const struct focal_data_options *opt)
+{
+    const int two = d->task != FOCAL_TASK_MULTILABEL && d->num_classes == 2 && d->label;
+    if (!two) {
+        if (opt->positive)
+            return focal_fail(FOCAL_ERR_ARG, "%s: a positive class ('%s') applies to data with two classes; this "
+                              "data is %s with %d %s", path, opt->positive, focal_task_name(d->task), d->num_classes,
+                              d->task == FOCAL_TASK_MULTILABEL ? "labels" : "classes");
+        return FOCAL_OK;
+    }
+    if (opt->two_class_softmax) {
+        d->task = FOCAL_TASK_MULTICLASS;
+        return FOCAL_OK;
+    }
+    d->task = FOCAL_TASK_BINARY;
+    int pos;
+    if (opt->positive) {
+        pos = strcmp(opt->positive, d->class_names[0]) == 0 ? 0 : strcmp(opt->positive, d->class_names[1]) == 0 ? 1 : -1;
+        if (pos < 0)
+            return focal_fail(FOCAL_ERR_ARG, "%s: no class '%s' to be the positive one; expected %s or %s", path,
+                              opt->positive, d->class_names[0], d->class_names[1]);
+    } else {
+        long n1 = 0;
+        for (int i = 0; i < d->n; i++)
+            n1 += d->label[i] == 1;
+        pos = n1 > d->n - n1 ? 0 : 1;
+    }
+    if (pos == 0) {
+        char *tmp = d->class_names[0];
+        d->class_names[0] = d->class_names[1];
+        d->class_names[1] = tmp;
+        for (int i = 0; i < d->n; i++)
+            d->label[i] = 1 - d->label[i];
+    }
+    return FOCAL_OK;
+}
+
 focal_status focal_dataset_open(const char *path, const struct focal_data_options *opt, struct focal_dataset **out)
 {
     static const struct focal_data_options defaults = { .header = -1 };
@@ -203,6 +243,8 @@ focal_status focal_dataset_open(const char *path, const struct focal_data_option
     case FOCAL_FORMAT_CSV: st = focal_read_table(d, path, opt); break;
     default: st = focal_fail(FOCAL_ERR_ARG, "unknown dataset format %d; expected one of enum focal_format", (int)fmt);
     }
+    if (st == FOCAL_OK)
+        st = ds_two_classes(d, path, opt);
     if (st != FOCAL_OK) {
         focal_dataset_free(d);
         return st;

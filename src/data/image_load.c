@@ -38,7 +38,7 @@
 #include "base/rng.h"
 
 #define IMGCACHE_MAGIC "FOCALIMC"
-#define IMGCACHE_VERSION 1u
+#define IMGCACHE_VERSION 2u /* 2: images smaller than the target are enlarged, no longer refused */
 #define IMGCACHE_HEADER 64
 
 /* ---- the key ----------------------------------------------------------------- */
@@ -222,16 +222,12 @@ static focal_status result_apply(struct focal_dataset *d, struct imgcache_result
 /* Decodes the image at path, crops it to the fundus box if asked, resizes it
  * to the options' size and writes it into out3 (height × width × 3, gray
  * replicated); *gray = 1 for a gray file. An image smaller than the target
- * size is refused (FOCAL_ERR_FORMAT): enlarging it would invent detail. */
+ * size is enlarged (bilinear, focal_image_resize). */
 static focal_status decode_one(const char *path, const struct focal_image_options *opt, uint8_t *out3, int *gray)
 {
     struct focal_image img = { 0, 0, 0, NULL }, crop = { 0, 0, 0, NULL }, small = { 0, 0, 0, NULL };
     focal_status st = focal_image_read(path, &img);
     const struct focal_image *src = &img;
-    if (st == FOCAL_OK && (img.width < opt->width || img.height < opt->height))
-        st = focal_fail(FOCAL_ERR_FORMAT, "%s: the image is %dx%d, smaller than the target size %dx%d; "
-                        "choose a size no larger than the smallest image", path, img.width, img.height,
-                        opt->width, opt->height);
     if (st == FOCAL_OK && opt->fundus_crop) {
         int x, y, w, h;
         focal_image_fundus_box(&img, &x, &y, &w, &h);

@@ -275,6 +275,67 @@ focal_status focal_image_read(const char *path, struct focal_image *img)
     return st;
 }
 
+/* The first up to `want` bytes of path into buf; their count in *got. */
+static focal_status read_prefix(const char *path, uint8_t *buf, size_t want, size_t *got)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return focal_fail(FOCAL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    *got = fread(buf, 1, want, fp);
+    const int bad = ferror(fp);
+    fclose(fp);
+    return bad ? focal_fail(FOCAL_ERR_IO, "%s: read error", path) : FOCAL_OK;
+}
+
+focal_status focal_image_read_size(const char *path, int *width, int *height)
+{
+    uint8_t head[64 * 1024];
+    size_t got = 0;
+    *width = *height = 0;
+    focal_status st = read_prefix(path, head, sizeof head, &got);
+    if (st != FOCAL_OK)
+        return st;
+    if (got >= 24 && memcmp(head, png_signature, sizeof png_signature) == 0) {
+        /* the IHDR chunk comes first: length 13, "IHDR", width, height */
+        if (memcmp(head + 12, "IHDR", 4) != 0)
+            return focal_fail(FOCAL_ERR_FORMAT, "%s: PNG without an IHDR chunk first", path);
+        const uint32_t w = be32(head + 16), h = be32(head + 20);
+        if ((st = image_check_size(path, "PNG image", w, h)) != FOCAL_OK)
+            return st;
+        *width = (int)w;
+        *height = (int)h;
+        return FOCAL_OK;
+    }
+    if (got >= sizeof jpeg_signature && memcmp(head, jpeg_signature, sizeof jpeg_signature) == 0) {
+        /* the frame header is usually within the first bytes; else the whole file */
+        tjhandle tj = tjInitDecompress();
+        if (!tj)
+            return focal_fail(FOCAL_ERR_NOMEM, "%s: cannot start the JPEG decoder", path);
+        int w, h, sub, cs;
+        char *buf = NULL;
+        size_t len = got;
+        const uint8_t *b = head;
+        int r = tjDecompressHeader3(tj, head, (unsigned long)got, &w, &h, &sub, &cs);
+        if (r != 0 && got == sizeof head && (st = focal_read_file(path, 1, &buf, &len)) == FOCAL_OK &&
+            len <= IMAGE_MAX_FILE_BYTES) {
+            b = (const uint8_t *)buf;
+            r = tjDecompressHeader3(tj, b, (unsigned long)len, &w, &h, &sub, &cs);
+        }
+        if (st == FOCAL_OK && r != 0)
+            st = jpeg_error(path, tj);
+        if (st == FOCAL_OK)
+            st = image_check_size(path, "JPEG image", (uint64_t)(w > 0 ? w : 0), (uint64_t)(h > 0 ? h : 0));
+        if (st == FOCAL_OK) {
+            *width = w;
+            *height = h;
+        }
+        free(buf);
+        tjDestroy(tj);
+        return st;
+    }
+    return focal_fail(FOCAL_ERR_FORMAT, "%s: not a PNG or JPEG image", path);
+}
+
 /* Checks that img is an image the library can encode; FOCAL_ERR_ARG otherwise. */
 static focal_status image_check(const struct focal_image *img)
 {

@@ -102,6 +102,12 @@ void focal_run_image_options(const struct focal_run *r, struct focal_image_optio
     opt->channels = r->channels;
 }
 
+void focal_run_data_options(const struct focal_run *r, struct focal_data_options *opt)
+{
+    opt->positive = r->task == FOCAL_TASK_BINARY && r->meta.class_names ? r->meta.class_names[0] : NULL;
+    opt->two_class_softmax = r->task == FOCAL_TASK_MULTICLASS && r->num_classes == 2;
+}
+
 focal_status focal_run_evaluate(struct focal_run *r, const struct focal_dataset *d, const int *idx, int n,
                                 struct focal_metrics *m, struct focal_riadd *riadd, int *have_riadd)
 {

@@ -551,18 +551,40 @@ static void test_folders(void)
     put_text("cf/cat/z.jpeg", "x");
     put_text("cf/.hidden/q.png", "x");
     put_text("cf/readme.txt", "x");
+    /* two classes are a binary task whose positive class is the rarer (cat: 1 of 3) */
     struct focal_dataset *d = open_ok(path_in("cf"), NULL);
     if (d) {
-        CHECK(d->format == FOCAL_FORMAT_FOLDERS && d->task == FOCAL_TASK_MULTICLASS);
+        CHECK(d->format == FOCAL_FORMAT_FOLDERS && d->task == FOCAL_TASK_BINARY);
         CHECK(d->n == 3 && d->num_classes == 2 && d->split == NULL && d->label && !d->labels);
         if (d->n == 3 && d->num_classes == 2) {
-            CHECK(strcmp(d->class_names[0], "cat") == 0 && strcmp(d->class_names[1], "dog") == 0);
-            CHECK(d->label[0] == 0 && d->label[1] == 1 && d->label[2] == 1);
+            CHECK(strcmp(d->class_names[0], "dog") == 0 && strcmp(d->class_names[1], "cat") == 0);
+            CHECK(d->label[0] == 1 && d->label[1] == 0 && d->label[2] == 0);
             CHECK(strcmp(d->ids[0], "cat/z.jpeg") == 0 && strcmp(d->ids[1], "dog/a.PNG") == 0);
             CHECK(strcmp(d->paths[2], join(path_in("cf"), "dog/b.jpg")) == 0);
         }
         focal_dataset_free(d);
     }
+    /* the positive class by name; a two-way softmax keeps the sorted classes */
+    struct focal_data_options two;
+    memset(&two, 0, sizeof two);
+    two.positive = "dog";
+    if ((d = open_ok(path_in("cf"), &two)) != NULL) {
+        CHECK(d->task == FOCAL_TASK_BINARY && strcmp(d->class_names[1], "dog") == 0);
+        CHECK(d->label[0] == 0 && d->label[1] == 1 && d->label[2] == 1);
+        focal_dataset_free(d);
+    }
+    two.positive = NULL;
+    two.two_class_softmax = 1;
+    if ((d = open_ok(path_in("cf"), &two)) != NULL) {
+        CHECK(d->task == FOCAL_TASK_MULTICLASS);
+        CHECK(strcmp(d->class_names[0], "cat") == 0 && strcmp(d->class_names[1], "dog") == 0);
+        CHECK(d->label[0] == 0 && d->label[1] == 1 && d->label[2] == 1);
+        focal_dataset_free(d);
+    }
+    two.two_class_softmax = 0;
+    two.positive = "cow";
+    open_fail(path_in("cf"), &two, FOCAL_ERR_ARG, "no class 'cow' to be the positive one; expected cat or dog",
+              NULL, NULL);
 
     mkdir_in("sp");
     const char *dirs[] = { "sp/train", "sp/val", "sp/test", "sp/train/a", "sp/train/b", "sp/val/a", "sp/test/c" };

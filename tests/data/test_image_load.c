@@ -188,23 +188,26 @@ static void test_decode(void)
         focal_dataset_free(d);
     }
 
-    /* an image smaller than the target size: refused, or skipped */
+    /* an image smaller than the target size is enlarged, bilinear (focal_image_resize) */
     mkdir_in("small");
     mkdir_in("small/x");
     write_png("small/x/1.png", 40, 30, 3, 6);
     write_png("small/x/2.png", 8, 6, 3, 7);
+    int sw = 0, sh = 0;
+    CHECK(focal_image_read_size(path_in("small/x/2.png"), &sw, &sh) == FOCAL_OK && sw == 8 && sh == 6);
+    CHECK(focal_image_read_size(path_in("small/x/1.png"), &sw, &sh) == FOCAL_OK && sw == 40 && sh == 30);
     if ((d = open_ds(path_in("small"))) != NULL) {
         struct focal_image_options sm = { 12, 10, 0, 0, NULL, 0, 0 };
-        CHECK(focal_dataset_load_images(d, &sm, NULL, NULL, NULL, NULL) == FOCAL_ERR_FORMAT);
-        CHECKF(strstr(focal_last_error(), "2.png: the image is 8x6, smaller than the target size 12x10") != NULL,
-               "%s", focal_last_error());
-        CHECK(d->pixels == NULL && d->n == 2);
-        sm.skip_bad = 1;
-        char **sk = NULL;
-        int nsk = 0;
-        CHECK(focal_dataset_load_images(d, &sm, NULL, NULL, &sk, &nsk) == FOCAL_OK);
-        CHECK(d->n == 1 && nsk == 1 && sk && strstr(sk[0], "smaller than the target size") != NULL);
-        free_list(sk, nsk);
+        CHECK(focal_dataset_load_images(d, &sm, NULL, NULL, NULL, NULL) == FOCAL_OK);
+        CHECK(d->pixels != NULL && d->n == 2 && d->width == 12 && d->height == 10);
+        struct focal_image src = {0, 0, 0, NULL}, big = {0, 0, 0, NULL};
+        if (d->pixels && focal_image_read(path_in("small/x/2.png"), &src) == FOCAL_OK &&
+            focal_image_resize(&big, &src, 12, 10) == FOCAL_OK)
+            CHECK(memcmp(d->pixels + 12 * 10 * 3, big.data, 12 * 10 * 3) == 0);
+        else
+            CHECK(!"reading and resizing 2.png");
+        focal_image_release(&src);
+        focal_image_release(&big);
         focal_dataset_free(d);
     }
 
