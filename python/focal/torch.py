@@ -78,6 +78,9 @@ class LossFunction(torch.autograd.Function):
             return None, None, None, None
         (grad,) = ctx.saved_tensors
         if not ctx.none:
+            # loss.backward() seeds 1: the kernel's gradient is the answer, no pass over it
+            if grad_out.numel() == 1 and not grad_out.requires_grad and grad_out.item() == 1.0:
+                return grad, None, None, None
             g = grad * grad_out
         elif ctx.softmax:
             g = grad * grad_out.unsqueeze(1)
