@@ -1,20 +1,23 @@
 #!/bin/bash
 # Installs the Debian packages focal needs that are missing, and says which.
 #   scripts/deps.sh              what the build and the test suite need
-#   scripts/deps.sh --build      only what building focal needs (no browser)
-#   scripts/deps.sh --reference  also PyTorch, torchvision, scikit-learn and numpy,
-#                                for regenerating reference values and the benchmark peers
+#   scripts/deps.sh --build      only what building focal needs (no browser, no Python)
+#   scripts/deps.sh --reference  the same as the default (the suite's Python tests
+#                                already need PyTorch, torchvision, scikit-learn and
+#                                numpy, also used to regenerate reference values and
+#                                by the benchmark peers)
 set -euo pipefail
 build=(cmake make gcc libc6-dev pkg-config libopenblas-openmp-dev libcjson-dev
        zlib1g-dev libspng-dev libturbojpeg0-dev libdnnl-dev ocl-icd-opencl-dev)
 # the test suite renders the HTML report in a headless browser (tests/cli/cli_report.sh);
 # --no-install-recommends leaves out the browser's fonts, so one comes along
 tests=(chromium fonts-dejavu-core)
+# the Python package's tests (python_package) check it against PyTorch, torchvision and
+# scikit-learn with the system interpreter; without them that test prints "skip:" and passes
+python=(python3 python3-numpy python3-torch python3-torchvision python3-sklearn)
 case "${1:-}" in
-"")          pkgs=("${build[@]}" "${tests[@]}") ;;
---build)     pkgs=("${build[@]}") ;;
---reference) pkgs=("${build[@]}" "${tests[@]}" python3 python3-numpy python3-torch python3-torchvision
-                   python3-sklearn) ;;
+""|--reference) pkgs=("${build[@]}" "${tests[@]}" "${python[@]}") ;;
+--build)        pkgs=("${build[@]}") ;;
 *)
     echo "deps.sh: unknown option '$1'; expected --build, --reference or nothing" >&2
     exit 2
