@@ -51,6 +51,24 @@ void focal_set_threads(int n);
 /* The number of threads parallel loops will use. */
 int focal_get_threads(void);
 
+/* Sets the most memory, in bytes, a network may need (parameters, gradients,
+ * activations and scratch for its largest batch; see focal_model_create),
+ * process-wide; bytes = 0 restores the default, the machine's physical
+ * memory. Set it before creating networks, not while other threads do. */
+void focal_set_memory_limit(size_t bytes);
+
+/* The limit in force: the last focal_set_memory_limit, or the machine's
+ * physical memory (sysconf), or SIZE_MAX when that is unknown. *is_default
+ * (may be NULL) is set to 1 when no limit was set. */
+size_t focal_memory_limit(int *is_default);
+
+/* Parses a memory size for an option: a whole number of bytes with an
+ * optional suffix K, M, G or T (powers of 1024, case-insensitive, an
+ * optional trailing "B" or "iB"), e.g. "4G", "512M", "1073741824".
+ * FOCAL_ERR_ARG, quoting the text and giving an example, when it is not one
+ * or does not fit in a size_t; 0 is refused. */
+focal_status focal_parse_memory_size(const char *text, size_t *bytes);
+
 /* The instruction set the loss kernels run with: "generic", "avx2" or
  * "avx512" — the best the CPU supports, unless the environment variable
  * FOCAL_ISA names another supported one. */

@@ -33,7 +33,10 @@ extern "C" {
  *   block OC [stride=S]                         ResNet basic block: conv3-BN-ReLU-conv3-BN
  *                                               + shortcut (1×1 conv + BN when the shape
  *                                               changes), add, ReLU
- * The last layer must be `dense classes` (the logits). */
+ * The last layer must be `dense classes` (the logits). Limits: OC from 1 to
+ * 65536, K, S and P up to 1024 (block: S up to 16), N up to 16777216; every
+ * layer's output, a convolution's fan-in (C·K·K) and its im2col matrix
+ * (C·K·K × OH·OW) at most 2147483647 values per sample. */
 struct focal_model;
 
 enum focal_head {
@@ -48,7 +51,12 @@ const char *focal_model_preset(const char *name);
 /* Builds a network from a description (`origin` names it in error messages,
  * e.g. a file name; NULL for "network") for inputs of in_c × in_h × in_w and
  * `classes` outputs. FOCAL_ERR_FORMAT names the line of an unknown layer or
- * key or a bad value; FOCAL_ERR_ARG for shapes that do not fit. */
+ * key, a bad value or a shape beyond the limits above; FOCAL_ERR_ARG for
+ * shapes that do not fit, and for a network whose parameters, gradients,
+ * activations and scratch for max_batch samples (optimiser state excluded)
+ * exceed focal_memory_limit() — computed, overflow-checked, before anything
+ * large is allocated; the message gives the need, its largest layer and the
+ * limit. */
 focal_status focal_model_create(struct focal_model **m, const char *desc, const char *origin, int in_c,
                                 int in_h, int in_w, int classes, enum focal_head head, int max_batch);
 void focal_model_free(struct focal_model *m);

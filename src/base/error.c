@@ -1,6 +1,12 @@
-/* error.c — per-thread error messages, status names, version and threads. */
+/* error.c — per-thread error messages, status names, version, threads and the
+ * memory limit. */
+#define _POSIX_C_SOURCE 200809L /* sysconf */
+#define _DEFAULT_SOURCE /* _SC_PHYS_PAGES */
+#include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <omp.h>
 
 #include "focal/base.h"
@@ -64,4 +70,67 @@ void focal_set_threads(int n)
 int focal_get_threads(void)
 {
     return omp_get_max_threads();
+}
+
+/* ---- the memory limit --------------------------------------------------------- */
+
+static size_t focal_mem_limit; /* 0: the machine's physical memory */
+
+void focal_set_memory_limit(size_t bytes)
+{
+    focal_mem_limit = bytes;
+}
+
+size_t focal_memory_limit(int *is_default)
+{
+    if (is_default)
+        *is_default = focal_mem_limit == 0;
+    if (focal_mem_limit)
+        return focal_mem_limit;
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    if (pages <= 0 || page <= 0 || (unsigned long)pages > SIZE_MAX / (unsigned long)page)
+        return SIZE_MAX;
+    return (size_t)pages * (size_t)page;
+}
+
+focal_status focal_parse_memory_size(const char *text, size_t *bytes)
+{
+    const char *s = text ? text : "";
+    unsigned long long v = 0;
+    const char *p = s;
+    if (*p < '0' || *p > '9')
+        goto bad;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (v > (ULLONG_MAX - 9) / 10)
+            goto big;
+        v = v * 10 + (unsigned)(*p - '0');
+    }
+    int shift = 0;
+    switch (*p) {
+    case 'k': case 'K': shift = 10; p++; break;
+    case 'm': case 'M': shift = 20; p++; break;
+    case 'g': case 'G': shift = 30; p++; break;
+    case 't': case 'T': shift = 40; p++; break;
+    default: break;
+    }
+    if (shift && (*p == 'i' || *p == 'I') && (p[1] == 'b' || p[1] == 'B'))
+        p += 2;
+    else if (*p == 'b' || *p == 'B')
+        p++;
+    if (*p)
+        goto bad;
+    if (v == 0)
+        return focal_fail(FOCAL_ERR_ARG, "memory size '%s' is zero; expected a size such as 4G or 512M", s);
+    if (shift && v > (ULLONG_MAX >> shift))
+        goto big;
+    v <<= shift;
+    if (v > SIZE_MAX)
+        goto big;
+    *bytes = (size_t)v;
+    return FOCAL_OK;
+bad:
+    return focal_fail(FOCAL_ERR_ARG, "'%s' is not a memory size; expected a number with an optional K, M, G or T "
+                                     "suffix, such as 4G or 512M", s);
+big:
+    return focal_fail(FOCAL_ERR_ARG, "memory size '%s' is too large", s);
 }

@@ -81,7 +81,25 @@ struct focal_model {
     int profile;
 };
 
-/* Running totals while the layers are laid out. */
+/* The most values one sample's tensor (a layer's input or output, a
+ * convolution's fan-in or im2col matrix) may hold: the layer functions index
+ * them with int. */
+#define MODEL_MAX_VALUES 2147483647
+
+/* a + b and a × b, saturating at SIZE_MAX: a sum that saturates is refused
+ * by the memory check as too large, whatever the limit. */
+static inline size_t sat_add(size_t a, size_t b)
+{
+    size_t r;
+    return __builtin_add_overflow(a, b, &r) ? SIZE_MAX : r;
+}
+static inline size_t sat_mul(size_t a, size_t b)
+{
+    size_t r;
+    return __builtin_mul_overflow(a, b, &r) ? SIZE_MAX : r;
+}
+
+/* Running totals while the layers are laid out (saturating, see sat_add). */
 struct plan {
     size_t nparams, nbuf, ntensors, names_len, col_size, gmax;
     int threads;                /* convolution workspace sized for this many threads */

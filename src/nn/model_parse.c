@@ -1,8 +1,10 @@
 /* model_parse.c — network descriptions: the presets, and the parser that
  * turns a description's lines into layers while laying out their
  * parameters, buffers and PyTorch tensor names. */
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +58,11 @@ const char *focal_model_preset(const char *name)
 /* ---- parsing ----------------------------------------------------------------- */
 
 #define MAX_TOK 8
+
+/* The largest channel count, kernel/stride/pad and dense width a line may ask for. */
+#define MAX_CHANNELS 65536
+#define MAX_WINDOW 1024
+#define MAX_WIDTH (1 << 24)
 
 struct line_toks {
     int n;
@@ -148,11 +155,11 @@ static void plan_conv(struct plan *pl, struct conv_part *cp, const char *name)
 {
     const struct focal_conv *p = &cp->p;
     cp->w = pl->nparams;
-    pl->nparams += (size_t)p->oc * p->c * p->k * p->k;
+    pl->nparams = sat_add(pl->nparams, sat_mul((size_t)p->oc, (size_t)p->c * p->k * p->k));
     plan_tensor(pl, name, "weight");
     if (cp->bias) {
         cp->b = pl->nparams;
-        pl->nparams += (size_t)p->oc;
+        pl->nparams = sat_add(pl->nparams, (size_t)p->oc);
         plan_tensor(pl, name, "bias");
     }
 }
@@ -161,15 +168,51 @@ static void plan_bn(struct plan *pl, struct bn_part *b, int c, int hw, const cha
     b->c = c;
     b->hw = hw;
     b->w = pl->nparams;
-    b->b = pl->nparams + (size_t)c;
-    pl->nparams += 2 * (size_t)c;
+    b->b = sat_add(pl->nparams, (size_t)c);
+    pl->nparams = sat_add(pl->nparams, 2 * (size_t)c);
     b->rm = pl->nbuf;
-    b->rv = pl->nbuf + (size_t)c;
-    pl->nbuf += 2 * (size_t)c;
+    b->rv = sat_add(pl->nbuf, (size_t)c);
+    pl->nbuf = sat_add(pl->nbuf, 2 * (size_t)c);
     plan_tensor(pl, name, "weight");
     plan_tensor(pl, name, "bias");
     plan_tensor(pl, name, "running_mean");
     plan_tensor(pl, name, "running_var");
+}
+
+/* c × h × w values per sample, or an error naming them and the limit. */
+static focal_status check_values(const struct parse_ctx *pc, const char *what, int c, int h, int w)
+{
+    const size_t n = sat_mul(sat_mul((size_t)c, (size_t)h), (size_t)w);
+    if (n <= MODEL_MAX_VALUES)
+        return FOCAL_OK;
+    return perr(pc, "%s %d x %d x %d = %.0f values per sample; the limit is %d (use fewer channels or a "
+                    "smaller input)", what, c, h, w, (double)c * h * w, MODEL_MAX_VALUES);
+}
+
+/* A convolution's fan-in (c·k·k) and im2col matrix (c·k·k × oh·ow) must be
+ * indexable with int; checked before it is laid out. */
+static focal_status check_conv(const struct parse_ctx *pc, const struct focal_conv *p)
+{
+    const size_t fan_in = (size_t)p->c * p->k * p->k; /* < 2^31 · 2^20 */
+    const size_t col = sat_mul(fan_in, (size_t)p->oh * p->ow);
+    if (fan_in > MODEL_MAX_VALUES)
+        return perr(pc, "a %dx%d kernel over %d channels has %zu inputs per output; the limit is %d", p->k, p->k,
+                    p->c, fan_in, MODEL_MAX_VALUES);
+    if (col > MODEL_MAX_VALUES)
+        return perr(pc, "a %dx%d kernel over %d channels of %dx%d needs %.0f values of scratch per image; "
+                        "the limit is %d (use a smaller kernel, fewer channels or a larger stride)",
+                    p->k, p->k, p->c, p->h, p->w, (double)fan_in * p->oh * p->ow, MODEL_MAX_VALUES);
+    return check_values(pc, "makes", p->oc, p->oh, p->ow);
+}
+
+/* A window of k with padding pad over an h × w input: refuses a padded side
+ * beyond int before the output size is computed. */
+static focal_status check_padded(const struct parse_ctx *pc, int h, int w, int pad)
+{
+    if ((long long)h + 2LL * pad > INT_MAX || (long long)w + 2LL * pad > INT_MAX)
+        return perr(pc, "padding %d on a %dx%d input is too large; a padded side may be at most %d", pad, h, w,
+                    INT_MAX);
+    return FOCAL_OK;
 }
 
 static focal_status parse_layer(struct focal_model *m, struct layer *L, struct line_toks *t,
@@ -196,21 +239,27 @@ static focal_status parse_layer(struct focal_model *m, struct layer *L, struct l
             return st;
         if (!spatial)
             return perr(pc, "needs an image input, but the previous layers made it flat");
-        if (parse_int(t->tok[1], 1, 65536, &oc))
-            return perr(pc, "'%s' is not a valid number of output channels; expected an integer >= 1", t->tok[1]);
-        if (parse_int(t->tok[2], 1, 1024, &ks))
-            return perr(pc, "'%s' is not a valid kernel size; expected an integer >= 1", t->tok[2]);
+        if (parse_int(t->tok[1], 1, MAX_CHANNELS, &oc))
+            return perr(pc, "'%s' is not a valid number of output channels; expected an integer from 1 to %d",
+                        t->tok[1], MAX_CHANNELS);
+        if (parse_int(t->tok[2], 1, MAX_WINDOW, &ks))
+            return perr(pc, "'%s' is not a valid kernel size; expected an integer from 1 to %d", t->tok[2],
+                        MAX_WINDOW);
         pad = ks / 2;
-        if (v[0] && parse_int(v[0], 1, 1024, &stride))
-            return perr(pc, "stride '%s' is not valid; expected an integer >= 1", v[0]);
-        if (v[1] && parse_int(v[1], 0, 1024, &pad))
-            return perr(pc, "pad '%s' is not valid; expected an integer >= 0", v[1]);
+        if (v[0] && parse_int(v[0], 1, MAX_WINDOW, &stride))
+            return perr(pc, "stride '%s' is not valid; expected an integer from 1 to %d", v[0], MAX_WINDOW);
+        if (v[1] && parse_int(v[1], 0, MAX_WINDOW, &pad))
+            return perr(pc, "pad '%s' is not valid; expected an integer from 0 to %d", v[1], MAX_WINDOW);
         if (v[2] && parse_int(v[2], 0, 1, &bias))
             return perr(pc, "bias '%s' is not valid; expected 0 or 1", v[2]);
         L->kind = L_CONV;
         L->conv.bias = bias;
+        if ((st = check_padded(pc, *h, *w, pad)))
+            return st;
         if (focal_conv_init(&L->conv.p, *c, *h, *w, oc, ks, stride, pad))
             return perr(pc, "a %dx%d kernel with pad %d does not fit the %dx%d input", ks, ks, pad, *h, *w);
+        if ((st = check_conv(pc, &L->conv.p)))
+            return st;
         plan_conv(pl, &L->conv, name);
         *c = oc;
         *h = L->conv.p.oh;
@@ -249,14 +298,17 @@ static focal_status parse_layer(struct focal_model *m, struct layer *L, struct l
             return st;
         if (!spatial)
             return perr(pc, "needs an image input, but the previous layers made it flat");
-        if (parse_int(t->tok[1], 1, 1024, &ks))
-            return perr(pc, "'%s' is not a valid kernel size; expected an integer >= 1", t->tok[1]);
+        if (parse_int(t->tok[1], 1, MAX_WINDOW, &ks))
+            return perr(pc, "'%s' is not a valid kernel size; expected an integer from 1 to %d", t->tok[1],
+                        MAX_WINDOW);
         stride = ks;
-        if (v[0] && parse_int(v[0], 1, 1024, &stride))
-            return perr(pc, "stride '%s' is not valid; expected an integer >= 1", v[0]);
-        if (v[1] && (parse_int(v[1], 0, 1024, &pad) || 2 * pad > ks))
+        if (v[0] && parse_int(v[0], 1, MAX_WINDOW, &stride))
+            return perr(pc, "stride '%s' is not valid; expected an integer from 1 to %d", v[0], MAX_WINDOW);
+        if (v[1] && (parse_int(v[1], 0, MAX_WINDOW, &pad) || 2 * pad > ks))
             return perr(pc, "pad '%s' is not valid; expected an integer from 0 to half the kernel", v[1]);
         L->kind = k[0] == 'm' ? L_MAXPOOL : L_AVGPOOL;
+        if ((st = check_padded(pc, *h, *w, pad)))
+            return st;
         if (focal_pool_init(&L->pool, *c, *h, *w, ks, stride, pad))
             return perr(pc, "a %dx%d window does not fit the %dx%d input", ks, ks, *h, *w);
         *h = L->pool.oh;
@@ -282,6 +334,8 @@ static focal_status parse_layer(struct focal_model *m, struct layer *L, struct l
         if ((st = need_args(pc, t, 0, "flatten")) || (st = parse_keys(pc, t, 1, nokeys, NULL)))
             return st;
         L->kind = L_FLATTEN;
+        if ((st = check_values(pc, "would make", *c, *h, *w)))
+            return st;
         *c = *c * *h * *w;
         *h = *w = 1;
         *flat = 1;
@@ -295,19 +349,20 @@ static focal_status parse_layer(struct focal_model *m, struct layer *L, struct l
             return perr(pc, "needs a flat input; add `flatten` or `gap` before it");
         if (strcmp(t->tok[1], "classes") == 0)
             n = m->classes;
-        else if (parse_int(t->tok[1], 1, 1 << 24, &n))
-            return perr(pc, "'%s' is not a valid width; expected an integer >= 1 or `classes`", t->tok[1]);
+        else if (parse_int(t->tok[1], 1, MAX_WIDTH, &n))
+            return perr(pc, "'%s' is not a valid width; expected an integer from 1 to %d or `classes`", t->tok[1],
+                        MAX_WIDTH);
         int bias = 1;
         if (v[0] && parse_int(v[0], 0, 1, &bias))
             return perr(pc, "bias '%s' is not valid; expected 0 or 1", v[0]);
         L->kind = L_DENSE;
         L->dw = pl->nparams;
-        pl->nparams += (size_t)n * *c;
+        pl->nparams = sat_add(pl->nparams, (size_t)n * (size_t)*c); /* < 2^24 · 2^31 */
         plan_tensor(pl, name, "weight");
         L->db = (size_t)-1;
         if (bias) {
             L->db = pl->nparams;
-            pl->nparams += (size_t)n;
+            pl->nparams = sat_add(pl->nparams, (size_t)n);
             plan_tensor(pl, name, "bias");
         }
         *c = n;
@@ -319,8 +374,9 @@ static focal_status parse_layer(struct focal_model *m, struct layer *L, struct l
             return st;
         if (!spatial)
             return perr(pc, "needs an image input, but the previous layers made it flat");
-        if (parse_int(t->tok[1], 1, 65536, &oc))
-            return perr(pc, "'%s' is not a valid number of output channels; expected an integer >= 1", t->tok[1]);
+        if (parse_int(t->tok[1], 1, MAX_CHANNELS, &oc))
+            return perr(pc, "'%s' is not a valid number of output channels; expected an integer from 1 to %d",
+                        t->tok[1], MAX_CHANNELS);
         if (v[0] && parse_int(v[0], 1, 16, &stride))
             return perr(pc, "stride '%s' is not valid; expected an integer from 1 to 16", v[0]);
         struct block *b = calloc(1, sizeof *b);
@@ -332,14 +388,20 @@ static focal_status parse_layer(struct focal_model *m, struct layer *L, struct l
         b->b1.momentum = b->b2.momentum = b->bs.momentum = 0.1f;
         b->b1.eps = b->b2.eps = b->bs.eps = 1e-5f;
         char sub[48];
+        if ((st = check_padded(pc, *h, *w, 1)))
+            return st;
         if (focal_conv_init(&b->c1.p, *c, *h, *w, oc, 3, stride, 1))
             return perr(pc, "a stride of %d does not fit the %dx%d input", stride, *h, *w);
+        if ((st = check_conv(pc, &b->c1.p)))
+            return st;
+        focal_conv_init(&b->c2.p, oc, b->c1.p.oh, b->c1.p.ow, oc, 3, 1, 1);
+        if ((st = check_conv(pc, &b->c2.p)))
+            return st;
         snprintf(sub, sizeof sub, "%s.conv1", name);
         plan_conv(pl, &b->c1, sub);
         const int oh = b->c1.p.oh, ow = b->c1.p.ow;
         snprintf(sub, sizeof sub, "%s.bn1", name);
         plan_bn(pl, &b->b1, oc, oh * ow, sub);
-        focal_conv_init(&b->c2.p, oc, oh, ow, oc, 3, 1, 1);
         snprintf(sub, sizeof sub, "%s.conv2", name);
         plan_conv(pl, &b->c2, sub);
         snprintf(sub, sizeof sub, "%s.bn2", name);
@@ -360,6 +422,8 @@ static focal_status parse_layer(struct focal_model *m, struct layer *L, struct l
         return perr(pc, "unknown layer '%s'; expected conv, batchnorm, relu, leakyrelu, maxpool, avgpool, gap, "
                         "dropout, flatten, dense or block", k);
     }
+    if ((st = check_values(pc, "makes", *c, *h, *w)))
+        return st;
     L->oc = *c;
     L->oh = *h;
     L->ow = *w;
