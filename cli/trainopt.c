@@ -208,6 +208,15 @@ int trainopt_take(struct trainopt *t, int id, const char *v)
         return 1;
     }
     case TRAINOPT_THREADS: return cli_parse_long("--threads", v, 0, 1024, &t->threads) ? -1 : 1;
+    case TRAINOPT_MAX_MEMORY: {
+        size_t bytes;
+        if (focal_parse_memory_size(v, &bytes) != FOCAL_OK) {
+            cli_error("--max-memory: %s", focal_last_error());
+            return -1;
+        }
+        focal_set_memory_limit(bytes); /* for every network this process builds */
+        return 1;
+    }
     case TRAINOPT_PATIENCE:
         if (cli_parse_long("--patience", v, 0, 100000, &k))
             return -1;
@@ -625,6 +634,9 @@ void trainopt_help(FILE *fp)
 "                       and dropout (default 0): the same seed and thread count\n"
 "                       give the same run.\n"
 "  --threads N          threads (0: one per core, the default).\n"
+"  --max-memory SIZE    refuse, before allocating, a network whose parameters,\n"
+"                       gradients and activations for one batch need more than\n"
+"                       SIZE (e.g. 4G, 512M; default: the machine's memory).\n"
 "  --resume             continue the run in RUNDIR after its last epoch.\n"
 "  --quiet              print nothing but errors.\n"
 "\n"
