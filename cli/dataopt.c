@@ -103,6 +103,13 @@ int dataopt_take(struct dataopt *o, int id, const char *v)
         }
         o->data.positive = v;
         return 1;
+    case DATAOPT_SKIPPED_LIST:
+        if (!*v) {
+            cli_error("--skipped-list: the file name is empty");
+            return -1;
+        }
+        o->skipped_list = v;
+        return 1;
     case DATAOPT_HEAD:
         if (strcmp(v, "sigmoid") == 0)
             o->data.two_class_softmax = 0;
@@ -162,18 +169,48 @@ int dataopt_decode(const struct dataopt *o, struct focal_dataset *d, int quiet)
     progress_start(&p, quiet);
     focal_status st = focal_dataset_load_images(d, &o->img, decode_progress, &p, &skipped, &n_skipped);
     progress_clear(&p);
-    for (int i = 0; i < n_skipped; i++) {
+    const int on_image = focal_dataset_load_failed_on_image();
+    char note[512];
+    snprintf(note, sizeof note, "%s", focal_dataset_load_note());
+    char err[1024];
+    snprintf(err, sizeof err, "%s", focal_last_error());
+    int status = st == FOCAL_OK ? CLI_EXIT_OK : CLI_EXIT_DATA;
+    if (note[0])
+        cli_warn("%s", note);
+    for (int i = 0; i < n_skipped && i < DATAOPT_SKIPPED_SHOWN; i++)
         cli_warn("skipped %s", skipped[i]);
+    if (n_skipped) {
+        const int more = n_skipped - DATAOPT_SKIPPED_SHOWN;
+        if (more > 0 && !o->skipped_list)
+            cli_warn("... and %d more; %d image%s skipped (--on-bad-image skip; --skipped-list FILE lists them all)",
+                     more, n_skipped, n_skipped == 1 ? "" : "s");
+        else
+            cli_warn("%d image%s skipped (--on-bad-image skip)", n_skipped, n_skipped == 1 ? "" : "s");
+    }
+    if (o->skipped_list && st == FOCAL_OK) {
+        struct focal_wfile wf;
+        if (focal_wfile_open(&wf, o->skipped_list) == FOCAL_OK) {
+            for (int i = 0; i < n_skipped; i++)
+                fprintf(wf.fp, "%s\n", skipped[i]);
+            if (focal_wfile_commit(&wf) == FOCAL_OK) {
+                if (n_skipped)
+                    cli_warn("the %d skipped image%s are listed in %s", n_skipped, n_skipped == 1 ? "" : "s",
+                             o->skipped_list);
+            } else {
+                cli_error("--skipped-list: %s", focal_last_error());
+                status = CLI_EXIT_DATA;
+            }
+        } else {
+            cli_error("--skipped-list: %s", focal_last_error());
+            status = CLI_EXIT_DATA;
+        }
+    }
+    for (int i = 0; i < n_skipped; i++)
         free(skipped[i]);
-    }
     free(skipped);
-    if (n_skipped)
-        cli_warn("%d image%s skipped (--on-bad-image skip)", n_skipped, n_skipped == 1 ? "" : "s");
-    if (st != FOCAL_OK) {
-        cli_error("%s%s", focal_last_error(), o->img.skip_bad ? "" : " (--on-bad-image skip leaves such images out)");
-        return CLI_EXIT_DATA;
-    }
-    return CLI_EXIT_OK;
+    if (st != FOCAL_OK)
+        cli_error("%s%s", err, !o->img.skip_bad && on_image ? " (--on-bad-image skip leaves such images out)" : "");
+    return status;
 }
 
 int dataopt_load(struct dataopt *o, struct focal_dataset **d, int quiet)
@@ -189,6 +226,12 @@ int dataopt_load(struct dataopt *o, struct focal_dataset **d, int quiet)
     }
     if (focal_dataset_open(o->path, &o->data, d) != FOCAL_OK) {
         cli_error("%s", focal_last_error());
+        return CLI_EXIT_DATA;
+    }
+    if (focal_dataset_check_classes(*d, o->path) != FOCAL_OK) {
+        cli_error("%s", focal_last_error());
+        focal_dataset_free(*d);
+        *d = NULL;
         return CLI_EXIT_DATA;
     }
     if (!(*d)->paths) {
@@ -271,9 +314,13 @@ void dataopt_help(FILE *fp)
 "  --crop               crop fundus photos to the retina disc before resizing.\n"
 "  --cache DIR|none     where decoded images are kept between runs (default\n"
 "                       $XDG_CACHE_HOME/focal or ~/.cache/focal).\n"
+"                       A folder that exists but cannot be written is still\n"
+"                       read; new images are then decoded and not saved.\n"
 "  --on-bad-image skip|error\n"
 "                       a missing or unreadable image: stop (default), or leave\n"
-"                       it out and list it.\n"
+"                       it out; the first 5 left out and their count are shown.\n"
+"  --skipped-list FILE  with skip: write every image left out (one line each,\n"
+"                       with the reason) to FILE.\n"
 "  --val-frac F         data without its own validation split: the fraction\n"
 "                       drawn for validation, stratified (default 0.2).\n"
 "  --test-frac F        data without splits: the fraction for testing (0.2).\n"

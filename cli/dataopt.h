@@ -14,7 +14,7 @@ enum dataopt_id {
     DATAOPT_DATA = DATAOPT_FIRST, DATAOPT_FORMAT, DATAOPT_IMAGES, DATAOPT_LABELS, DATAOPT_MERGE_RARE,
     DATAOPT_INCLUDE_RISK, DATAOPT_TARGET, DATAOPT_HEADER, DATAOPT_SIZE, DATAOPT_CROP, DATAOPT_CACHE,
     DATAOPT_ON_BAD_IMAGE, DATAOPT_VAL_FRAC, DATAOPT_TEST_FRAC, DATAOPT_LONG_TAIL, DATAOPT_POSITIVE, DATAOPT_HEAD,
-    DATAOPT_END
+    DATAOPT_SKIPPED_LIST, DATAOPT_END
 };
 
 #define DATAOPT_CLI_OPTS                                                                              \
@@ -25,7 +25,7 @@ enum dataopt_id {
     { "--cache", 1, DATAOPT_CACHE }, { "--on-bad-image", 1, DATAOPT_ON_BAD_IMAGE },                    \
     { "--val-frac", 1, DATAOPT_VAL_FRAC }, { "--test-frac", 1, DATAOPT_TEST_FRAC },                     \
     { "--long-tail", 1, DATAOPT_LONG_TAIL }, { "--positive", 1, DATAOPT_POSITIVE },                     \
-    { "--head", 1, DATAOPT_HEAD }
+    { "--head", 1, DATAOPT_HEAD }, { "--skipped-list", 1, DATAOPT_SKIPPED_LIST }
 
 struct dataopt {
     const char *path;                 /* --data */
@@ -35,6 +35,7 @@ struct dataopt {
     int default_width, default_height; /* without --size, for images of several sizes: the network's */
     double val_frac, test_frac;
     double long_tail;                 /* --long-tail ρ, 0: off */
+    const char *skipped_list;         /* --skipped-list FILE: every image left out, or NULL */
     char cache_buf[4096];
 };
 
@@ -50,13 +51,19 @@ void dataopt_init(struct dataopt *o);
 int dataopt_take(struct dataopt *o, int id, const char *value);
 
 /* Decodes the images of d with o's image options, with a progress bar
- * (none when quiet); with --on-bad-image skip, lists each image left out and
- * their count. Returns CLI_EXIT_OK, or CLI_EXIT_DATA after printing the
- * error (d is then the caller's to free). */
+ * (none when quiet); with --on-bad-image skip, warns with the first
+ * DATAOPT_SKIPPED_SHOWN images left out and their count, and writes every
+ * one to --skipped-list FILE when given. Warns once when the cache could not
+ * be written. Returns CLI_EXIT_OK, or CLI_EXIT_DATA after printing the
+ * error, with the --on-bad-image skip hint only when one image stopped the
+ * load (d is then the caller's to free). */
 int dataopt_decode(const struct dataopt *o, struct focal_dataset *d, int quiet);
 
-/* Reads the dataset and decodes its images (dataopt_decode). Returns
- * CLI_EXIT_OK and *d, or an exit status after printing the error. */
+#define DATAOPT_SKIPPED_SHOWN 5
+
+/* Reads the dataset, refuses one with fewer than two classes
+ * (focal_dataset_check_classes), and decodes its images (dataopt_decode).
+ * Returns CLI_EXIT_OK and *d, or an exit status after printing the error. */
 int dataopt_load(struct dataopt *o, struct focal_dataset **d, int quiet);
 
 /* Sample indices of the training, validation and test splits as a run uses

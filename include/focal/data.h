@@ -242,7 +242,14 @@ typedef void (*focal_progress_fn)(void *ctx, int done, int total);
  * (or reported missing) as without a cache; a cache file that is truncated,
  * corrupt (CRC-32) or does not match is ignored and rewritten. The cache is
  * written atomically and best effort (a failed write does not fail the
- * load); a cache_dir that cannot be made or written is FOCAL_ERR_IO.
+ * load, see focal_dataset_load_note); a cache_dir that cannot be made, or is
+ * not a folder, is FOCAL_ERR_IO naming --cache none. A cache_dir that exists
+ * but cannot be written still serves hits; misses are decoded and not saved.
+ * Only decoded images and permanent failures (a malformed, oversized or
+ * missing file) are cached: a load where an image failed for want of memory
+ * or with a read error is not saved, so the next load decodes it again
+ * (the environment variable FOCAL_TEST_DECODE_NOMEM, a comma-separated list
+ * of sample indices, is a test hook making those samples fail so).
  * With skip_bad, bad samples are removed from every per-sample array of d and
  * the messages saying why (each naming the file) are returned in *skipped
  * (count *n_skipped; free each and the array; both may be NULL to discard
@@ -255,6 +262,18 @@ focal_status focal_dataset_load_images(struct focal_dataset *d, const struct foc
                                        focal_progress_fn progress, void *ctx,
                                        char ***skipped, int *n_skipped);
 
+/* After the calling thread's last focal_dataset_load_images: a remark for
+ * the user beyond its status, "" if none — that the cache folder cannot be
+ * written, or a cache write failed, so decoded images were not saved. Owned
+ * by the library, valid until the thread's next load. */
+const char *focal_dataset_load_note(void);
+
+/* 1 when the calling thread's last focal_dataset_load_images failed because
+ * of one image that skip_bad would have left out (missing, unreadable or
+ * malformed); 0 when it succeeded or failed otherwise (the cache folder,
+ * memory, the options, no image readable at all). */
+int focal_dataset_load_failed_on_image(void);
+
 /* An unlabelled dataset of image files for prediction: each input is an image
  * file, or a folder whose .png/.jpg/.jpeg files (sorted by name) are taken;
  * ids are the file names without extension; num_classes 0, no labels, no
@@ -265,6 +284,14 @@ focal_status focal_dataset_from_images(const char *const *inputs, int n_inputs, 
  * multi-label counts labels[i][j]. Over the samples idx[0..n) (idx NULL: all
  * d->n samples, n ignored). counts receives num_classes values. */
 void focal_dataset_class_counts(const struct focal_dataset *d, const int *idx, int n, double *counts);
+
+/* Refuses, before anything is trained on it, a single-label (binary or
+ * multi-class) dataset whose samples all belong to one class — a folder of
+ * class folders with one folder, labels that are all the same — since no
+ * classifier or metric can be made of it. FOCAL_ERR_FORMAT naming `origin`
+ * (the data's path; NULL: "dataset"), the class and its sample count; FOCAL_OK
+ * for two or more classes with samples, and for multi-label data. */
+focal_status focal_dataset_check_classes(const struct focal_dataset *d, const char *origin);
 
 /* ------------------------------------------------------------------------ */
 /* Splits and sampling                                                       */

@@ -21,7 +21,21 @@
  * disappears therefore changes the key: a deleted image is not served from
  * the cache but reported missing as without one. A cache file whose header,
  * CRC, sample count or IDs do not match is ignored, decoded again and
- * rewritten. Old cache files are never removed. */
+ * rewritten. Old cache files are never removed.
+ *
+ * Only what would come out the same next time is cached: decoded images and
+ * permanent failures (a malformed or oversized file, a missing one — whose
+ * absence is part of the key). A load where any image failed for a
+ * resource reason (out of memory, a read error on a file that exists) is not
+ * written, so a later run decodes those images again.
+ *
+ * A cache folder that exists but cannot be written still serves hits; a
+ * miss is decoded and not saved, and the load leaves a note saying so
+ * (focal_dataset_load_note).
+ *
+ * Test hook: the environment variable FOCAL_TEST_DECODE_NOMEM, a
+ * comma-separated list of sample indices, makes decoding those samples
+ * report FOCAL_ERR_NOMEM, as a real allocation failure would. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
@@ -40,6 +54,47 @@
 #define IMGCACHE_MAGIC "FOCALIMC"
 #define IMGCACHE_VERSION 2u /* 2: images smaller than the target are enlarged, no longer refused */
 #define IMGCACHE_HEADER 64
+
+/* What the calling thread's last load leaves beside its status. */
+static _Thread_local char load_note[512];
+static _Thread_local int load_failed_on_image;
+
+const char *focal_dataset_load_note(void)
+{
+    return load_note;
+}
+
+int focal_dataset_load_failed_on_image(void)
+{
+    return load_failed_on_image;
+}
+
+/* 1 when the failure `status` of the image at path would recur on the next
+ * load with the same cache key, 0 for a resource failure that may not. */
+static int failure_is_permanent(uint8_t status, const char *path)
+{
+    struct stat sb;
+    if (status == FOCAL_ERR_NOMEM)
+        return 0;
+    if (status == FOCAL_ERR_IO)
+        return stat(path, &sb) != 0 && errno == ENOENT; /* missing: part of the key */
+    return 1;
+}
+
+/* 1 when sample i is in the test hook's list (FOCAL_TEST_DECODE_NOMEM). */
+static int hook_nomem(const char *list, int i)
+{
+    for (const char *s = list; s && *s;) {
+        char *end;
+        const long k = strtol(s, &end, 10);
+        if (end == s)
+            return 0;
+        if (k == i)
+            return 1;
+        s = *end == ',' ? end + 1 : end;
+    }
+    return 0;
+}
 
 /* ---- the key ----------------------------------------------------------------- */
 
@@ -167,8 +222,10 @@ static focal_status result_apply(struct focal_dataset *d, struct imgcache_result
     for (int i = 0; i < r->n && first_bad < 0; i++)
         if (r->reason[i])
             first_bad = i;
-    if (first_bad >= 0 && !skip_bad)
+    if (first_bad >= 0 && !skip_bad) {
+        load_failed_on_image = r->status[first_bad] != FOCAL_ERR_NOMEM;
         return focal_fail((focal_status)r->status[first_bad], "%s", r->reason[first_bad]);
+    }
     if (r->n_ok == 0)
         return focal_fail((focal_status)r->status[0], "no image could be read; the first: %s", r->reason[0]);
     char **list = NULL;
@@ -283,6 +340,7 @@ static focal_status decode_all(const struct focal_dataset *d, const struct focal
         return focal_fail(FOCAL_ERR_NOMEM, "out of memory for %d images of %dx%d", n, opt->width, opt->height);
     }
     const int threads = opt->threads > 0 ? opt->threads : focal_get_threads();
+    const char *hook = getenv("FOCAL_TEST_DECODE_NOMEM");
     int first_bad = INT_MAX, done = 0, nomem = 0;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (int i = 0; i < n; i++) {
@@ -292,7 +350,9 @@ static focal_status decode_all(const struct focal_dataset *d, const struct focal
         if (!opt->skip_bad && i > stop)
             continue;
         int gray = 0;
-        const focal_status st = decode_one(d->paths[i], opt, r->pixels + (size_t)i * plane * 3, &gray);
+        const focal_status st = hook_nomem(hook, i)
+                                    ? focal_fail(FOCAL_ERR_NOMEM, "%s: out of memory decoding the image", d->paths[i])
+                                    : decode_one(d->paths[i], opt, r->pixels + (size_t)i * plane * 3, &gray);
         if (st != FOCAL_OK) {
             r->status[i] = (uint8_t)st;
             r->reason[i] = copy_error(d->paths[i]);
@@ -410,8 +470,10 @@ static const char *sample_id(const struct focal_dataset *d, int i)
 }
 
 /* Makes dir and its missing parents (mode 0777 & ~umask); FOCAL_ERR_IO naming
- * it when it cannot be made or is not a writable folder. */
-static focal_status cache_dir_ready(const char *dir)
+ * it, and how to choose another or none, when it cannot be made or is not a
+ * folder. *writable: 0 when it exists but cannot be written (it still serves
+ * hits). */
+static focal_status cache_dir_ready(const char *dir, int *writable)
 {
     struct stat sb;
     if (stat(dir, &sb) != 0) {
@@ -430,14 +492,16 @@ static focal_status cache_dir_ready(const char *dir)
         const int e = errno;
         free(p);
         if (!made)
-            return focal_fail(FOCAL_ERR_IO, "%s: cannot create the image cache folder: %s; expected a writable "
-                              "folder (or no cache)", dir, strerror(e));
+            return focal_fail(FOCAL_ERR_IO, "%s: cannot create the image cache folder: %s; choose a writable one "
+                              "with --cache DIR, or decode without a cache with --cache none", dir, strerror(e));
         if (stat(dir, &sb) != 0)
-            return focal_fail(FOCAL_ERR_IO, "%s: cannot create the image cache folder", dir);
+            return focal_fail(FOCAL_ERR_IO, "%s: cannot create the image cache folder; choose a writable one with "
+                              "--cache DIR, or decode without a cache with --cache none", dir);
     }
-    if (!S_ISDIR(sb.st_mode) || access(dir, W_OK | X_OK) != 0)
-        return focal_fail(FOCAL_ERR_IO, "%s: the image cache folder is not a writable folder; expected one (or "
-                          "no cache)", dir);
+    if (!S_ISDIR(sb.st_mode))
+        return focal_fail(FOCAL_ERR_IO, "%s: the image cache folder is not a folder; choose one with --cache DIR, "
+                          "or decode without a cache with --cache none", dir);
+    *writable = access(dir, W_OK | X_OK) == 0;
     return FOCAL_OK;
 }
 
@@ -508,8 +572,9 @@ miss:
 }
 
 /* Writes r (d's samples under key) to path atomically. Best effort: a
- * failure leaves no file and does not fail the load. */
-static void cache_write(const char *path, const struct focal_dataset *d, const struct focal_image_options *opt,
+ * failure leaves no file, returns FOCAL_ERR_IO with the reason, and does not
+ * fail the load. */
+static focal_status cache_write(const char *path, const struct focal_dataset *d, const struct focal_image_options *opt,
                         const uint64_t key[2], const struct imgcache_result *r)
 {
     const size_t pix = (size_t)r->n_ok * (size_t)r->width * (size_t)r->height * (size_t)r->channels;
@@ -544,8 +609,9 @@ static void cache_write(const char *path, const struct focal_dataset *d, const s
     put64(head + 52, payload);
     put32(head + 60, (uint32_t)crc);
     struct focal_wfile wf;
-    if (focal_wfile_open(&wf, path) != FOCAL_OK)
-        return;
+    focal_status st = focal_wfile_open(&wf, path);
+    if (st != FOCAL_OK)
+        return st;
     fwrite(head, 1, sizeof head, wf.fp);
     for (int i = 0; i < r->n; i++) {
         const char *id = sample_id(d, i);
@@ -560,7 +626,7 @@ static void cache_write(const char *path, const struct focal_dataset *d, const s
         }
     }
     fwrite(r->pixels, 1, pix, wf.fp);
-    (void)focal_wfile_commit(&wf);
+    return focal_wfile_commit(&wf);
 }
 
 /* ---- the entry point ------------------------------------------------------------- */
@@ -572,6 +638,8 @@ focal_status focal_dataset_load_images(struct focal_dataset *d, const struct foc
         *skipped = NULL;
     if (n_skipped)
         *n_skipped = 0;
+    load_note[0] = '\0';
+    load_failed_on_image = 0;
     if (!d->paths || d->n <= 0)
         return focal_fail(FOCAL_ERR_ARG, "the dataset has no image files to decode (its pixels or features are "
                           "already in memory)");
@@ -586,9 +654,9 @@ focal_status focal_dataset_load_images(struct focal_dataset *d, const struct foc
     uint64_t key[2] = { 0, 0 };
     char *cpath = NULL;
     focal_status st = FOCAL_OK;
-    int hit = 0;
+    int hit = 0, writable = 1;
     if (opt->cache_dir) {
-        if ((st = cache_dir_ready(opt->cache_dir)) != FOCAL_OK)
+        if ((st = cache_dir_ready(opt->cache_dir, &writable)) != FOCAL_OK)
             return st;
         imgcache_key(d, opt, key);
         if (!(cpath = cache_path(opt->cache_dir, key)))
@@ -599,8 +667,16 @@ focal_status focal_dataset_load_images(struct focal_dataset *d, const struct foc
     }
     if (!hit) {
         st = decode_all(d, opt, progress, ctx, &r);
-        if (st == FOCAL_OK && cpath && (opt->skip_bad || r.n_ok == r.n))
-            cache_write(cpath, d, opt, key, &r);
+        int lasting = st == FOCAL_OK && (opt->skip_bad || r.n_ok == r.n);
+        for (int i = 0; lasting && i < r.n; i++)
+            lasting = !r.reason[i] || failure_is_permanent(r.status[i], d->paths[i]);
+        if (lasting && cpath && !writable) {
+            snprintf(load_note, sizeof load_note, "%s: the image cache folder cannot be written; the images were "
+                     "decoded but not saved to it (cached ones are still read)", opt->cache_dir);
+        } else if (lasting && cpath && cache_write(cpath, d, opt, key, &r) != FOCAL_OK) {
+            snprintf(load_note, sizeof load_note, "the decoded images could not be saved to the cache: %s",
+                     focal_last_error());
+        }
     }
     free(cpath);
     if (st == FOCAL_OK)

@@ -132,6 +132,18 @@ focal_status focal_read_table(struct focal_dataset *d, const char *path, const s
     if (st != FOCAL_OK)
         return st;
     size_t tc = 0, nf = t.cols - 1, need;
+    if (t.cols == 1) {
+        /* one column whose first line holds another separator: a file written with ';' or tabs */
+        const char *first = t.header ? t.header[0] : t.rows ? focal_table_at(&t, 0, 0) : "";
+        const char sep = strchr(first, ';') ? ';' : strchr(first, '\t') ? '\t' : 0;
+        if (sep) {
+            st = focal_fail(FOCAL_ERR_FORMAT, "%s:%zu: one column, whose first line is separated by %s; fields "
+                            "must be comma-separated (save the table as CSV with commas, e.g. sed 's/%s/,/g')",
+                            path, t.header ? t.header_line : t.line[0], sep == ';' ? "semicolons" : "tabs",
+                            sep == ';' ? ";" : "\\t");
+            goto out;
+        }
+    }
     if ((st = table_target(&t, opt->target, &tc)) != FOCAL_OK)
         goto out;
     if (t.cols < 2) {
