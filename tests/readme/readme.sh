@@ -15,6 +15,8 @@
 #              and their output must equal the README's (numbers to a relative 1e-5,
 #              timings ignored). A network description is built by netcheck.c.
 #              Anything else is program output, counted and not checked.
+#   `inline`   commands in the text are checked as synopses are; repository paths
+#              in it must exist.
 # Needs FOCAL_SOURCE_DIR and FOCAL_BIN; FOCAL_CC (default cc) and FOCAL_README_FLAGS
 # (e.g. the sanitizer flags the library was built with); FOCAL_README_PYTHON=OFF
 # skips the Python blocks; README=FILE checks another file. Prints "N passed, M
@@ -225,7 +227,7 @@ check_file_cmd() {
     else
         case $file in
         scripts/*) why="installs packages and builds" ;;
-        tools/*) why="needs PyTorch and rewrites the reference files" ;;
+        tools/*) why="a reference generator, checker or benchmark on PyTorch" ;;
         *) why="a benchmark of minutes" ;;
         esac
         ok "$where: $file exists and accepts its options (not run: $why)"
@@ -278,6 +280,32 @@ check_line() {
         bad "$where: '${words[0]}' is not a command this test knows how to check"
         ;;
     esac
+}
+
+# check_cmake_line WHERE LINE: `cmake --build DIR --target T` names a target of the
+# build, and every --option is one cmake --help lists.
+check_cmake_line() {
+    local where=$1 words opt unknown="" target=""
+    read -r -a words <<<"$2"
+    local usage
+    usage=$({ cmake --help; cmake --build; cmake --install; } 2>&1)   # the last two print their usage
+    for opt in $(options_of "${words[@]:1}"); do
+        grep -qE -- "(^|[^a-z-])$opt([^a-z-]|$)" <<<"$usage" || unknown="$unknown $opt"
+    done
+    [ -n "$unknown" ] && { bad "$where: cmake does not know:$unknown"; return; }
+    for ((k = 1; k < ${#words[@]}; k++)); do
+        [ "${words[$k]}" = --target ] && target=${words[$((k + 1))]:-}
+    done
+    if [ -n "$target" ] && ! cmake --build "$build" --target help 2>/dev/null |
+        grep -qE "(^|[ .:/])$target([ :]|$)"; then
+        if [ -f "$src/tools/$target.c" ]; then
+            skip "$where: the target $target is not built here (FOCAL_BUILD_BENCH=OFF)"
+        else
+            bad "$where: the build has no target $target"
+        fi
+        return
+    fi
+    ok "$where: $2: cmake accepts the options${target:+, the target $target exists}"
 }
 
 # --- C ---------------------------------------------------------------------------------
@@ -462,6 +490,53 @@ while IFS=$'\t' read -r id lang first; do
     *) bad "$where: a '$lang' block, which this test does not know how to check" ;;
     esac
 done <"$work/index"
+
+# --- inline commands and paths --------------------------------------------------------
+# `code` spans outside the blocks: a command (focal, scripts/, tools/, build/tools/,
+# cmake) is checked as a synopsis is; a path of the repository (or of a src/ layer
+# folder: `nn/optim.c`) must exist. Index lines: "line<TAB>span".
+perl -0777 -ne '
+    s/(^[ \t]*```.*?^[ \t]*```[ \t]*$)/ (my $b = $1) =~ s{[^\n]}{}g; $b /msge;
+    while (/`([^`]+)`/g) {
+        my ($x, $at) = ($1, $-[0]);
+        my $line = 1 + (substr($_, 0, $at) =~ tr/\n//);
+        $x =~ s/\s+/ /g;
+        print "$line\t$x\n";
+    }' "$readme" >"$work/inline"
+paths=0
+while IFS=$'\t' read -r first span; do
+    where="README.md:$first"
+    case $span in
+    "focal "[a-z]* | scripts/* | build/tools/* | tools/*.py* | "/usr/bin/python3 tools/"* | "cmake --"*)
+        want_file=$work/empty.want
+        : >"$want_file"
+        while [ -n "$span" ]; do   # "a && b": each command in turn
+            piece=${span%%&&*}
+            [ "$piece" = "$span" ] && span="" || span=${span#*&&}
+            piece=$(echo $piece)
+            case $piece in
+            cmake*) check_cmake_line "$where" "$piece" ;;
+            tools/* | scripts/* | build/tools/* | /usr/bin/python3*) check_file_cmd "$where" $piece ;;
+            *) check_line "$where" synopsis "$piece" ;;
+            esac
+        done
+        ;;
+    src/* | include/* | tests/* | examples/* | python/* | cli/* | report/* | .ci/* | \
+    base/*.[ch] | loss/*.[ch] | image/*.[ch] | eval/*.[ch] | data/*.[ch] | nn/*.[ch] | train/*.[ch])
+        [[ $span == *' '* || $span == *'<'* ]] && continue
+        case $span in
+        src/* | include/* | tests/* | examples/* | python/* | cli/* | report/* | .ci/*) path=$span ;;
+        *) path=src/$span ;;
+        esac
+        if (cd "$src" && set +f && compgen -G "$path" >/dev/null); then
+            paths=$((paths + 1))
+        else
+            bad "$where: \`$span\` names $path, which does not exist"
+        fi
+        ;;
+    esac
+done <"$work/inline"
+ok "$paths repository paths named in the text exist"
 
 echo "$(wc -l <"$work/index") blocks; $outputs output blocks, not checked; $skipped checks skipped"
 echo "$passed passed, $failed failed"
