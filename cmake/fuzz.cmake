@@ -47,7 +47,7 @@ target_include_directories(focal_fuzz_lib PRIVATE ${PROJECT_SOURCE_DIR}/src ${FO
   ${FOCAL_CJSON_INCLUDE} ${FOCAL_SPNG_INCLUDE} ${FOCAL_TURBOJPEG_INCLUDE} ${ZLIB_INCLUDE_DIRS})
 target_include_directories(focal_fuzz_lib PUBLIC ${PROJECT_SOURCE_DIR}/include)
 target_compile_definitions(focal_fuzz_lib PRIVATE FOCAL_ISA=generic FOCAL_HAVE_DNNL=0)
-target_compile_options(focal_fuzz_lib PRIVATE ${FOCAL_FUZZ_FLAGS} -Wall -Wextra -Wno-unknown-pragmas)
+target_compile_options(focal_fuzz_lib PRIVATE ${FOCAL_FUZZ_FLAGS} -Wall -Wextra -Wno-unknown-pragmas -Wno-pass-failed)
 target_link_libraries(focal_fuzz_lib PUBLIC OpenMP::OpenMP_C m ${FOCAL_OPENBLAS} ${FOCAL_CJSON} ${FOCAL_SPNG}
   ${FOCAL_TURBOJPEG} ${ZLIB_LIBRARIES})
 
