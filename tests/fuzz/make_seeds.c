@@ -98,9 +98,9 @@ static void run_descriptions(void)
     static const char *const texts[] = {
         "{\"format\": \"focal-run\", \"version\": 1, \"task\": \"multilabel\", \"class_names\": [\"a\", \"b\", \"c\"],"
         " \"thresholds\": [0.25, 0.5, 0.75], \"input\": [1, 4, 4], \"fundus_crop\": false}\n",
-        "{\"format\": \"focal-run\", \"version\": 1, \"task\": \"multiclass\", \"thresholds\": [0.5, 0.5, 0.5],"
+        "{\"format\": \"focal-run\", \"version\": 1, \"task\": \"multilabel\", \"thresholds\": [0.5, 0.5, 0.5],"
         " \"fundus_crop\": true}\n",
-        "{\"format\": \"focal-run\", \"version\": 1, \"task\": \"binary\", \"thresholds\": [1e-3, null, \"x\"]}\n",
+        "{\"format\": \"focal-run\", \"version\": 1, \"task\": \"multilabel\", \"thresholds\": [1e-3, null, \"x\"]}\n",
         "{\"format\": \"focal-run\", \"version\": 2, \"task\": \"multilabel\", \"thresholds\": [0.5, 0.5, 0.5]}\n",
         "{\"format\": \"focal-run\", \"version\": 1, \"task\": \"regression\", \"thresholds\": []}\n",
     };
