@@ -60,17 +60,16 @@ for h in "${harnesses[@]}"; do
     esac
     dict=()
     [ -f "$d" ] && dict=(-dict="$d")
-    before=$(find "$crashes" -type f | wc -l)
     set +e
     "$dir/tests/fuzz_$h" "$corpus" "${dict[@]}" -max_total_time="$seconds" -timeout=10 \
         -rss_limit_mb=2048 -malloc_limit_mb=1024 -print_final_stats=1 \
         -artifact_prefix="$crashes/" >"$log" 2>&1
     rc=$?
     set -e
-    after=$(find "$crashes" -type f | wc -l)
-    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-    cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
-    found=$((after - before))
+    # a crash while reading the seeds comes before any stats or coverage line
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1 || true)
+    cov=$( (grep -o 'cov: [0-9]*' "$log" || true) | tail -1 | cut -d' ' -f2)
+    found=$(grep -c 'Test unit written to' "$log" || true)
     if [ $rc -ne 0 ] || [ $found -gt 0 ]; then
         failed=1
         [ $found -gt 0 ] || found="rc $rc"
