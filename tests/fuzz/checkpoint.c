@@ -60,6 +60,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(x);
     }
     focal_model_free(m);
-    focal_ckpt_meta_free(&meta);
+    focal_ckpt_meta_release(&meta);
     return 0;
 }

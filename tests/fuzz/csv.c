@@ -35,6 +35,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         st = focal_csv_locate(path, m.rows, 0, &line, &column, quote);
         FUZZ_ASSERT(st == FOCAL_ERR_ARG && focal_last_error()[0]);
     }
-    focal_csv_free(&m);
+    focal_csv_release(&m);
     return 0;
 }

@@ -35,9 +35,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_ASSERT(st == FOCAL_OK || st == FOCAL_ERR_NOMEM);
     if (st == FOCAL_OK) {
         FUZZ_ASSERT(small.width == 7 && small.height == 5 && small.channels == img.channels);
-        focal_image_free(&small);
+        focal_image_release(&small);
     }
-    focal_image_free(&img);
+    focal_image_release(&img);
     FUZZ_ASSERT(img.data == NULL);
     return 0;
 }

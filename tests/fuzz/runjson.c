@@ -67,6 +67,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const focal_status ps = focal_run_predict(&r, &d, idx, 2, probs);
     FUZZ_ASSERT(ps == FOCAL_OK);
     free(probs);
-    focal_run_free(&r);
+    focal_run_release(&r);
     return 0;
 }
