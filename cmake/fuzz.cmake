@@ -13,7 +13,8 @@
 option(FOCAL_FUZZ "Build the libFuzzer harnesses of tests/fuzz (needs clang)" OFF)
 
 set(FOCAL_FUZZ_DIR ${PROJECT_SOURCE_DIR}/tests/fuzz)
-set(FOCAL_FUZZ_HARNESSES csv table rfmid npz idx image imgcache checkpoint optim netdesc runjson)
+set(FOCAL_FUZZ_HARNESSES csv table rfmid npz idx image imgcache checkpoint optim netdesc runjson history
+  metrics scores)
 
 if(NOT FOCAL_FUZZ)
   foreach(name IN LISTS FOCAL_FUZZ_HARNESSES)

@@ -17,7 +17,7 @@ case "$seconds" in
     ;;
 esac
 shift || true
-all=(csv table rfmid npz idx image imgcache checkpoint optim netdesc runjson)
+all=(csv table rfmid npz idx image imgcache checkpoint optim netdesc runjson history metrics scores)
 harnesses=("$@")
 [ ${#harnesses[@]} -gt 0 ] || harnesses=("${all[@]}")
 for h in "${harnesses[@]}"; do
