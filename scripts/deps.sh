@@ -10,8 +10,10 @@ set -euo pipefail
 build=(cmake make gcc libc6-dev pkg-config libopenblas-openmp-dev libcjson-dev
        zlib1g-dev libspng-dev libturbojpeg0-dev libdnnl-dev ocl-icd-opencl-dev)
 # the test suite renders the HTML report in a headless browser (tests/cli/cli_report.sh);
-# --no-install-recommends leaves out the browser's fonts, so one comes along
-tests=(chromium fonts-dejavu-core)
+# --no-install-recommends leaves out the browser's fonts, so one comes along.
+# CI fuzzes the readers with libFuzzer (scripts/fuzz.sh): clang, its runtime
+# libraries (libFuzzer, sanitizers) and LLVM's OpenMP.
+tests=(chromium fonts-dejavu-core clang libclang-rt-14-dev libomp-dev)
 # the Python package's tests (python_package) check it against PyTorch, torchvision and
 # scikit-learn with the system interpreter; without them that test prints "skip:" and passes
 python=(python3 python3-numpy python3-torch python3-torchvision python3-sklearn)
