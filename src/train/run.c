@@ -77,7 +77,7 @@ static char *state_text(const struct focal_run_state *s, const cJSON *settings, 
     focal_run_add_num(o, "best_value", s->best_value);
     cJSON_AddNumberToObject(o, "bad_epochs", s->bad_epochs);
     cJSON_AddBoolToObject(o, "stopped", s->stopped);
-    cJSON_AddItemToObject(o, "thresholds", cJSON_CreateDoubleArray(s->thresholds, outputs));
+    cJSON_AddItemToObject(o, "thresholds", focal_run_exact_array(s->thresholds, outputs));
     cJSON *h = cJSON_AddArrayToObject(o, "history");
     for (int i = 0; i < s->n_history; i++)
         cJSON_AddItemToArray(h, record_json(&s->history[i]));

@@ -77,7 +77,7 @@ focal_status focal_run_write_run_json(const char *dir, const struct focal_run_co
                           cJSON_CreateStringArray((const char *const *)d->class_names, d->num_classes));
     if (d->task == FOCAL_TASK_BINARY)
         cJSON_AddStringToObject(o, "positive", d->class_names[1]);
-    cJSON_AddItemToObject(o, "thresholds", cJSON_CreateDoubleArray(s->thresholds, outputs));
+    cJSON_AddItemToObject(o, "thresholds", focal_run_exact_array(s->thresholds, outputs));
     int shape[3] = { c, h, w };
     cJSON_AddItemToObject(o, "input", cJSON_CreateIntArray(shape, 3));
     cJSON_AddBoolToObject(o, "fundus_crop", cfg->fundus_crop);

@@ -86,8 +86,13 @@ focal_status focal_run_write_metrics(const char *path, const struct focal_datase
  * to be resumed (the epoch count may change and is not in it). */
 cJSON *focal_run_config_json(const struct focal_run_config *cfg, int classes);
 
+/* v as a JSON number that reads back as exactly v (null when not finite),
+ * and an array of n such numbers. */
+cJSON *focal_run_exact_number(double v);
+cJSON *focal_run_exact_array(const double *v, int n);
+
 /* cJSON numbers cannot be NaN: NaN is written as null and read back (a
- * missing or non-number key reads as NaN). */
+ * missing or non-number key reads as NaN). The number reads back exactly. */
 void focal_run_add_num(cJSON *o, const char *key, double v);
 double focal_run_get_num(const cJSON *o, const char *key);
 
