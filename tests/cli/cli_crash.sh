@@ -66,6 +66,63 @@ ok_all=1
 for f in res/*; do r=$(cat "$f"); [ "$r" = ok ] || [ "$r" = finished ] || ok_all=0; done
 expect "every crash point resumed to the uninterrupted run's model, metrics, scores and history" test "$ok_all" -eq 1
 
+# --- the same for focal compare: killed at every step, then run again -------------------------------
+cargs=(compare --data t.csv --methods ce --seeds 1 --epochs 1 --batch 32 --threads 1 --quiet)
+run "${cargs[@]}" --out cref
+expect "the uninterrupted compare succeeds" test "$rc" -eq 0
+results() { grep -v ',seconds,' "$1/results.csv"; }
+same_compare() {
+    diff -q <(results cref) <(results "$1") >/dev/null &&
+        cmp -s cref/runs/ce/seed0/model.safetensors "$1/runs/ce/seed0/model.safetensors" &&
+        cmp -s cref/runs/ce/seed0/scores.csv "$1/runs/ce/seed0/scores.csv" && [ -s "$1/report.html" ]
+}
+compare_crash_at() {
+    local k=$1 d=x$1
+    FOCAL_CRASH_AFTER=$k "$FOCAL_BIN" "${cargs[@]}" --out "$d" >/dev/null 2>"$d.err1"
+    local rc1=$?
+    if [ "$rc1" -eq 0 ]; then echo "finished" > "cres/$k"; return; fi
+    if [ "$rc1" -ne 137 ]; then echo "compare crash run exited $rc1: $(cat "$d.err1")" > "cres/$k"; return; fi
+    "$FOCAL_BIN" "${cargs[@]}" --out "$d" >/dev/null 2>"$d.err2"
+    local rc2=$?
+    if [ "$rc2" -ne 0 ]; then echo "compare after a crash at step $k failed ($rc2): $(cat "$d.err2")" > "cres/$k"
+    elif same_compare "$d"; then echo "ok" > "cres/$k"
+    else echo "compare after a crash at step $k differs from the uninterrupted compare" > "cres/$k"; fi
+    rm -rf "$d" "$d.err1" "$d.err2"
+}
+mkdir cres
+k=1
+finished=0
+while [ "$finished" -eq 0 ] && [ "$k" -le 400 ]; do
+    for j in 0 1 2 3 4 5 6 7; do compare_crash_at $((k + j)) 2>/dev/null & done
+    wait
+    for j in 0 1 2 3 4 5 6 7; do grep -q '^finished' "cres/$((k + j))" && finished=1; done
+    k=$((k + 8))
+done
+kills=0
+ok_all=1
+for f in cres/*; do
+    r=$(cat "$f")
+    case $r in
+        ok) kills=$((kills + 1)) ;;
+        finished) ;;
+        *) bad "$r"; ok_all=0 ;;
+    esac
+done
+expect "compare killed at each step of its run and results ($kills crash points; over 40)" test "$kills" -ge 40
+expect "every crashed compare, run again, ends with the uninterrupted compare's results" test "$ok_all" -eq 1
+
+# a compare whose disk fills, run again after space is freed
+for n in 2000 100000; do
+    FOCAL_FAIL_WRITE_AFTER=$n "$FOCAL_BIN" "${cargs[@]}" --out cfull$n >"$T/stdout" 2>"$T/stderr"
+    rc=$?
+    expect "compare, disk full after $n bytes: exit 1 (got $rc)" test "$rc" -eq 1
+    expect "compare, disk full after $n bytes: No space left on device ($(cat "$T/stderr"))" \
+        grep -q "No space left on device" "$T/stderr"
+    run "${cargs[@]}" --out "cfull$n"
+    expect "compare, disk full after $n bytes: the rerun finishes ($err)" test "$rc" -eq 0
+    expect "compare, disk full after $n bytes: ... with the uninterrupted compare's results" same_compare "cfull$n"
+done
+
 # --- a full disk ---------------------------------------------------------------------------------
 # writes fail with ENOSPC after N bytes; the message gives the real cause, the
 # folder keeps its last commit, and a rerun (space freed) finishes the run.
