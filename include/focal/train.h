@@ -179,7 +179,9 @@ struct focal_run {
     int fundus_crop;
     int channels, height, width;     /* model input */
 };
-/* Loads dir/model.safetensors and dir/run.json for up to max_batch samples. */
+/* Loads dir/model.safetensors and dir/run.json for up to max_batch samples,
+ * after finishing a commit that a crash interrupted (when no process holds
+ * the folder's lock and the folder is writable). */
 focal_status focal_run_load(struct focal_run *r, const char *dir, int max_batch);
 /* Frees the model, metadata and thresholds focal_run_load put in *r and
  * zeroes it. Safe on a zeroed struct and on NULL. */
