@@ -27,8 +27,6 @@ static const struct command commands[] = {
       cmd_eval, cmd_eval_help },
     { "predict", "per-image probabilities and labels from a trained model",
       cmd_predict, cmd_predict_help },
-    { "export", "a trained model as an ONNX graph, for ONNX Runtime and other runtimes",
-      cmd_export, cmd_export_help },
     { "metrics", "classification metrics from score and label CSV files",
       cmd_metrics, cmd_metrics_help },
     { "compare", "which loss works on my data: methods x seeds, mean ± std, a report",
@@ -37,6 +35,8 @@ static const struct command commands[] = {
       cmd_tune, cmd_tune_help },
     { "report", "the HTML and Markdown report of a compare or tune experiment folder",
       cmd_report, cmd_report_help },
+    { "export", "a trained model as an ONNX graph, for ONNX Runtime and other runtimes",
+      cmd_export, cmd_export_help },
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
