@@ -3,6 +3,7 @@
 # README cannot drift from the code:
 #   ```c       compiled against the built headers and libfocal.so, and run; a block
 #              without main() is put inside one, with nothing declared for it
+#   ```js      run with node, ONNX Runtime from tests/onnx/node_modules ("skip:" without)
 #   ```python  run with /usr/bin/python3 and PYTHONPATH=<build>/python ("skip:" when
 #              numpy or torch is missing, or the library is sanitized)
 #   ```sh      every command: scripts/, tools/ and build/ files exist and accept the
@@ -11,12 +12,12 @@
 #   ``` plain  `$ focal ...` lines and `focal ...` command lines: the command exists,
 #              every --option is one its --help lists; concrete lines are parsed by
 #              the program itself (the line plus a final --help must exit 0); cheap
-#              ones (loss, explain, metrics, small synth, cat) run in a scratch folder
-#              and their output must equal the README's (numbers to a relative 1e-5,
-#              timings ignored). A network description is built by netcheck.c.
+#              ones (loss, explain, metrics, small synth, export of a tiny run, cat)
+#              run in a scratch folder and their output must equal the README's
+#              (numbers to a relative 1e-5, timings ignored). A network description is built by netcheck.c.
 #              Anything else is program output, counted and not checked.
 #   `inline`   commands in the text are checked as synopses are; repository paths
-#              in it must exist.
+#              in it must exist (or be made by a script in scripts/).
 # Needs FOCAL_SOURCE_DIR and FOCAL_BIN; FOCAL_CC (default cc) and FOCAL_README_FLAGS
 # (e.g. the sanitizer flags the library was built with); FOCAL_README_PYTHON=OFF
 # skips the Python blocks; README=FILE checks another file. Prints "N passed, M
@@ -148,7 +149,7 @@ check_focal() {
         local out
         if out=$(cd "$run_dir" && "$bin" "${@:2}" --help 2>&1 >/dev/null) &&
             [ -z "$out" ]; then
-            ok "$where: focal $cmd: the program accepts every option (not run: needs ../shared/data or minutes)"
+            ok "$where: focal $cmd: the program accepts every option (not run: needs ../shared/data or takes minutes)"
         else
             bad "$where: focal $cmd refuses the line: $out"
         fi
@@ -173,10 +174,22 @@ check_focal() {
     esac
 }
 
+# make_run NAME: a run folder NAME in the scratch folder for the commands that read
+# one (focal export): resnet-mini, one epoch on 100 synthetic 3x28x28 images.
+make_run() {
+    [[ $1 =~ ^[A-Za-z0-9_-]+$ ]] || return 1
+    [ -f "$run_dir/$1/run.json" ] && return 0
+    (cd "$run_dir" && { [ -d synth28 ] || "$bin" synth --out synth28 --n 100 --size 28 --quiet; } &&
+        "$bin" train --data synth28 --out "$1" --epochs 1 --batch 16 --cache none --quiet) \
+        >"$work/make_run.log" 2>&1 || { bad "making the run folder $1: $(tail -3 "$work/make_run.log")"; return 1; }
+    echo "note: made the run folder $1 (1 epoch on 100 synthetic 28x28 images) for the commands that read it"
+}
+
 # cheap WORD...: whether a focal line is quick enough to run here.
 cheap() {
     case ${2:-} in
     loss | explain | metrics) return 0 ;;
+    export) make_run "${3:-}"; return ;;
     synth)
         local n=2000 size=64 i j
         for ((i = 3; i <= $#; i++)); do
@@ -355,6 +368,25 @@ check_python() {
     fi
 }
 
+# --- JavaScript ------------------------------------------------------------------------
+# Run with node as an ES module in the scratch folder (beside the files the commands
+# before it wrote), with ONNX Runtime from tests/onnx/node_modules (scripts/deps.sh).
+check_js() {
+    local where=$1 f=$2 modules=$src/tests/onnx/node_modules
+    if ! command -v node >/dev/null || [ ! -d "$modules/onnxruntime-node" ]; then
+        skip "$where: JavaScript block not run (node or tests/onnx/node_modules/onnxruntime-node missing; scripts/deps.sh installs them)"
+        return
+    fi
+    [ -e "$run_dir/node_modules" ] || ln -s "$modules" "$run_dir/node_modules"
+    cp "$f" "$run_dir/block.mjs"
+    if (cd "$run_dir" && timeout 60 node block.mjs) >"$f.log" 2>&1; then
+        ok "$where: JavaScript block runs under node ($(wc -l <"$f.log") lines of output)"
+    else
+        bad "$where: JavaScript block fails:"
+        sed 's/^/    /' "$f.log" | tail -15
+    fi
+}
+
 # --- cmake -----------------------------------------------------------------------------
 check_cmake() {
     local where=$1 f=$2 t line missing=""
@@ -477,6 +509,7 @@ while IFS=$'\t' read -r id lang first; do
     case $lang in
     c) check_c "$where" "$f" "$id" ;;
     python) check_python "$where" "$f" ;;
+    js | javascript) check_js "$where" "$f" ;;
     sh | bash | console) check_sh "$where" "$f" "$first" ;;
     cmake) check_cmake "$where" "$f" ;;
     -)
@@ -530,6 +563,8 @@ while IFS=$'\t' read -r first span; do
         esac
         if (cd "$src" && set +f && compgen -G "$path" >/dev/null); then
             paths=$((paths + 1))
+        elif maker=$(cd "$src" && grep -rlF -- "$path" scripts 2>/dev/null | head -1) && [ -n "$maker" ]; then
+            skip "$where: \`$span\` is made by $maker, not there yet"
         else
             bad "$where: \`$span\` names $path, which does not exist"
         fi
