@@ -125,7 +125,7 @@ int lossopt_apply(struct focal_loss *l, enum focal_loss_kind kind, const struct 
 void lossopt_help(FILE *fp)
 {
     struct focal_loss sf, fs, asl, p1, ce, la, ldam, db;
-    focal_loss_init(&la, FOCAL_LOSS_LOGIT_ADJUSTED);
+    focal_loss_init(&la, FOCAL_LOSS_LA);
     focal_loss_init(&ldam, FOCAL_LOSS_LDAM);
     focal_loss_init(&db, FOCAL_LOSS_DB);
     focal_loss_init(&sf, FOCAL_LOSS_SIGMOID_FOCAL);

@@ -30,7 +30,7 @@ enum focal_loss_kind {
     FOCAL_LOSS_SOFTMAX_POLY1,  /* softmax focal + ε (1−P)^(γ+1), P = Σ_c q_c p_c */
     /* Long-tail losses, appended so that the values above keep their numbers.
      * Each needs the training split's class frequencies (class_prior). */
-    FOCAL_LOSS_LOGIT_ADJUSTED,   /* softmax: w[t]·CE(z + τ log π) (Menon et al. 2021) */
+    FOCAL_LOSS_LA,               /* softmax: w[t]·CE(z + τ log π) (Menon et al. 2021) */
     FOCAL_LOSS_BALANCED_SOFTMAX, /* softmax: logit-adjusted with τ = 1 (Ren et al. 2020) */
     FOCAL_LOSS_LDAM,             /* softmax: w[t]·CE(s·(z − Δ_t e_t)) (Cao et al. 2019) */
     FOCAL_LOSS_DB,               /* sigmoid: distribution-balanced loss (Wu et al. 2020) */
@@ -84,8 +84,8 @@ enum focal_reduction {
  *                      L⁺ = (1 − σ(v))^γ (−log σ(v)),
  *                      L⁻ = σ(λv)^γ (−log(1 − σ(λv))) / λ,
  *                      r̂_j = α_db + σ(β_db (r_j − μ)),  r_j = (1/π_j) / Σ_k y_k/π_k
- *                    with Σ_k over the row's counted elements (r̂_j = α_db + 1 for
- *                    a row without positive mass). (Distribution-balanced loss,
+ *                    with Σ_k over the row's counted elements (r_j = +∞ in a row
+ *                    without positive mass). (Distribution-balanced loss,
  *                    Wu et al., ECCV 2020, as its official code computes it: the
  *                    re-balancing weight of both positives and negatives,
  *                    negative-tolerant regularisation with the bias κ·b/λ added

@@ -33,7 +33,7 @@ static const struct focal_loss_info loss_info[FOCAL_LOSS_KIND_COUNT] = {
     { FOCAL_LOSS_CE, "ce", 1, P_SOFTMAX, "ce" },
     { FOCAL_LOSS_SOFTMAX_FOCAL, "softmax-focal", 1, P_SOFTMAX | FOCAL_PARAM_GAMMA, "focal" },
     { FOCAL_LOSS_SOFTMAX_POLY1, "softmax-poly1", 1, P_SOFTMAX | FOCAL_PARAM_GAMMA | FOCAL_PARAM_EPSILON, "poly1" },
-    { FOCAL_LOSS_LOGIT_ADJUSTED, "la", 1, P_LONGTAIL | FOCAL_PARAM_TAU, NULL },
+    { FOCAL_LOSS_LA, "la", 1, P_LONGTAIL | FOCAL_PARAM_TAU, NULL },
     { FOCAL_LOSS_BALANCED_SOFTMAX, "balanced-softmax", 1, P_LONGTAIL, NULL },
     { FOCAL_LOSS_LDAM, "ldam", 1, P_LONGTAIL | FOCAL_PARAM_MARGIN | FOCAL_PARAM_SCALE, NULL },
     { FOCAL_LOSS_DB, "db", 0, FOCAL_PARAM_CLASS_WEIGHTS | FOCAL_PARAM_REDUCTION | FOCAL_PARAM_CLASS_PRIOR |
@@ -312,7 +312,7 @@ static focal_status longtail_consts(const struct focal_loss *l, size_t c, struct
     double *shift = a, *aux = a + c;
     const double *v = l->class_prior;
     switch (l->kind) {
-    case FOCAL_LOSS_LOGIT_ADJUSTED:
+    case FOCAL_LOSS_LA:
     case FOCAL_LOSS_BALANCED_SOFTMAX: {
         const double tau = l->kind == FOCAL_LOSS_BALANCED_SOFTMAX ? 1.0 : l->tau;
         for (size_t j = 0; j < c; j++)

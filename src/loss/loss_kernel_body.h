@@ -781,7 +781,7 @@ static void KFN(smx)(const struct focal_kparams *kp, size_t c, size_t r0, size_t
 {
     double sum = 0;
     int64_t cnt = 0;
-    if (kp->l.kind == FOCAL_LOSS_LOGIT_ADJUSTED || kp->l.kind == FOCAL_LOSS_BALANCED_SOFTMAX ||
+    if (kp->l.kind == FOCAL_LOSS_LA || kp->l.kind == FOCAL_LOSS_BALANCED_SOFTMAX ||
         kp->l.kind == FOCAL_LOSS_LDAM) {
         KFN(smx_adjusted)(kp, c, r0, r1, x, t, grad, per, out);
         return;

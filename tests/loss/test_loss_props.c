@@ -426,7 +426,7 @@ static void test_longtail_reductions(void)
     } while (0)
 
     focal_loss_init(&a, FOCAL_LOSS_BALANCED_SOFTMAX);
-    focal_loss_init(&b, FOCAL_LOSS_LOGIT_ADJUSTED);
+    focal_loss_init(&b, FOCAL_LOSS_LA);
     a.class_prior = b.class_prior = counts;
     a.tau = 3; /* not a parameter of balanced-softmax: ignored */
     a.reduction = b.reduction = FOCAL_REDUCTION_NONE;
@@ -442,7 +442,7 @@ static void test_longtail_reductions(void)
 
     focal_loss_init(&b, FOCAL_LOSS_CE);
     b.reduction = a.reduction = FOCAL_REDUCTION_MEAN;
-    focal_loss_init(&a, FOCAL_LOSS_LOGIT_ADJUSTED);
+    focal_loss_init(&a, FOCAL_LOSS_LA);
     a.reduction = FOCAL_REDUCTION_MEAN;
     a.class_prior = counts;
     a.tau = 0;
@@ -513,9 +513,9 @@ static void test_info(void)
     CHECK(!(focal_loss_info(FOCAL_LOSS_ASL)->params & FOCAL_PARAM_GAMMA));
     CHECK(focal_loss_info(FOCAL_LOSS_ASL)->params & FOCAL_PARAM_MARGIN);
     CHECK(focal_loss_info(FOCAL_LOSS_FOCAL_STAR)->params & FOCAL_PARAM_BETA);
-    for (int lt = FOCAL_LOSS_LOGIT_ADJUSTED; lt <= FOCAL_LOSS_DB; lt++)
+    for (int lt = FOCAL_LOSS_LA; lt <= FOCAL_LOSS_DB; lt++)
         CHECK(focal_loss_info((enum focal_loss_kind)lt)->params & FOCAL_PARAM_CLASS_PRIOR);
-    CHECK(focal_loss_info(FOCAL_LOSS_LOGIT_ADJUSTED)->params & FOCAL_PARAM_TAU);
+    CHECK(focal_loss_info(FOCAL_LOSS_LA)->params & FOCAL_PARAM_TAU);
     CHECK(!(focal_loss_info(FOCAL_LOSS_BALANCED_SOFTMAX)->params & FOCAL_PARAM_TAU));
     CHECK(focal_loss_info(FOCAL_LOSS_LDAM)->params & FOCAL_PARAM_MARGIN);
     CHECK(focal_loss_info(FOCAL_LOSS_LDAM)->params & FOCAL_PARAM_SCALE);
@@ -594,7 +594,7 @@ static void test_errors(void)
 
     /* the long-tail losses' parameters */
     const double prior[2] = {0.3, 0.01}, prior0[2] = {0.3, 0}, prior1[2] = {0.3, 1};
-    focal_loss_init(&l, FOCAL_LOSS_LOGIT_ADJUSTED);
+    focal_loss_init(&l, FOCAL_LOSS_LA);
     CHECK(focal_loss_check(&l, 2) == FOCAL_OK); /* the prior is the loss functions' to require */
     CHECK(focal_softmax_loss_f64(&l, 2, 2, x, t, g, NULL, &loss) == FOCAL_ERR_ARG && has("la: class_prior is NULL"));
     l.class_prior = prior0;

@@ -89,7 +89,7 @@ static const struct { const char *name; enum focal_loss_kind kind; } kind_names[
     { "ce", FOCAL_LOSS_CE },
     { "softmax-focal", FOCAL_LOSS_SOFTMAX_FOCAL },
     { "softmax-poly1", FOCAL_LOSS_SOFTMAX_POLY1 },
-    { "la", FOCAL_LOSS_LOGIT_ADJUSTED },
+    { "la", FOCAL_LOSS_LA },
     { "balanced-softmax", FOCAL_LOSS_BALANCED_SOFTMAX },
     { "ldam", FOCAL_LOSS_LDAM },
     { "db", FOCAL_LOSS_DB },
