@@ -49,9 +49,14 @@ void cmd_train_help(FILE *fp)
 "\n"
 "RUNDIR receives model.safetensors (best epoch), last.safetensors and\n"
 "last.optim.safetensors (for --resume), history.csv (one row per epoch),\n"
-"run.json (task, classes, thresholds, settings) and metrics.json ({\"val\": ...,\n"
-"\"test\": ...}, the keys of 'focal metrics --json'). Every file is written\n"
-"atomically.\n"
+"run.json (task, classes, thresholds, the settings and a fingerprint of them and\n"
+"of the data), metrics.json ({\"val\": ..., \"test\": ...}, the keys of 'focal\n"
+"metrics --json') and scores.csv. Each epoch's files, and the final metrics,\n"
+"are replaced together (one atomic commit): after a crash or a full disk at any\n"
+"point RUNDIR holds the last committed epoch, and --resume continues from it to\n"
+"the same result as an uninterrupted run. RUNDIR is locked while the run writes\n"
+"it (a second 'focal train' on it fails, naming the process); a RUNDIR that\n"
+"holds a run is refused unless --resume or --overwrite is given.\n"
 "\n", fp);
     trainopt_help_all(fp,
 "  focal synth --out synth\n"

@@ -51,6 +51,17 @@ static focal_status read_run_json(struct focal_run *r, const char *path)
                         path, outputs);
         goto out;
     }
+    /* the task must be the model's: its head and its number of outputs */
+    const enum focal_head head = focal_model_head(r->model);
+    const int fits = r->task == FOCAL_TASK_BINARY ? head == FOCAL_HEAD_SIGMOID && outputs == 1
+                     : r->task == FOCAL_TASK_MULTILABEL ? head == FOCAL_HEAD_SIGMOID
+                                                         : head == FOCAL_HEAD_SOFTMAX && outputs >= 2;
+    if (!fits) {
+        st = focal_fail(FOCAL_ERR_FORMAT, "%s: task \"%s\" does not fit the model's %s head with %d output%s", path,
+                        task->valuestring, head == FOCAL_HEAD_SOFTMAX ? "softmax" : "sigmoid", outputs,
+                        outputs == 1 ? "" : "s");
+        goto out;
+    }
     r->num_classes = r->task == FOCAL_TASK_BINARY ? 2 : outputs;
     r->thresholds = malloc((size_t)outputs * sizeof *r->thresholds);
     if (!r->thresholds) {
@@ -68,10 +79,24 @@ out:
     return st;
 }
 
+/* Finishes a commit a crash interrupted in dir, so that the model and
+ * run.json read next are of one epoch. Best effort: a folder in use by a
+ * writer (it finishes its own commits) or read-only is left as it is. */
+static void settle(const char *dir)
+{
+    struct focal_dir_lock lock;
+    if (focal_dir_lock(&lock, dir) != FOCAL_OK)
+        return;
+    (void)focal_commit_recover(dir, NULL);
+    focal_dir_unlock(&lock);
+    focal_clear_error();
+}
+
 focal_status focal_run_load(struct focal_run *r, const char *dir, int max_batch)
 {
     char path[4096];
     memset(r, 0, sizeof *r);
+    settle(dir);
     focal_status st = focal_run_path(path, sizeof path, dir, "model.safetensors");
     if (st != FOCAL_OK || (st = focal_checkpoint_load(path, max_batch, &r->model, &r->meta)) != FOCAL_OK)
         return st;
