@@ -371,6 +371,11 @@ static void KFN(sig_db)(const struct focal_kparams *kp, size_t c, size_t r0, siz
             REAL *g = grad ? grad + i * c + j0 : bk.gsink;
             REAL *pr = per ? per + i * c + j0 : bk.sink;
             int cb = 0, bb = 0;
+            /* the argument of r̂'s sigmoid, β (r_j − μ); +∞ (σ = 1) or 0 (β = 0)
+             * for r_j = +∞ */
+            const double irep = rep > 0 ? 1.0 / rep : 0.0;
+            const REAL rinf = dbeta > 0 ? (REAL)INFINITY : (REAL)0;
+            _Pragma("omp simd reduction(+:cb, bb)")
             for (size_t b = 0; b < nb; b++) {
                 const size_t j = j0 + b;
                 const REAL yv = yb[b];
@@ -379,21 +384,22 @@ static void KFN(sig_db)(const struct focal_kparams *kp, size_t c, size_t r0, siz
                 cb += valid;
                 bk.ok[b] = valid ? (REAL)1 : (REAL)0;
                 bk.yy[b] = valid ? yv : (REAL)0;
-                /* r̂_j = α + σ(β (r_j − μ)), r_j = (1/π_j) / rep; r_j = +∞ when rep = 0 */
-                double sg;
-                if (rep > 0) {
-                    const double a = dbeta * (inv[j] / rep - dmu);
-                    sg = a >= 0 ? 1 / (1 + exp(-a)) : exp(a) / (1 + exp(a));
-                } else {
-                    sg = dbeta > 0 ? 1.0 : 0.5;
-                }
-                const double wj = kp->l.class_weights ? kp->l.class_weights[j] : 1.0;
-                bk.w[b] = (REAL)(wj * (dalpha + sg));
+                const REAL a = rep > 0 ? (REAL)(dbeta * (inv[j] * irep - dmu)) : rinf;
+                bk.m1[b] = a;
+                bk.m2[b] = a < 0 ? a : -a;
                 const REAL v = (REAL)((double)xb[b] + sh[j]);
                 const REAL lv = lam * v;
                 bk.v[b] = v;
                 bk.a1[b] = v < 0 ? v : -v;
                 bk.a2[b] = lv < 0 ? lv : -lv;
+            }
+            KFN(vexp)(nb, bk.e1, bk.m2);          /* exp(−|a|) */
+            _Pragma("omp simd")
+            for (size_t b = 0; b < nb; b++) {
+                const REAL a = bk.m1[b], e = bk.e1[b];
+                const REAL sg = a >= 0 ? (REAL)1 / ((REAL)1 + e) : e / ((REAL)1 + e);
+                const REAL wj = kp->l.class_weights ? (REAL)kp->l.class_weights[j0 + b] : (REAL)1;
+                bk.w[b] = wj * ((REAL)dalpha + sg);
             }
             cnt += cb;
             bad += bb;
