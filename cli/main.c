@@ -23,6 +23,8 @@ static const struct command commands[] = {
       cmd_synth, cmd_synth_help },
     { "train", "train a network on a dataset; writes the model, history and metrics",
       cmd_train, cmd_train_help },
+    { "ensemble", "a run folder averaging finished runs' probabilities (e.g. seeds)",
+      cmd_ensemble, cmd_ensemble_help },
     { "eval", "evaluate a trained model on a dataset's splits",
       cmd_eval, cmd_eval_help },
     { "predict", "per-image probabilities and labels from a trained model",

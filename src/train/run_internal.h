@@ -119,4 +119,18 @@ focal_status focal_run_write_run_json(const char *dir, const struct focal_run_co
 focal_status focal_run_write_scores(const char *path, const struct focal_dataset *d, int outputs, const int *val,
                                     int n_val, const double *vp, const int *test, int n_test, const double *tp);
 
+/* ---- ensembles (ensemble.c) ---- */
+
+/* When dir/run.json describes an ensemble: *is_ens = 1, and *r receives its
+ * first member as focal_run_load loads it, with the other members in
+ * r->members (r->n_members in all); the caller then reads the ensemble's own
+ * thresholds. Otherwise *is_ens = 0, FOCAL_OK and r untouched. */
+focal_status focal_ensemble_load(struct focal_run *r, const char *dir, int max_batch, int *is_ens);
+
+/* For an ensemble r whose first member's probabilities of samples idx[0..n)
+ * are in probs: adds the other members' and divides by the member count.
+ * Does nothing for a single run. */
+focal_status focal_ensemble_predict_rest(struct focal_run *r, const struct focal_dataset *d, const int *idx, int n,
+                                         double *probs);
+
 #endif
