@@ -210,3 +210,36 @@ out:
         free(dirs[k]);
     return status;
 }
+
+int ensemble_of_seeds(const char *dir, int n, const struct exp_result *member, const int *rare, int n_rare,
+                      struct exp_result *r)
+{
+    char ens[4096], *dirs[ENSEMBLE_MAX_MEMBERS] = { 0 };
+    int rc = -1;
+    if (n < 2 || n > ENSEMBLE_MAX_MEMBERS || (size_t)snprintf(ens, sizeof ens, "%s/ensemble", dir) >= sizeof ens) {
+        cli_error("%s: cannot make an ensemble of %d runs here", dir, n);
+        return -1;
+    }
+    for (int k = 0; k < n; k++) {
+        size_t len = strlen(dir) + 32;
+        if (!(dirs[k] = malloc(len))) {
+            cli_error("out of memory");
+            goto out;
+        }
+        snprintf(dirs[k], len, "%s/seed%d", dir, k);
+    }
+    if (ensemble_make(ens, (const char *const *)dirs, n) != CLI_EXIT_OK)
+        goto out;
+    /* an ensemble has no history: its training time is its members' */
+    if (exp_read_result(ens, rare, n_rare, r) != 0)
+        goto out;
+    double total = 0;
+    for (int k = 0; k < n; k++)
+        total += member[k].values[EXP_VAL][EXP_SECONDS];
+    r->values[EXP_VAL][EXP_SECONDS] = r->values[EXP_TEST][EXP_SECONDS] = total;
+    rc = 0;
+out:
+    for (int k = 0; k < n; k++)
+        free(dirs[k]);
+    return rc;
+}

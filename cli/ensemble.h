@@ -5,6 +5,7 @@
 #define FOCAL_CLI_ENSEMBLE_H
 
 #include "focal.h"
+#include "experiment.h"
 #include "trainopt.h"
 
 /* The most runs an ensemble made here takes (and seeds of `train --seeds`). */
@@ -30,5 +31,12 @@ int ensemble_take_seeds(int *argc, char **argv, long *seeds);
  * status. */
 int ensemble_train_seeds(struct trainopt *t, long seeds, const struct focal_dataset *d, const int *train,
                          int n_train, const int *val, int n_val, const int *test, int n_test);
+
+/* `focal compare`: makes dir (a method's folder of runs) /ensemble the
+ * ensemble of its runs dir/seed0..seed<n-1> and reads its numbers into *r
+ * as exp_read_result does, with training seconds the sum of the members'
+ * (member[k]: their results). Returns 0, or -1 after printing an error. */
+int ensemble_of_seeds(const char *dir, int n, const struct exp_result *member, const int *rare, int n_rare,
+                      struct exp_result *r);
 
 #endif
