@@ -23,8 +23,6 @@ static const struct command commands[] = {
       cmd_synth, cmd_synth_help },
     { "train", "train a network on a dataset; writes the model, history and metrics",
       cmd_train, cmd_train_help },
-    { "ensemble", "a run folder averaging finished runs' probabilities (e.g. seeds)",
-      cmd_ensemble, cmd_ensemble_help },
     { "eval", "evaluate a trained model on a dataset's splits",
       cmd_eval, cmd_eval_help },
     { "predict", "per-image probabilities and labels from a trained model",
@@ -35,6 +33,8 @@ static const struct command commands[] = {
       cmd_compare, cmd_compare_help },
     { "tune", "k-fold cross-validation of focal loss's gamma x alpha",
       cmd_tune, cmd_tune_help },
+    { "ensemble", "a run folder averaging finished runs' probabilities (e.g. seeds)",
+      cmd_ensemble, cmd_ensemble_help },
     { "report", "the HTML and Markdown report of a compare or tune experiment folder",
       cmd_report, cmd_report_help },
 };
