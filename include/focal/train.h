@@ -147,7 +147,16 @@ struct focal_run {
     int n_members;                   /* an ensemble: its members (model and meta are the first's);
                                         0 for a single run */
     struct focal_run *members;       /* an ensemble: members 2..n_members; NULL for a single run */
+    int tta;                         /* test-time augmentation of focal_run_predict and
+                                        focal_run_evaluate: FOCAL_TTA_NONE (as loaded) or
+                                        FOCAL_TTA_FLIPS; the caller sets it */
+    int trained_vflip;               /* the run trained with vertical flips (run.json's augment) */
 };
+/* Test-time augmentation: FLIPS averages the probabilities of the image and
+ * its horizontal flip, and when the run trained with vertical flips also of
+ * its vertical flip and of both flips (every member of an ensemble by its
+ * own training). Image inputs only. */
+enum focal_tta { FOCAL_TTA_NONE, FOCAL_TTA_FLIPS };
 /* Loads dir/model.safetensors and dir/run.json for up to max_batch samples.
  * When run.json describes an ensemble (focal_ensemble_create), loads every
  * member: predicting and evaluating then use the mean of their

@@ -560,6 +560,7 @@ focal_status focal_ensemble_predict_rest(struct focal_run *r, const struct focal
         return focal_fail(FOCAL_ERR_NOMEM, "out of memory");
     focal_status st = FOCAL_OK;
     for (int k = 0; k < r->n_members - 1 && st == FOCAL_OK; k++) {
+        r->members[k].tta = r->tta;
         st = focal_run_predict(&r->members[k], d, idx, n, p);
         for (size_t i = 0; st == FOCAL_OK && i < len; i++)
             probs[i] += p[i];

@@ -66,6 +66,10 @@ static focal_status read_run_json(struct focal_run *r, const char *path)
         r->thresholds[j++] = cJSON_IsNumber(x) ? x->valuedouble : 0.5;
     }
     r->fundus_crop = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "fundus_crop"));
+    /* for test-time flips (an ensemble's run.json has no config: its first member's stays) */
+    const cJSON *aug = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "config"), "augment");
+    if (aug)
+        r->trained_vflip = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(aug, "vflip"));
 out:
     cJSON_Delete(o);
     return st;
@@ -107,7 +111,10 @@ focal_status focal_run_predict(struct focal_run *r, const struct focal_dataset *
     if (r->meta.channels != c)
         return focal_fail(FOCAL_ERR_FORMAT, "the checkpoint normalises %d input channels; the model takes %d",
                           r->meta.channels, c);
-    focal_status st = focal_run_scores(r->model, d, idx, n, r->meta.mean, r->meta.std, NULL, probs, NULL);
+    focal_status st = r->tta == FOCAL_TTA_FLIPS
+                          ? focal_run_scores_flips(r->model, d, idx, n, r->meta.mean, r->meta.std, r->trained_vflip,
+                                                   probs)
+                          : focal_run_scores(r->model, d, idx, n, r->meta.mean, r->meta.std, NULL, probs, NULL);
     /* an ensemble: the mean over its members (ensemble.c) */
     return st == FOCAL_OK ? focal_ensemble_predict_rest(r, d, idx, n, probs) : st;
 }

@@ -100,6 +100,16 @@ map_eval=$(grep -o '"average_precision_macro": [0-9.e-]*' "$T/stdout" | head -1)
 map_ens=$(sed -n '/"test"/,$p' IE/metrics.json | grep -o '"average_precision_macro": [0-9.e-]*' | head -1)
 expect "eval's test mAP is the ensemble's ($map_eval vs $map_ens)" test -n "$map_eval" -a "$map_eval" = "$map_ens"
 
+# test-time flips: on the ensemble's every member; tables have nothing to flip
+run predict --model IE --images syn/Test --out pt.csv --quiet --tta flips
+expect "predict --tta flips on the ensemble succeeds (rc $rc: $err)" test "$rc" -eq 0
+expect "... with the same rows" test "$(cut -d, -f1 pt.csv)" = "$(cut -d, -f1 p.csv)"
+expect "... and other probabilities" test "$(cmp -s p.csv pt.csv; echo $?)" -eq 1
+run eval --model IE --data syn --tta flips --json
+expect "eval --tta flips succeeds (rc $rc: $err)" test "$rc" -eq 0 -a -n "$(grep -o '"average_precision_macro"' "$T/stdout")"
+fails "--tta on a table" 1 "test-time flips need image inputs" eval --model E --data t.csv --tta flips
+fails "--tta value" 2 "--tta: 'rot'; expected none or flips" predict --model IE --images syn/Test --out x.csv --tta rot
+
 # --- compare: each method's seed ensemble as a row -----------------------------------------
 run compare --data t.csv --epochs 2 --batch 32 --threads 1 --methods ce,focal --seeds 2 --out C
 expect "compare succeeds (rc $rc: $err)" test "$rc" -eq 0
