@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "focal.h"
 #include "args.h"
@@ -174,8 +175,15 @@ int ensemble_take_seeds(int *argc, char **argv, long *seeds)
 int ensemble_train_seeds(struct trainopt *t, long seeds, const struct focal_dataset *d, const int *train,
                          int n_train, const int *val, int n_val, const int *test, int n_test)
 {
-    char *dirs[ENSEMBLE_MAX_MEMBERS] = { 0 };
+    char *dirs[ENSEMBLE_MAX_MEMBERS] = { 0 }, model[4096];
     int status = CLI_EXIT_DATA;
+    struct stat sb;
+    /* refused before training rather than after: the ensemble needs a folder of its own */
+    snprintf(model, sizeof model, "%s/model.safetensors", t->out);
+    if (stat(model, &sb) == 0) {
+        cli_error("train: %s holds a trained run (model.safetensors); --seeds needs a folder of its own", t->out);
+        return CLI_EXIT_USAGE;
+    }
     if (exp_mkdirs(t->out) != 0)
         return CLI_EXIT_DATA;
     for (long k = 0; k < seeds; k++) {

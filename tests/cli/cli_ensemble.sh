@@ -145,6 +145,8 @@ fails "an ensemble as a member" 2 "an ensemble's members must be single runs" en
 fails "over a trained run" 2 "holds a trained run" ensemble --runs E/seed1,E/seed2 --out E/seed0
 fails "a missing run" 1 "nope/run.json" ensemble --runs E/seed0,nope --out X6
 fails "--seeds 1" 2 "--seeds" train --data t.csv "${common[@]}" --seeds 1 --out X7
+fails "--seeds over a trained run" 2 "holds a trained run" train --data t.csv "${common[@]}" --seeds 2 --out S9
+expect "... nothing trained" test ! -e S9/seed0
 expect "no temporary files" no_temp_files E
 
 finish
