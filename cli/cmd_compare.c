@@ -71,9 +71,15 @@ void cmd_compare_help(FILE *fp)
 "DIR/report.html and DIR/report.md. With two seeds or more, each method's\n"
 "seed ensemble (DIR/runs/<method>/ensemble, see 'focal ensemble': the mean of\n"
 "its seeds' probabilities) is added as a row \"<method> (ensemble of K)\";\n"
-"these rows are shown for reference and never chosen. Run again with the same\n"
-"DIR after an interruption: finished runs are skipped, an interrupted one is\n"
-"resumed.\n"
+"these rows are shown for reference and never chosen.\n"
+"\n"
+"Run again with the same DIR after an interruption: a finished run is skipped\n"
+"and an interrupted one resumed, but only when its settings (every training\n"
+"option, the epochs and a fingerprint of the data and its split, kept in the\n"
+"run's run.json) are those of this command; a run made with other settings is\n"
+"run again, and the output says what changed. --overwrite runs everything\n"
+"again. DIR and each run folder are locked while in use; the results and the\n"
+"report always come from the runs of this command.\n"
 "\n"
 "Methods (--methods, comma-separated; default " DEFAULT_METHODS ";\n"
 "a method that does not fit the task is left out with a note)\n", fp);
@@ -218,6 +224,7 @@ int cmd_compare(int argc, char **argv)
     struct focal_dataset *d = NULL;
     int *train = NULL, *val = NULL, *test = NULL, n_train = 0, n_val = 0, n_test = 0;
     cJSON *results = NULL;
+    struct focal_dir_lock lock = { -1, NULL };
     char *list = NULL;
 
     trainopt_init(&base);
@@ -316,10 +323,9 @@ int cmd_compare(int argc, char **argv)
         cli_error("compare: no method applies to this data");
         goto out;
     }
-    if (exp_mkdirs(base.out) != 0) {
-        status = CLI_EXIT_DATA;
+    if ((status = exp_begin(base.out, &lock)) != CLI_EXIT_OK)
         goto out;
-    }
+    status = CLI_EXIT_USAGE;
 
     int rare[3], n_rare = exp_rarest(d, train, n_train, rare);
     enum focal_select sel = focal_select_resolve(base.cfg.select, d->task);
@@ -505,6 +511,7 @@ int cmd_compare(int argc, char **argv)
         goto out;
     status = CLI_EXIT_OK;
 out:
+    focal_dir_unlock(&lock);
     cJSON_Delete(results);
     for (int i = 0; i < n_methods; i++) {
         free(m[i].spec);

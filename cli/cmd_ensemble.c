@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "ensemble.h"
 #include "experiment.h"
+#include "progress.h"
 
 enum { E_RUNS = 4100, E_OUT, E_QUIET, E_HELP };
 
@@ -198,14 +199,17 @@ int ensemble_train_seeds(struct trainopt *t, long seeds, const struct focal_data
         tk.model_text = NULL;
         tk.class_weights = NULL;
         tk.cfg.seed = t->cfg.seed + (uint64_t)k;
-        if (!t->quiet)
-            printf("== seed %llu of %ld: %s\n", (unsigned long long)tk.cfg.seed, seeds, dirs[k]);
+        tk.brief = 1; /* the progress bar, then one line per seed */
+        double t0 = progress_now();
         status = exp_train(&tk, d, train, n_train, val, n_val, test, n_test, dirs[k], &skipped);
         trainopt_free(&tk);
         if (status != CLI_EXIT_OK)
             goto out;
-        if (skipped && !t->quiet)
-            printf("%s finished before; skipped\n", dirs[k]);
+        if (!t->quiet) {
+            printf("[%ld/%ld] seed %llu  %s%s  (%.1f s)\n", k + 1, seeds, (unsigned long long)(t->cfg.seed + (uint64_t)k),
+                   dirs[k], skipped ? "  finished before, skipped" : "", progress_now() - t0);
+            fflush(stdout);
+        }
     }
     status = ensemble_make(t->out, (const char *const *)dirs, (int)seeds);
     if (status == CLI_EXIT_OK && !t->quiet) {

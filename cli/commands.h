@@ -36,6 +36,10 @@ void cmd_eval_help(FILE *fp);
 int cmd_predict(int argc, char **argv);
 void cmd_predict_help(FILE *fp);
 
+/* `focal export`: a trained run as an ONNX model. */
+int cmd_export(int argc, char **argv);
+void cmd_export_help(FILE *fp);
+
 /* `focal metrics`: classification metrics from scores and labels. */
 int cmd_metrics(int argc, char **argv);
 void cmd_metrics_help(FILE *fp);

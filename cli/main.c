@@ -37,6 +37,8 @@ static const struct command commands[] = {
       cmd_ensemble, cmd_ensemble_help },
     { "report", "the HTML and Markdown report of a compare or tune experiment folder",
       cmd_report, cmd_report_help },
+    { "export", "a trained model as an ONNX graph, for ONNX Runtime and other runtimes",
+      cmd_export, cmd_export_help },
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

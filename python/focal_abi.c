@@ -119,7 +119,7 @@ int main(int argc, char **argv)
     fputs("]}", out);
     fputs("\n  },\n  \"enums\": {", out);
     first = 1;
-    enum_values("focal_status", FOCAL_ERR_NUMERIC + 1, status_name, &first);
+    enum_values("focal_status", FOCAL_ERR_BUSY + 1, status_name, &first);
     enum_values("focal_loss_kind", FOCAL_LOSS_KIND_COUNT, kind_name, &first);
     enum_values("focal_reduction", FOCAL_REDUCTION_COUNT, reduction_name, &first);
     enum_values("focal_task", FOCAL_TASK_MULTILABEL + 1, task_name, &first);

@@ -89,8 +89,13 @@ focal_status focal_run_write_metrics(const char *path, const struct focal_datase
  * to be resumed (the epoch count may change and is not in it). */
 cJSON *focal_run_config_json(const struct focal_run_config *cfg, int classes);
 
+/* v as a JSON number that reads back as exactly v (null when not finite),
+ * and an array of n such numbers. */
+cJSON *focal_run_exact_number(double v);
+cJSON *focal_run_exact_array(const double *v, int n);
+
 /* cJSON numbers cannot be NaN: NaN is written as null and read back (a
- * missing or non-number key reads as NaN). */
+ * missing or non-number key reads as NaN). The number reads back exactly. */
 void focal_run_add_num(cJSON *o, const char *key, double v);
 double focal_run_get_num(const cJSON *o, const char *key);
 
@@ -112,9 +117,38 @@ focal_status focal_run_path(char *buf, size_t size, const char *dir, const char 
 /* dir/history.csv: one row per epoch; undefined values are empty fields. Atomic. */
 focal_status focal_run_write_history(const char *dir, const struct focal_run_state *s);
 
-/* dir/run.json: what focal eval and focal predict need, and how the run went. Atomic. */
+/* dir/run.json: what focal eval and focal predict need, how the run went,
+ * its settings ("config", focal_run_settings_json) with their "fingerprint",
+ * and whether it is "finished" (metrics.json and scores.csv written). Atomic. */
 focal_status focal_run_write_run_json(const char *dir, const struct focal_run_config *cfg,
-                                      const struct focal_dataset *d, const struct focal_run_state *s, int outputs);
+                                      const struct focal_dataset *d, const struct focal_run_state *s, int outputs,
+                                      const cJSON *settings, int finished);
+
+/* ---- run_folder.c: settings, fingerprint, the folder's lock and state ---------------- */
+
+/* Everything that determines a run: focal_run_config_json plus "epochs",
+ * "fundus_crop" and "data" (sample and split counts, and a hash of the
+ * labels, pixels or features, class names and the split's sample lists). */
+cJSON *focal_run_settings_json(const struct focal_run_config *cfg, int outputs, const struct focal_dataset *d,
+                               const int *train, int n_train, const int *val, int n_val, const int *test,
+                               int n_test);
+
+/* A hash of the settings' canonical text, 16 hex digits. */
+void focal_run_fingerprint(const cJSON *settings, char out[17]);
+
+/* 0 when the settings old and now match (skipping "epochs" if skip_epochs),
+ * else 1 and the first difference as "path old -> new" in buf (e.g.
+ * "loss.gamma 2 -> 0.5", "data.hash 1f.. -> 9c.."). */
+int focal_run_settings_diff(const cJSON *old, const cJSON *now, int skip_epochs, char *buf, size_t size);
+
+/* Locks dir (which exists), finishes or undoes an interrupted commit, and
+ * decides how a run with `settings` starts there in `mode` (enum
+ * focal_run_mode): *how, and in why what changed (RESTARTED). Removes the
+ * run's files when it restarts, and leftovers of a folder without run.json.
+ * On failure the lock is released; FOCAL_ERR_BUSY, FOCAL_ERR_ARG (NEW onto a
+ * run), FOCAL_ERR_IO. */
+focal_status focal_run_folder_open(struct focal_dir_lock *lock, const char *dir, int mode, const cJSON *settings,
+                                   enum focal_run_start *how, char *why, size_t nwhy);
 
 /* scores.csv at path: the best checkpoint's probabilities vp (n_val × outputs)
  * and tp (n_test × outputs) and the true labels of every validation and test

@@ -75,6 +75,19 @@ out:
     return st;
 }
 
+/* Finishes a commit a crash interrupted in dir, so that the model and
+ * run.json read next are of one epoch. Best effort: a folder in use by a
+ * writer (it finishes its own commits) or read-only is left as it is. */
+static void settle(const char *dir)
+{
+    struct focal_dir_lock lock;
+    if (focal_dir_lock(&lock, dir) != FOCAL_OK)
+        return;
+    (void)focal_commit_recover(dir, NULL);
+    focal_dir_unlock(&lock);
+    focal_clear_error();
+}
+
 focal_status focal_run_load(struct focal_run *r, const char *dir, int max_batch)
 {
     char path[4096];
@@ -92,6 +105,7 @@ focal_status focal_run_load(struct focal_run *r, const char *dir, int max_batch)
             focal_run_release(r);
         return st;
     }
+    settle(dir);
     st = focal_run_path(path, sizeof path, dir, "model.safetensors");
     if (st != FOCAL_OK || (st = focal_checkpoint_load(path, max_batch, &r->model, &r->meta)) != FOCAL_OK)
         return st;

@@ -45,6 +45,10 @@ expect "and no model of its own" test ! -e E/model.safetensors
 gap=$(mean_gap E E/seed0 E/seed1 E/seed2)
 expect "its scores are the mean of the members' (largest gap $gap)" awk -v g="$gap" 'BEGIN { exit !(g <= 1e-6) }'
 expect "as many rows as a member's" test "$(wc -l < E/scores.csv)" -eq "$(wc -l < E/seed0/scores.csv)"
+cp E/scores.csv first_scores.csv
+run train --data t.csv --epochs 2 --batch 32 --threads 1 --seeds 3 --out E
+expect "run again: every seed is skipped" test "$rc" -eq 0 -a "$(grep -c 'finished before, skipped' "$T/stdout")" -eq 3
+expect "... and the ensemble is the same" cmp -s first_scores.csv E/scores.csv
 # the seeds are the run's seed and the next ones
 expect "seed1 trained with seed 1" grep -qE '"seed":[[:space:]]*"?1"?,?$' E/seed1/run.json
 
