@@ -54,6 +54,17 @@ static focal_status read_run_json(struct focal_run *r, const char *path)
                         path, outputs);
         goto out;
     }
+    /* the task must be the model's: its head and its number of outputs */
+    const enum focal_head head = focal_model_head(r->model);
+    const int fits = r->task == FOCAL_TASK_BINARY ? head == FOCAL_HEAD_SIGMOID && outputs == 1
+                     : r->task == FOCAL_TASK_MULTILABEL ? head == FOCAL_HEAD_SIGMOID
+                                                         : head == FOCAL_HEAD_SOFTMAX && outputs >= 2;
+    if (!fits) {
+        st = focal_fail(FOCAL_ERR_FORMAT, "%s: task \"%s\" does not fit the model's %s head with %d output%s", path,
+                        task->valuestring, head == FOCAL_HEAD_SOFTMAX ? "softmax" : "sigmoid", outputs,
+                        outputs == 1 ? "" : "s");
+        goto out;
+    }
     r->num_classes = r->task == FOCAL_TASK_BINARY ? 2 : outputs;
     r->thresholds = malloc((size_t)outputs * sizeof *r->thresholds);
     if (!r->thresholds) {
