@@ -24,6 +24,10 @@ void cmd_synth_help(FILE *fp);
 int cmd_train(int argc, char **argv);
 void cmd_train_help(FILE *fp);
 
+/* `focal ensemble`: a run folder averaging the probabilities of finished runs. */
+int cmd_ensemble(int argc, char **argv);
+void cmd_ensemble_help(FILE *fp);
+
 /* `focal eval`: metrics of a run's model on a dataset. */
 int cmd_eval(int argc, char **argv);
 void cmd_eval_help(FILE *fp);

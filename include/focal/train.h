@@ -178,10 +178,25 @@ struct focal_run {
     double *thresholds;              /* num_classes (binary: 1) decision thresholds */
     int fundus_crop;
     int channels, height, width;     /* model input */
+    int n_members;                   /* an ensemble: its members (model and meta are the first's);
+                                        0 for a single run */
+    struct focal_run *members;       /* an ensemble: members 2..n_members; NULL for a single run */
+    int tta;                         /* test-time augmentation of focal_run_predict and
+                                        focal_run_evaluate: FOCAL_TTA_NONE (as loaded) or
+                                        FOCAL_TTA_FLIPS; the caller sets it */
+    int trained_vflip;               /* the run trained with vertical flips (run.json's augment) */
 };
+/* Test-time augmentation: FLIPS averages the probabilities of the image and
+ * its horizontal flip, and when the run trained with vertical flips also of
+ * its vertical flip and of both flips (every member of an ensemble by its
+ * own training). Image inputs only. */
+enum focal_tta { FOCAL_TTA_NONE, FOCAL_TTA_FLIPS };
 /* Loads dir/model.safetensors and dir/run.json for up to max_batch samples,
  * after finishing a commit that a crash interrupted (when no process holds
- * the folder's lock and the folder is writable). */
+ * the folder's lock and the folder is writable). When run.json describes an
+ * ensemble (focal_ensemble_create), loads every member so: predicting and
+ * evaluating then use the mean of their probabilities and the ensemble's
+ * thresholds. */
 focal_status focal_run_load(struct focal_run *r, const char *dir, int max_batch);
 /* Frees the model, metadata and thresholds focal_run_load put in *r and
  * zeroes it. Safe on a zeroed struct and on NULL. */
@@ -210,6 +225,24 @@ focal_status focal_run_predict(struct focal_run *r, const struct focal_dataset *
  * d's task or classes differ from the run's. */
 focal_status focal_run_evaluate(struct focal_run *r, const struct focal_dataset *d, const int *idx, int n,
                                 struct focal_metrics *m, struct focal_riadd *riadd, int *have_riadd);
+
+/* ------------------------------------------------------------------------ */
+/* Ensembles                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* Makes the run folder dir (created if missing; it must not hold a trained
+ * run) an ensemble of the finished runs members[0..n) (n >= 2): run.json
+ * with "kind": "ensemble" and "members" (paths relative to dir; the members
+ * stay where they are), scores.csv with the mean of the members'
+ * probabilities of every validation and test sample (matched by sample id),
+ * per-class thresholds chosen on those validation means as a run chooses
+ * them (maximum F1), and metrics.json with those thresholds. The members
+ * must be single runs with the same task, classes, positive class, input
+ * size and fundus crop, and the same validation and test samples and labels;
+ * otherwise FOCAL_ERR_ARG naming the member and what differs. Reading a
+ * member fails as focal_run_read_scores does. Every file is written
+ * atomically. focal_run_load loads the folder like a run. */
+focal_status focal_ensemble_create(const char *dir, const char *const *members, int n);
 
 /* ------------------------------------------------------------------------ */
 /* Reading a run folder back                                                 */
@@ -270,6 +303,7 @@ struct focal_run_scores {
     int outputs;               /* probability columns (binary: 1, the positive class) */
     char **names;              /* outputs column names */
     int n;                     /* samples of the split */
+    char **ids;                /* n sample ids, as scores.csv holds them */
     double *probs;             /* n × outputs probabilities, each finite */
     uint8_t *labels;           /* n × outputs 0/1 labels */
 };

@@ -44,6 +44,9 @@ void focal_run_inputs(float *x, const struct focal_dataset *d, const int *idx, i
  * n × outputs floats. */
 void focal_run_targets(void *targets, const struct focal_dataset *d, const int *idx, int n);
 
+/* probs (n × c) from logits (n × c): softmax per row, or a sigmoid per element. */
+void focal_run_probs(double *probs, const float *logits, int n, int c, int softmax);
+
 /* Evaluation-mode probabilities (n × outputs) of samples idx[0..n) and, with
  * loss non-NULL, the mean of the batches' losses weighted by batch size. */
 focal_status focal_run_scores(struct focal_model *m, const struct focal_dataset *d, const int *idx, int n,
@@ -152,5 +155,27 @@ focal_status focal_run_folder_open(struct focal_dir_lock *lock, const char *dir,
  * sample, for precision-recall curves. Atomic. */
 focal_status focal_run_write_scores(const char *path, const struct focal_dataset *d, int outputs, const int *val,
                                     int n_val, const double *vp, const int *test, int n_test, const double *tp);
+
+/* ---- ensembles (ensemble.c) ---- */
+
+/* When dir/run.json describes an ensemble: *is_ens = 1, and *r receives its
+ * first member as focal_run_load loads it, with the other members in
+ * r->members (r->n_members in all); the caller then reads the ensemble's own
+ * thresholds. Otherwise *is_ens = 0, FOCAL_OK and r untouched. */
+focal_status focal_ensemble_load(struct focal_run *r, const char *dir, int max_batch, int *is_ens);
+
+/* For an ensemble r whose first member's probabilities of samples idx[0..n)
+ * are in probs: adds the other members' and divides by the member count.
+ * Does nothing for a single run. */
+focal_status focal_ensemble_predict_rest(struct focal_run *r, const struct focal_dataset *d, const int *idx, int n,
+                                         double *probs);
+
+/* ---- test-time augmentation (tta.c) ---- */
+
+/* As focal_run_scores without a loss, averaging the probabilities of the
+ * identity and the horizontal flip, and with vflip also of the vertical flip
+ * and both flips. FOCAL_ERR_ARG for inputs of height and width 1 (a table). */
+focal_status focal_run_scores_flips(struct focal_model *m, const struct focal_dataset *d, const int *idx, int n,
+                                   const float *mean, const float *std, int vflip, double *probs);
 
 #endif
