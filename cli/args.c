@@ -168,6 +168,16 @@ int cli_parse_double_in(const char *opt, const char *text, double lo, int lo_ope
     return 0;
 }
 
+int cli_parse_tta(const char *text, int *tta)
+{
+    if (strcmp(text, "none") == 0 || strcmp(text, "flips") == 0) {
+        *tta = strcmp(text, "flips") == 0;
+        return 0;
+    }
+    cli_error("--tta: '%s'; expected none or flips", text);
+    return -1;
+}
+
 int cli_parse_long(const char *opt, const char *text, long lo, long hi, long *x)
 {
     char *end;

@@ -67,6 +67,10 @@ int cli_parse_double_in(const char *opt, const char *text, double lo, int lo_ope
  * printing a message that names opt, quotes text and states [lo, hi]. */
 int cli_parse_long(const char *opt, const char *text, long lo, long hi, long *x);
 
+/* --tta: "none" (0) or "flips" (1, FOCAL_TTA_FLIPS) into *tta. Returns 0,
+ * or -1 after printing a message naming the valid values. */
+int cli_parse_tta(const char *text, int *tta);
+
 /* Parses a comma-separated list of finite numbers. *out (caller frees with
  * free()) receives *n values. Returns 0, or -1 after printing a message naming
  * opt and the offending item (an empty item included). */

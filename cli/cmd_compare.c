@@ -12,6 +12,7 @@
 #include "focal.h"
 #include "args.h"
 #include "commands.h"
+#include "ensemble.h"
 #include "experiment.h"
 
 #define MAX_METHODS 32
@@ -67,8 +68,18 @@ void cmd_compare_help(FILE *fp)
 "whether its lead over the second exceeds the seed-to-seed spread (the larger of\n"
 "the two methods' standard deviations). Test numbers are reported for every\n"
 "method and never used to choose. Writes DIR/results.csv, DIR/results.json,\n"
-"DIR/report.html and DIR/report.md. Run again with the same DIR after an\n"
-"interruption: finished runs are skipped, an interrupted one is resumed.\n"
+"DIR/report.html and DIR/report.md. With two seeds or more, each method's\n"
+"seed ensemble (DIR/runs/<method>/ensemble, see 'focal ensemble': the mean of\n"
+"its seeds' probabilities) is added as a row \"<method> (ensemble of K)\";\n"
+"these rows are shown for reference and never chosen.\n"
+"\n"
+"Run again with the same DIR after an interruption: a finished run is skipped\n"
+"and an interrupted one resumed, but only when its settings (every training\n"
+"option, the epochs and a fingerprint of the data and its split, kept in the\n"
+"run's run.json) are those of this command; a run made with other settings is\n"
+"run again, and the output says what changed. --overwrite runs everything\n"
+"again. DIR and each run folder are locked while in use; the results and the\n"
+"report always come from the runs of this command.\n"
 "\n"
 "Methods (--methods, comma-separated; default " DEFAULT_METHODS ";\n"
 "a method that does not fit the task is left out with a note)\n", fp);
@@ -99,6 +110,11 @@ struct method {
     struct exp_result res[MAX_SEEDS];
     double mean[EXP_NSPLITS][EXP_N], std[EXP_NSPLITS][EXP_N];
     double gamma;                      /* of a focal-type loss, else NaN */
+    /* the seed ensemble (two seeds or more): one model averaging the seeds'
+     * probabilities; shown beside the methods, never chosen as the best */
+    int have_ens;
+    struct exp_result ens;
+    char ens_name[96];                 /* "<name> (ensemble of K)" */
 };
 
 /* The spec of `name`: a user definition, else a built-in for the task. */
@@ -120,25 +136,42 @@ static const char *method_spec(const char *name, char **defs, int n_defs, enum f
     return NULL;
 }
 
-/* Prints one table (split s) of every method: mean ± std. */
+/* Prints one cell: mean ± std, the mean alone, or n/a. */
+static void print_cell(double mu, double sd, int k, int seeds)
+{
+    int prec = k == EXP_SECONDS ? 1 : 3;
+    if (!isfinite(mu))
+        printf(" %17s", "n/a");
+    else if (seeds > 1 && isfinite(sd))
+        printf(" %9.*f ± %5.*f", prec, mu, prec, sd);
+    else
+        printf(" %17.*f", prec, mu);
+}
+
+/* Prints one table (split s) of every method: mean ± std; then the seed
+ * ensembles' rows (one model each: no spread). */
 static void print_table(struct method *m, int n, int s, int seeds, int best)
 {
-    printf("%-18s", s == EXP_VAL ? "validation" : "test");
+    int w = 16;
+    for (int i = 0; i < n; i++)
+        if (m[i].have_ens && (int)strlen(m[i].ens_name) > w)
+            w = (int)strlen(m[i].ens_name);
+    printf("%-*s", w + 2, s == EXP_VAL ? "validation" : "test");
     for (int k = 0; k < EXP_N; k++)
         printf(" %17s", exp_metric_label((enum exp_metric)k));
     putchar('\n');
     for (int i = 0; i < n; i++) {
-        printf("%-16.16s%s", m[i].name, i == best ? " *" : "  ");
-        for (int k = 0; k < EXP_N; k++) {
-            double mu = m[i].mean[s][k], sd = m[i].std[s][k];
-            int prec = k == EXP_SECONDS ? 1 : 3;
-            if (!isfinite(mu))
-                printf(" %17s", "n/a");
-            else if (seeds > 1 && isfinite(sd))
-                printf(" %9.*f ± %5.*f", prec, mu, prec, sd);
-            else
-                printf(" %17.*f", prec, mu);
-        }
+        printf("%-*.16s%s", w, m[i].name, i == best ? " *" : "  ");
+        for (int k = 0; k < EXP_N; k++)
+            print_cell(m[i].mean[s][k], m[i].std[s][k], k, seeds);
+        putchar('\n');
+    }
+    for (int i = 0; i < n; i++) {
+        if (!m[i].have_ens)
+            continue;
+        printf("%-*s  ", w, m[i].ens_name);
+        for (int k = 0; k < EXP_N; k++)
+            print_cell(m[i].ens.values[s][k], NAN, k, seeds);
         putchar('\n');
     }
 }
@@ -165,6 +198,13 @@ static int write_csv(const char *dir, struct method *m, int n, int seeds)
                     fprintf(wf.fp, "%.6g", m[i].std[s][k]);
                 fprintf(wf.fp, ",%d\n", seeds);
             }
+    /* the seed ensembles: one model each, no spread */
+    for (int i = 0; i < n; i++)
+        for (int s = 0; m[i].have_ens && s < EXP_NSPLITS; s++)
+            for (int k = 0; k < EXP_N; k++)
+                if (isfinite(m[i].ens.values[s][k]))
+                    fprintf(wf.fp, "%s,%s,%s,%.6g,,%d\n", m[i].ens_name, s == EXP_VAL ? "val" : "test",
+                            exp_metric_key((enum exp_metric)k), m[i].ens.values[s][k], seeds);
     if (focal_wfile_commit(&wf) != FOCAL_OK) {
         cli_error("%s", focal_last_error());
         return -1;
@@ -184,6 +224,7 @@ int cmd_compare(int argc, char **argv)
     struct focal_dataset *d = NULL;
     int *train = NULL, *val = NULL, *test = NULL, n_train = 0, n_val = 0, n_test = 0;
     cJSON *results = NULL;
+    struct focal_dir_lock lock = { -1, NULL };
     char *list = NULL;
 
     trainopt_init(&base);
@@ -282,10 +323,9 @@ int cmd_compare(int argc, char **argv)
         cli_error("compare: no method applies to this data");
         goto out;
     }
-    if (exp_mkdirs(base.out) != 0) {
-        status = CLI_EXIT_DATA;
+    if ((status = exp_begin(base.out, &lock)) != CLI_EXIT_OK)
         goto out;
-    }
+    status = CLI_EXIT_USAGE;
 
     int rare[3], n_rare = exp_rarest(d, train, n_train, rare);
     enum focal_select sel = focal_select_resolve(base.cfg.select, d->task);
@@ -331,6 +371,20 @@ int cmd_compare(int argc, char **argv)
                 printf("[%d/%d] %-16s seed %d  val %s %.4f%s  (%.1f s)\n", done, total, m[i].name, s,
                        exp_metric_label((enum exp_metric)key), m[i].res[s].values[EXP_VAL][key],
                        skipped ? "  finished before, skipped" : "", progress_now() - t0);
+                fflush(stdout);
+            }
+        }
+        /* the method's seed ensemble (ensemble.h), from its seeds' scores */
+        if (seeds >= 2) {
+            char mdir[4096];
+            snprintf(mdir, sizeof mdir, "%s/runs/%s", base.out, m[i].name);
+            snprintf(m[i].ens_name, sizeof m[i].ens_name, "%s (ensemble of %ld)", m[i].name, seeds);
+            if (ensemble_of_seeds(mdir, (int)seeds, m[i].res, rare, n_rare, &m[i].ens) != 0)
+                goto out;
+            m[i].have_ens = 1;
+            if (!base.quiet) {
+                printf("[ensemble] %-16s %ld seeds  val %s %.4f\n", m[i].name, seeds,
+                       exp_metric_label((enum exp_metric)key), m[i].ens.values[EXP_VAL][key]);
                 fflush(stdout);
             }
         }
@@ -388,6 +442,10 @@ int cmd_compare(int argc, char **argv)
         }
         printf("\nmean ± std over %ld seed%s; * best on validation %s. Test numbers are reported, never used to "
                "choose.\n%s\n", seeds, seeds == 1 ? "" : "s", mlabel, sentence);
+        if (seeds >= 2)
+            printf("<method> (ensemble of %ld): one model averaging the %ld seeds' probabilities, thresholds chosen "
+                   "on validation; train s is the seeds' total. Shown for reference, never chosen as the best.\n",
+                   seeds, seeds);
         if (n_rare)
             printf("AP rarest 3: mean average precision of %s%s%s%s%s (fewest training examples).\n",
                    d->class_names[rare[0]], n_rare > 1 ? ", " : "", n_rare > 1 ? d->class_names[rare[1]] : "",
@@ -417,6 +475,27 @@ int cmd_compare(int argc, char **argv)
         }
         cJSON_AddItemToArray(arr, o);
     }
+    /* the seed ensembles: beside "methods", so that choosing and the
+     * per-method charts stay the single models' */
+    cJSON *ens = seeds >= 2 ? cJSON_AddArrayToObject(results, "ensembles") : NULL;
+    for (int i = 0; ens && i < n_methods; i++) {
+        if (!m[i].have_ens)
+            continue;
+        cJSON *o = cJSON_CreateObject();
+        char rel[128];
+        snprintf(rel, sizeof rel, "runs/%s/ensemble", m[i].name);
+        cJSON_AddStringToObject(o, "name", m[i].ens_name);
+        cJSON_AddStringToObject(o, "method", m[i].name);
+        cJSON_AddNumberToObject(o, "members", (double)seeds);
+        cJSON_AddStringToObject(o, "run", rel);
+        for (int sp = 0; sp < (have_test ? 2 : 1); sp++) {
+            cJSON *so = cJSON_AddObjectToObject(o, sp == EXP_VAL ? "val" : "test");
+            for (int k = 0; k < EXP_N; k++)
+                cJSON_AddItemToObject(so, exp_metric_key((enum exp_metric)k),
+                                      exp_stat_json(m[i].ens.values[sp][k], NAN));
+        }
+        cJSON_AddItemToArray(ens, o);
+    }
     cJSON *bo = cJSON_AddObjectToObject(results, "best");
     cJSON_AddStringToObject(bo, "method", best >= 0 ? m[best].name : "");
     cJSON_AddStringToObject(bo, "second", second >= 0 ? m[second].name : "");
@@ -432,6 +511,7 @@ int cmd_compare(int argc, char **argv)
         goto out;
     status = CLI_EXIT_OK;
 out:
+    focal_dir_unlock(&lock);
     cJSON_Delete(results);
     for (int i = 0; i < n_methods; i++) {
         free(m[i].spec);

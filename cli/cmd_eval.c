@@ -9,11 +9,12 @@
 #include "dataopt.h"
 #include "metrics_print.h"
 
-enum { E_HELP = 1, E_MODEL, E_SPLIT, E_JSON, E_THREADS, E_QUIET, E_SEED };
+enum { E_HELP = 1, E_MODEL, E_SPLIT, E_JSON, E_THREADS, E_QUIET, E_SEED, E_TTA };
 
 static const struct cli_opt eval_opts[] = {
     { "--help", 0, E_HELP }, { "--model", 1, E_MODEL }, { "--split", 1, E_SPLIT }, { "--json", 0, E_JSON },
-    { "--threads", 1, E_THREADS }, { "--quiet", 0, E_QUIET }, { "--seed", 1, E_SEED }, DATAOPT_CLI_OPTS,
+    { "--threads", 1, E_THREADS }, { "--quiet", 0, E_QUIET }, { "--seed", 1, E_SEED }, { "--tta", 1, E_TTA },
+    DATAOPT_CLI_OPTS,
 };
 #define N_EVAL_OPTS (sizeof eval_opts / sizeof eval_opts[0])
 
@@ -38,6 +39,10 @@ void cmd_eval_help(FILE *fp)
 "                       --val-frac and --test-frac).\n"
 "  --json               print the metrics as JSON (the keys of 'focal metrics\n"
 "                       --json') instead of the table.\n"
+"  --tta none|flips     test-time augmentation: flips averages the probabilities\n"
+"                       of each image and its horizontal flip (and, when the run\n"
+"                       trained with --augment vflip, its vertical flips);\n"
+"                       image data only (default none).\n"
 "  --threads N          threads (0: one per core, the default).\n"
 "  --quiet              no progress bar.\n"
 "\n", fp);
@@ -53,7 +58,7 @@ int cmd_eval(int argc, char **argv)
     struct dataopt dopt;
     struct cli_parser p = { argc, argv, 1, "eval", eval_opts, N_EVAL_OPTS };
     const char *v, *model = NULL, *split = NULL, *seed_text = NULL;
-    int id, json = 0, quiet = 0, status = CLI_EXIT_USAGE, have_riadd = 0;
+    int id, json = 0, quiet = 0, tta = 0, status = CLI_EXIT_USAGE, have_riadd = 0;
     long threads = 0;
     struct focal_run run = { 0 };
     struct focal_dataset *d = NULL;
@@ -78,6 +83,8 @@ int cmd_eval(int argc, char **argv)
             json = 1;
         else if (id == E_QUIET)
             quiet = 1;
+        else if (id == E_TTA && cli_parse_tta(v, &tta))
+            goto out;
         else if (id == E_SEED)
             seed_text = v;
         else if (id == E_THREADS && cli_parse_long("--threads", v, 0, 1024, &threads))
@@ -108,6 +115,7 @@ int cmd_eval(int argc, char **argv)
         cli_error("%s", focal_last_error());
         goto out;
     }
+    run.tta = tta ? FOCAL_TTA_FLIPS : FOCAL_TTA_NONE;
     if (!seed_text)
         seed = run.meta.seed;
     if (dopt.size_given && (dopt.img.width != run.width || dopt.img.height != run.height))

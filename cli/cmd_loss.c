@@ -21,7 +21,7 @@
 #define ROW_SUM_TOLERANCE 1e-3
 
 enum loss_opt {
-    L_HELP, L_TYPE, L_LOGITS, L_TARGETS, L_CLASS_WEIGHTS, L_GRAD, L_PROBS, L_THREADS, L_N_OPTS
+    L_HELP, L_TYPE, L_LOGITS, L_TARGETS, L_CLASS_WEIGHTS, L_PRIOR, L_GRAD, L_PROBS, L_THREADS, L_N_OPTS
 };
 
 static const struct cli_opt loss_opts[] = {
@@ -30,6 +30,7 @@ static const struct cli_opt loss_opts[] = {
     { "--logits", 1, L_LOGITS },
     { "--targets", 1, L_TARGETS },
     { "--class-weights", 1, L_CLASS_WEIGHTS },
+    { "--prior", 1, L_PRIOR },
     { "--grad", 1, L_GRAD },
     { "--probs", 0, L_PROBS },
     { "--threads", 1, L_THREADS },
@@ -61,6 +62,13 @@ void cmd_loss_help(FILE *fp)
 "                         ce             cross-entropy\n"
 "                         softmax-focal  multi-class focal loss\n"
 "                         softmax-poly1  softmax focal + epsilon (1-P)^(gamma+1)\n"
+"                       Long-tail losses (they need --prior):\n"
+"                         la             logit-adjusted CE, CE(z + tau log prior)\n"
+"                         balanced-softmax  la with tau = 1\n"
+"                         ldam           CE(s (z - margin of the true class)),\n"
+"                                        margins m (n_min / n_y)^(1/4)\n"
+"                         db             distribution-balanced loss (sigmoid,\n"
+"                                        multi-label)\n"
 "  --logits FILE        N rows x C logits (probabilities with --probs).\n"
 "  --targets FILE       sigmoid family: N x C targets in [0, 1] (soft targets\n"
 "                       allowed; a negative value ignores that element).\n"
@@ -74,7 +82,14 @@ void cmd_loss_help(FILE *fp)
 "                       one weight >= 0 per class (column), exactly C of them;\n"
 "                       multiplies each element's loss (sigmoid) or each row's\n"
 "                       loss by the weight of its target class (softmax);\n"
-"                       default all 1.\n", fp);
+"                       default all 1.\n"
+"  --prior LIST|FILE    la, balanced-softmax, ldam, db: the training split's\n"
+"                       class prior, C values > 0, comma-separated or a CSV\n"
+"                       file (one row or one column): counts or frequencies\n"
+"                       (only their ratios matter) for la, balanced-softmax and\n"
+"                       ldam; for db the frequencies in (0, 1), the number of\n"
+"                       training samples with each label over the number of\n"
+"                       training samples.\n", fp);
     fprintf(fp,
 "\n"
 "Output\n"
@@ -114,8 +129,42 @@ struct loss_job {
     int probs;
     double *class_weights;      /* owned */
     size_t n_class_weights;
+    double *prior;              /* owned */
+    size_t n_prior;
     long threads;               /* -1 = not given */
 };
+
+/* --prior: a CSV file of one row or one column if `text` names a file that
+ * exists, else a comma-separated list. The values are checked with the loss,
+ * by the library. Returns 0, or -1 after printing an error. */
+static int loss_read_prior(const char *text, double **out, size_t *n)
+{
+    FILE *f = fopen(text, "r");
+    if (!f)
+        return cli_parse_list("--prior", text, out, n);
+    fclose(f);
+    struct focal_csv_matrix m = { 0, 0, NULL };
+    if (focal_csv_read(text, &m) != FOCAL_OK) {
+        cli_error("--prior: %s", focal_last_error());
+        return -1;
+    }
+    if (m.rows != 1 && m.cols != 1) {
+        cli_error("--prior: %s is %zu x %zu; expected one row or one column of class priors", text, m.rows,
+                  m.cols);
+        focal_csv_release(&m);
+        return -1;
+    }
+    *n = m.rows * m.cols;
+    *out = malloc(*n * sizeof **out);
+    if (!*out) {
+        cli_error("--prior: out of memory");
+        focal_csv_release(&m);
+        return -1;
+    }
+    memcpy(*out, m.data, *n * sizeof **out);
+    focal_csv_release(&m);
+    return 0;
+}
 
 /* Prints the valid type names after an error about --type. */
 static void loss_bad_type(const char *text)
@@ -180,6 +229,23 @@ static int loss_parse(int argc, char **argv, struct loss_job *job)
         if (cli_parse_list("--class-weights", val[L_CLASS_WEIGHTS], &job->class_weights,
                            &job->n_class_weights))
             return CLI_EXIT_USAGE; /* their values are checked with the loss, by the library */
+    }
+    const int wants_prior = (focal_loss_info(kind)->params & FOCAL_PARAM_CLASS_PRIOR) != 0;
+    if (val[L_PRIOR] && !wants_prior) {
+        fprintf(stderr, "focal: warning: --prior is ignored by --type %s; it is used by ", focal_loss_kind_name(kind));
+        const char *sep = "";
+        for (int k = 0; k < FOCAL_LOSS_KIND_COUNT; k++)
+            if (focal_loss_info((enum focal_loss_kind)k)->params & FOCAL_PARAM_CLASS_PRIOR) {
+                fprintf(stderr, "%s%s", sep, focal_loss_kind_name((enum focal_loss_kind)k));
+                sep = ", ";
+            }
+        fputc('\n', stderr);
+    } else if (!val[L_PRIOR] && wants_prior) {
+        cli_error("--type %s needs --prior: the training split's class %s, one per class (column)",
+                  focal_loss_kind_name(kind), kind == FOCAL_LOSS_DB ? "frequencies in (0, 1)" : "counts or frequencies");
+        return CLI_EXIT_USAGE;
+    } else if (val[L_PRIOR] && loss_read_prior(val[L_PRIOR], &job->prior, &job->n_prior) != 0) {
+        return CLI_EXIT_USAGE;
     }
     return CLI_EXIT_OK;
 }
@@ -295,6 +361,7 @@ int cmd_loss(int argc, char **argv)
     status = loss_parse(argc, argv, &job);
     if (status != CLI_EXIT_OK) {
         free(job.class_weights);
+        free(job.prior);
         return status < 0 ? CLI_EXIT_OK : status;
     }
     struct focal_loss *l = &job.l;
@@ -335,6 +402,15 @@ int cmd_loss(int argc, char **argv)
             goto out;
         }
         l->class_weights = job.class_weights;
+    }
+    if (job.prior) {
+        if (job.n_prior != c) {
+            cli_error("--prior: %zu value%s given, but %s has %zu classes (columns); expected exactly %zu",
+                      job.n_prior, job.n_prior == 1 ? "" : "s", job.logits_path, c, c);
+            status = CLI_EXIT_USAGE;
+            goto out;
+        }
+        l->class_prior = job.prior;
     }
     if (focal_loss_check(l, c) != FOCAL_OK) {
         status = loss_lib_error(CLI_EXIT_USAGE);
@@ -403,5 +479,6 @@ out:
     focal_csv_release(&x);
     focal_csv_release(&y);
     free(job.class_weights);
+    free(job.prior);
     return status;
 }

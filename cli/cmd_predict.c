@@ -9,12 +9,12 @@
 #include "commands.h"
 #include "dataopt.h"
 
-enum { P_HELP, P_MODEL, P_IMAGES, P_OUT, P_THREADS, P_CACHE, P_ON_BAD_IMAGE, P_QUIET };
+enum { P_HELP, P_MODEL, P_IMAGES, P_OUT, P_THREADS, P_CACHE, P_ON_BAD_IMAGE, P_QUIET, P_TTA };
 
 static const struct cli_opt predict_opts[] = {
     { "--help", 0, P_HELP }, { "--model", 1, P_MODEL }, { "--images", 1, P_IMAGES }, { "--out", 1, P_OUT },
     { "--threads", 1, P_THREADS }, { "--cache", 1, DATAOPT_CACHE }, { "--on-bad-image", 1, DATAOPT_ON_BAD_IMAGE },
-    { "--quiet", 0, P_QUIET },
+    { "--quiet", 0, P_QUIET }, { "--tta", 1, P_TTA },
 };
 #define N_PREDICT_OPTS (sizeof predict_opts / sizeof predict_opts[0])
 
@@ -40,6 +40,10 @@ void cmd_predict_help(FILE *fp)
 "  --on-bad-image skip|error\n"
 "                       a missing or unreadable image: stop (default), or leave\n"
 "                       it out and list it.\n"
+"  --tta none|flips     test-time augmentation: flips averages the probabilities\n"
+"                       of each image and its horizontal flip (and, when the run\n"
+"                       trained with --augment vflip, its vertical flips);\n"
+"                       image data only (default none).\n"
 "  --threads N          threads (0: one per core, the default).\n"
 "  --quiet              no progress bar.\n"
 "\n"
@@ -96,7 +100,7 @@ int cmd_predict(int argc, char **argv)
     const char *model = NULL, *out = NULL;
     const char **inputs = calloc((size_t)argc, sizeof *inputs);
     char **args = calloc((size_t)argc + 1, sizeof *args);
-    int n_inputs = 0, n_args = 0, quiet = 0, status = CLI_EXIT_USAGE;
+    int n_inputs = 0, n_args = 0, quiet = 0, tta = 0, status = CLI_EXIT_USAGE;
     long threads = 0;
     struct focal_run run = { 0 };
     struct focal_dataset *d = NULL;
@@ -133,6 +137,8 @@ int cmd_predict(int argc, char **argv)
             model = v;
         else if (id == P_OUT)
             out = v;
+        else if (id == P_TTA && cli_parse_tta(v, &tta))
+            goto out;
         else if (id == P_QUIET)
             quiet = 1;
         else if (id == P_THREADS && cli_parse_long("--threads", v, 0, 1024, &threads))
@@ -152,6 +158,7 @@ int cmd_predict(int argc, char **argv)
         cli_error("%s", focal_last_error());
         goto out;
     }
+    run.tta = tta ? FOCAL_TTA_FLIPS : FOCAL_TTA_NONE;
     focal_run_image_options(&run, &dopt.img);
     if ((status = dataopt_decode(&dopt, d, quiet)) != CLI_EXIT_OK)
         goto out;

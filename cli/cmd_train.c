@@ -9,6 +9,7 @@
 #include "args.h"
 #include "commands.h"
 #include "dataopt.h"
+#include "ensemble.h"
 #include "lossopt.h"
 #include "progress.h"
 #include "trainopt.h"
@@ -18,7 +19,11 @@ int cmd_train(int argc, char **argv)
     struct trainopt t;
     struct focal_dataset *d = NULL;
     int *train = NULL, *val = NULL, *test = NULL, n_train = 0, n_val = 0, n_test = 0;
-    int status = trainopt_parse(&t, argc, argv, "train");
+    long seeds; /* --seeds K: a seed ensemble (ensemble.h) */
+    int status = ensemble_take_seeds(&argc, argv, &seeds);
+    if (status != CLI_EXIT_OK)
+        return status;
+    status = trainopt_parse(&t, argc, argv, "train");
     if (status != CLI_EXIT_OK)
         return status < 0 ? CLI_EXIT_OK : status;
     if ((status = dataopt_load(&t.data, &d, t.quiet)) != CLI_EXIT_OK)
@@ -26,7 +31,10 @@ int cmd_train(int argc, char **argv)
     if ((status = dataopt_splits(&t.data, d, t.cfg.seed, &train, &n_train, &val, &n_val, &test, &n_test)) !=
         CLI_EXIT_OK)
         goto out;
-    status = trainopt_run(&t, d, train, n_train, val, n_val, test, n_test, t.out);
+    if (seeds > 0)
+        status = ensemble_train_seeds(&t, seeds, d, train, n_train, val, n_val, test, n_test);
+    else
+        status = trainopt_run(&t, d, train, n_train, val, n_val, test, n_test, t.out);
 out:
     free(train);
     free(val);
@@ -49,9 +57,19 @@ void cmd_train_help(FILE *fp)
 "\n"
 "RUNDIR receives model.safetensors (best epoch), last.safetensors and\n"
 "last.optim.safetensors (for --resume), history.csv (one row per epoch),\n"
-"run.json (task, classes, thresholds, settings) and metrics.json ({\"val\": ...,\n"
-"\"test\": ...}, the keys of 'focal metrics --json'). Every file is written\n"
-"atomically.\n"
+"run.json (task, classes, thresholds, the settings and a fingerprint of them and\n"
+"of the data), metrics.json ({\"val\": ..., \"test\": ...}, the keys of 'focal\n"
+"metrics --json') and scores.csv. Each epoch's files, and the final metrics,\n"
+"are replaced together (one atomic commit): after a crash or a full disk at any\n"
+"point RUNDIR holds the last committed epoch, and --resume continues from it to\n"
+"the same result as an uninterrupted run. RUNDIR is locked while the run writes\n"
+"it (a second 'focal train' on it fails, naming the process); a RUNDIR that\n"
+"holds a run is refused unless --resume or --overwrite is given.\n"
+"\n"
+"  --seeds K            train K seeds (--seed, --seed + 1, ...) into RUNDIR/seed<k>\n"
+"                       and make RUNDIR their ensemble (see 'focal ensemble'):\n"
+"                       eval and predict on RUNDIR average the K models.\n"
+"                       Run again to continue: finished seeds are skipped.\n"
 "\n", fp);
     trainopt_help_all(fp,
 "  focal synth --out synth\n"

@@ -38,7 +38,9 @@ void cmd_tune_help(FILE *fp)
 "trained on the whole training split (validated on the validation split) and\n"
 "evaluated once on the test split (DIR/runs/best). Writes DIR/results.csv,\n"
 "DIR/results.json, DIR/report.html and DIR/report.md; run again with the same\n"
-"DIR to continue after an interruption.\n"
+"DIR to continue after an interruption (as with 'focal compare', a run is kept\n"
+"only when its settings and data are this command's; otherwise it is run\n"
+"again; --overwrite runs everything again).\n"
 "\n"
 "  --loss NAME          focal (default), poly1 or asl ... any loss with gamma.\n"
 "  --gamma LIST         gamma values (default 0,0.5,1,2,5).\n"
@@ -128,6 +130,7 @@ int cmd_tune(int argc, char **argv)
     int n_train = 0, n_val = 0, n_test = 0;
     double *counts = NULL;
     cJSON *results = NULL;
+    struct focal_dir_lock lock = { -1, NULL };
     static double cell_mean[MAX_GRID][MAX_GRID], cell_std[MAX_GRID][MAX_GRID];
 
     trainopt_init(&base);
@@ -190,8 +193,9 @@ int cmd_tune(int argc, char **argv)
                 goto out;
             }
         }
-    if (exp_mkdirs(base.out) != 0)
+    if ((status = exp_begin(base.out, &lock)) != CLI_EXIT_OK)
         goto out;
+    status = CLI_EXIT_DATA;
     int rare[3], n_rare = exp_rarest(d, train, n_train, rare);
     enum focal_select sel = focal_select_resolve(base.cfg.select, d->task);
     int key = exp_metric_of_select(sel);
@@ -382,6 +386,7 @@ int cmd_tune(int argc, char **argv)
         goto out;
     status = CLI_EXIT_OK;
 out:
+    focal_dir_unlock(&lock);
     cJSON_Delete(results);
     free(train);
     free(val);

@@ -24,6 +24,10 @@ void cmd_synth_help(FILE *fp);
 int cmd_train(int argc, char **argv);
 void cmd_train_help(FILE *fp);
 
+/* `focal ensemble`: a run folder averaging the probabilities of finished runs. */
+int cmd_ensemble(int argc, char **argv);
+void cmd_ensemble_help(FILE *fp);
+
 /* `focal eval`: metrics of a run's model on a dataset. */
 int cmd_eval(int argc, char **argv);
 void cmd_eval_help(FILE *fp);
@@ -31,6 +35,10 @@ void cmd_eval_help(FILE *fp);
 /* `focal predict`: per-image probabilities and thresholded labels. */
 int cmd_predict(int argc, char **argv);
 void cmd_predict_help(FILE *fp);
+
+/* `focal export`: a trained run as an ONNX model. */
+int cmd_export(int argc, char **argv);
+void cmd_export_help(FILE *fp);
 
 /* `focal metrics`: classification metrics from scores and labels. */
 int cmd_metrics(int argc, char **argv);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -97,25 +98,42 @@ int exp_mkdirs(const char *dir)
     return 0;
 }
 
-/* 1 if dir/name exists. */
-static int has_file(const char *dir, const char *name)
-{
-    char path[4096];
-    struct stat sb;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    return stat(path, &sb) == 0;
-}
-
 int exp_train(struct trainopt *t, const struct focal_dataset *d, const int *train, int n_train, const int *val,
               int n_val, const int *test, int n_test, const char *dir, int *skipped)
 {
-    *skipped = has_file(dir, "metrics.json");
-    if (*skipped)
-        return CLI_EXIT_OK;
+    *skipped = 0;
     if (exp_mkdirs(dir) != 0)
         return CLI_EXIT_DATA;
-    t->resume = has_file(dir, "last.safetensors");
-    return trainopt_run(t, d, train, n_train, val, n_val, test, n_test, dir);
+    /* the library decides, under the run's lock, from the settings recorded in its run.json */
+    t->experiment = 1;
+    t->resume = 0;
+    int status = trainopt_run(t, d, train, n_train, val, n_val, test, n_test, dir);
+    *skipped = status == CLI_EXIT_OK && t->started == FOCAL_RUN_UP_TO_DATE;
+    return status;
+}
+
+/* The files an experiment writes from its runs' results. */
+static const char *const exp_outputs[] = { "results.json", "results.csv", "report.html", "report.md" };
+
+int exp_begin(const char *dir, struct focal_dir_lock *lock)
+{
+    if (exp_mkdirs(dir) != 0)
+        return CLI_EXIT_DATA;
+    if (focal_dir_lock(lock, dir) != FOCAL_OK) {
+        cli_error("%s", focal_last_error());
+        return CLI_EXIT_DATA;
+    }
+    /* results of earlier runs must not outlive them: they are written again at the end */
+    for (size_t k = 0; k < sizeof exp_outputs / sizeof exp_outputs[0]; k++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, exp_outputs[k]);
+        if (unlink(path) != 0 && errno != ENOENT) {
+            cli_error("%s: cannot remove the earlier result: %s", path, strerror(errno));
+            focal_dir_unlock(lock);
+            return CLI_EXIT_DATA;
+        }
+    }
+    return CLI_EXIT_OK;
 }
 
 /* The values of one split of a run's metrics.json. */

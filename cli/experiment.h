@@ -30,9 +30,13 @@ struct exp_result {
  * outlive t. Returns 0, or -1 after printing an error naming the key. */
 int exp_apply_spec(struct trainopt *t, char *spec);
 
-/* Trains `t` into run folder dir unless dir already holds a finished run
- * (metrics.json); a folder with a last checkpoint but no metrics is resumed.
- * *skipped = 1 when nothing had to be done. Returns an exit status. */
+/* Trains `t` into run folder dir (created with its parents) unless dir
+ * holds a finished run with the same settings — configuration, epochs and
+ * data fingerprint, as recorded in its run.json; a run with the same
+ * settings that did not finish is resumed, one with other settings is
+ * removed and run again (saying what changed). The run folder is locked
+ * while it trains. *skipped = 1 when nothing had to be done. Returns an exit
+ * status. */
 int exp_train(struct trainopt *t, const struct focal_dataset *d, const int *train, int n_train, const int *val,
               int n_val, const int *test, int n_test, const char *dir, int *skipped);
 
@@ -65,6 +69,12 @@ struct trainopt exp_run_options(const struct trainopt *base, uint64_t seed);
 
 /* {"mean": m, "std": s}, null where not finite. */
 struct cJSON *exp_stat_json(double mean, double std);
+
+/* Starts an experiment in dir: creates it, locks it for the command's life
+ * (a second compare or tune on dir fails naming the holder's pid), and
+ * removes its results and report, which are written again from the current
+ * runs at the end. Returns an exit status after printing any error. */
+int exp_begin(const char *dir, struct focal_dir_lock *lock);
 
 /* Creates dir and its parents. Returns 0, or -1 after printing an error. */
 int exp_mkdirs(const char *dir);

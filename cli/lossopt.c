@@ -24,6 +24,13 @@ static const struct lossopt_param {
     { "--label-smoothing", LOSSOPT_LABEL_SMOOTHING, FOCAL_PARAM_LABEL_SMOOTHING,
       offsetof(struct focal_loss, label_smoothing) },
     { "--ignore-index", LOSSOPT_IGNORE_INDEX, FOCAL_PARAM_IGNORE_INDEX, -1 },
+    { "--tau", LOSSOPT_TAU, FOCAL_PARAM_TAU, offsetof(struct focal_loss, tau) },
+    { "--scale", LOSSOPT_SCALE, FOCAL_PARAM_SCALE, offsetof(struct focal_loss, scale) },
+    { "--db-alpha", LOSSOPT_DB_ALPHA, FOCAL_PARAM_DB_ALPHA, offsetof(struct focal_loss, db_alpha) },
+    { "--db-beta", LOSSOPT_DB_BETA, FOCAL_PARAM_DB_BETA, offsetof(struct focal_loss, db_beta) },
+    { "--db-mu", LOSSOPT_DB_MU, FOCAL_PARAM_DB_MU, offsetof(struct focal_loss, db_mu) },
+    { "--db-lambda", LOSSOPT_DB_LAMBDA, FOCAL_PARAM_DB_LAMBDA, offsetof(struct focal_loss, db_lambda) },
+    { "--db-kappa", LOSSOPT_DB_KAPPA, FOCAL_PARAM_DB_KAPPA, offsetof(struct focal_loss, db_kappa) },
 };
 #define N_LOSSOPT_PARAMS (sizeof lossopt_params / sizeof lossopt_params[0])
 
@@ -117,7 +124,10 @@ int lossopt_apply(struct focal_loss *l, enum focal_loss_kind kind, const struct 
 
 void lossopt_help(FILE *fp)
 {
-    struct focal_loss sf, fs, asl, p1, ce;
+    struct focal_loss sf, fs, asl, p1, ce, la, ldam, db;
+    focal_loss_init(&la, FOCAL_LOSS_LA);
+    focal_loss_init(&ldam, FOCAL_LOSS_LDAM);
+    focal_loss_init(&db, FOCAL_LOSS_DB);
     focal_loss_init(&sf, FOCAL_LOSS_SIGMOID_FOCAL);
     focal_loss_init(&fs, FOCAL_LOSS_FOCAL_STAR);
     focal_loss_init(&asl, FOCAL_LOSS_ASL);
@@ -131,17 +141,26 @@ void lossopt_help(FILE *fp)
 "                       classes with --class-weights instead.\n"
 "  --gamma G            focusing parameter, G >= 0 (focal-star: G > 0); default %g\n"
 "                       (sigmoid-focal, focal-star, sigmoid-poly1, softmax-focal,\n"
-"                       softmax-poly1). G = 0 gives cross-entropy back.\n"
+"                       softmax-poly1, db). G = 0 gives cross-entropy back.\n"
 "  --beta B             focal-star shift, any number; default %g.\n"
 "  --gamma-pos G        asl focusing on positives, G >= 0; default %g.\n"
 "  --gamma-neg G        asl focusing on negatives, G >= 0; default %g.\n"
 "  --margin M           asl probability margin for negatives, M in [0, 1);\n"
+"                       default %g. ldam: the largest class margin, M >= 0;\n"
 "                       default %g.\n"
 "  --epsilon E          poly-1 coefficient, any number; default %g.\n"
 "  --label-smoothing S  softmax family: smoothing, S in [0, 1]; default %g.\n"
 "  --ignore-index K     softmax family: the target value of an ignored row, an\n"
-"                       integer; default %ld.\n",
+"                       integer; default %ld.\n"
+"  --tau T              la: logit adjustment z + T log(prior), T >= 0; default %g.\n"
+"  --scale S            ldam: logit scale, S > 0; default %g.\n"
+"  --db-alpha A, --db-beta B, --db-mu M\n"
+"                       db: re-balancing weight A + sigmoid(B (r - M)), A >= 0,\n"
+"                       B >= 0; defaults %g, %g, %g.\n"
+"  --db-lambda L        db: negatives' logit scale, L > 0; default %g.\n"
+"  --db-kappa K         db: prior-bias coefficient, K >= 0; default %g.\n",
             sf.alpha < 0 ? "off (weight 1 for both)" : "on", sf.gamma, fs.beta,
-            asl.gamma_pos, asl.gamma_neg, asl.margin, p1.epsilon, ce.label_smoothing,
-            (long)ce.ignore_index);
+            asl.gamma_pos, asl.gamma_neg, asl.margin, ldam.margin, p1.epsilon, ce.label_smoothing,
+            (long)ce.ignore_index, la.tau, ldam.scale, db.db_alpha, db.db_beta, db.db_mu, db.db_lambda,
+            db.db_kappa);
 }

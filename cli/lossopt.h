@@ -15,6 +15,8 @@ enum lossopt_id {
     LOSSOPT_FIRST = 1000,
     LOSSOPT_ALPHA = LOSSOPT_FIRST, LOSSOPT_GAMMA, LOSSOPT_BETA, LOSSOPT_GAMMA_POS, LOSSOPT_GAMMA_NEG,
     LOSSOPT_MARGIN, LOSSOPT_EPSILON, LOSSOPT_REDUCTION, LOSSOPT_LABEL_SMOOTHING, LOSSOPT_IGNORE_INDEX,
+    LOSSOPT_TAU, LOSSOPT_SCALE, LOSSOPT_DB_ALPHA, LOSSOPT_DB_BETA, LOSSOPT_DB_MU, LOSSOPT_DB_LAMBDA,
+    LOSSOPT_DB_KAPPA,
     LOSSOPT_END
 };
 #define LOSSOPT_COUNT (LOSSOPT_END - LOSSOPT_FIRST)
@@ -25,7 +27,10 @@ enum lossopt_id {
     { "--gamma-pos", 1, LOSSOPT_GAMMA_POS }, { "--gamma-neg", 1, LOSSOPT_GAMMA_NEG },              \
     { "--margin", 1, LOSSOPT_MARGIN }, { "--epsilon", 1, LOSSOPT_EPSILON },                       \
     { "--reduction", 1, LOSSOPT_REDUCTION }, { "--label-smoothing", 1, LOSSOPT_LABEL_SMOOTHING },  \
-    { "--ignore-index", 1, LOSSOPT_IGNORE_INDEX }
+    { "--ignore-index", 1, LOSSOPT_IGNORE_INDEX }, { "--tau", 1, LOSSOPT_TAU },                   \
+    { "--scale", 1, LOSSOPT_SCALE }, { "--db-alpha", 1, LOSSOPT_DB_ALPHA },                        \
+    { "--db-beta", 1, LOSSOPT_DB_BETA }, { "--db-mu", 1, LOSSOPT_DB_MU },                          \
+    { "--db-lambda", 1, LOSSOPT_DB_LAMBDA }, { "--db-kappa", 1, LOSSOPT_DB_KAPPA }
 
 /* The loss parameters given on a command line. */
 struct lossopt {
@@ -49,7 +54,8 @@ int lossopt_apply(struct focal_loss *l, enum focal_loss_kind kind, const struct 
 /* Writes the names of every loss kind, comma-separated, to fp. */
 void lossopt_print_kinds(FILE *fp);
 
-/* Writes the help lines of the loss parameters (without --class-weights). */
+/* Writes the help lines of the loss parameters (without --class-weights and
+ * --prior, which are arrays the commands read themselves). */
 void lossopt_help(FILE *fp);
 
 #endif

@@ -33,8 +33,12 @@ static const struct command commands[] = {
       cmd_compare, cmd_compare_help },
     { "tune", "k-fold cross-validation of focal loss's gamma x alpha",
       cmd_tune, cmd_tune_help },
+    { "ensemble", "a run folder averaging finished runs' probabilities (e.g. seeds)",
+      cmd_ensemble, cmd_ensemble_help },
     { "report", "the HTML and Markdown report of a compare or tune experiment folder",
       cmd_report, cmd_report_help },
+    { "export", "a trained model as an ONNX graph, for ONNX Runtime and other runtimes",
+      cmd_export, cmd_export_help },
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

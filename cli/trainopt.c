@@ -238,6 +238,7 @@ int trainopt_take(struct trainopt *t, int id, const char *v)
         return 1;
     case TRAINOPT_OUT: t->out = v; return 1;
     case TRAINOPT_RESUME: t->resume = 1; return 1;
+    case TRAINOPT_OVERWRITE: t->overwrite = 1; return 1;
     case TRAINOPT_QUIET: t->quiet = 1; return 1;
     default: return 0;
     }
@@ -444,6 +445,8 @@ struct run_view {
     const struct trainopt *t;
     const char *metric;
     struct focal_wfile steps;   /* --steps-csv, when steps.fp */
+    const char *dir;
+    enum focal_run_start how;
 };
 
 /* --steps-csv: one line per optimiser step, with the rate the step used. */
@@ -453,6 +456,28 @@ static void on_step(void *ctx, int epoch, long step, double lr, double loss)
     if (v->steps.fp)
         fprintf(v->steps.fp, "%ld,%d,%.17g,%.17g\n", step, epoch, lr, loss);
 }
+
+/* ---- the run folder: how a run starts (locks, resume, overwrite, experiments) ---- */
+
+/* The library's mode for t's run folder. */
+static int run_mode(const struct trainopt *t)
+{
+    if (t->experiment)
+        return t->overwrite ? FOCAL_RUN_OVERWRITE : FOCAL_RUN_CONTINUE;
+    return t->resume ? FOCAL_RUN_RESUME : t->overwrite ? FOCAL_RUN_OVERWRITE : FOCAL_RUN_NEW;
+}
+
+static void on_start(void *ctx, enum focal_run_start how, const char *why)
+{
+    struct run_view *v = ctx;
+    v->how = how;
+    if (v->t->quiet || !why || !*why)
+        return;
+    progress_clear(&v->p);
+    printf("%s: %s\n", v->dir, why);
+    fflush(stdout);
+}
+/* ---- */
 
 static void on_batch(void *ctx, int epoch, int epochs, long done, long total, double loss, double seconds)
 {
@@ -554,12 +579,16 @@ int trainopt_run(struct trainopt *t, const struct focal_dataset *d, const int *t
     t->cfg.data = t->data.path;
     focal_set_threads((int)t->threads);
 
+    if (t->resume && t->overwrite) {
+        cli_error("--resume continues the run in %s and --overwrite replaces it; give one of them", dir);
+        return CLI_EXIT_USAGE;
+    }
     /* the run folder first, so that a bad --out fails before any output */
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
         cli_error("%s: cannot create the run folder: %s", dir, strerror(errno));
         return CLI_EXIT_DATA;
     }
-    struct run_view view = { .t = t };
+    struct run_view view = { .t = t, .dir = dir };
     view.metric = focal_select_name(focal_select_resolve(t->cfg.select, d->task));
     if (!t->quiet && !t->brief) {
         print_counts(t, d, train, n_train, n_val, n_test);
@@ -578,14 +607,17 @@ int trainopt_run(struct trainopt *t, const struct focal_dataset *d, const int *t
         }
         fputs("step,epoch,lr,loss\n", view.steps.fp);
     }
-    struct focal_run_callbacks cb = { &view, on_batch, on_epoch, on_step };
-    focal_status st = focal_run_train(&t->cfg, d, train, n_train, val, n_val, test, n_test, dir, t->resume, &cb);
+    struct focal_run_callbacks cb = { &view, on_batch, on_epoch, on_step, on_start };
+    focal_status st = focal_run_train(&t->cfg, d, train, n_train, val, n_val, test, n_test, dir, run_mode(t), &cb);
     progress_clear(&view.p);
+    t->started = view.how;
     if (st == FOCAL_OK && view.steps.fp)
         st = focal_wfile_commit(&view.steps);
     focal_wfile_abort(&view.steps);
     if (st != FOCAL_OK) {
-        cli_error("%s", focal_last_error());
+        cli_error("%s%s", focal_last_error(),
+                  st == FOCAL_ERR_ARG && strstr(focal_last_error(), "holds a run already")
+                      ? " (--resume continues it, --overwrite replaces it)" : "");
         return st == FOCAL_ERR_ARG ? CLI_EXIT_USAGE : CLI_EXIT_DATA;
     }
     if (!t->quiet && !t->brief)
@@ -637,7 +669,10 @@ void trainopt_help(FILE *fp)
 "  --max-memory SIZE    refuse, before allocating, a network whose parameters,\n"
 "                       gradients and activations for one batch need more than\n"
 "                       SIZE (e.g. 4G, 512M; default: the machine's memory).\n"
-"  --resume             continue the run in RUNDIR after its last epoch.\n"
+"  --resume             continue the run in RUNDIR after its last committed\n"
+"                       epoch (same settings and data; --epochs may be raised).\n"
+"  --overwrite          replace the run RUNDIR holds; without it (or --resume)\n"
+"                       a folder that holds a run is refused.\n"
 "  --quiet              print nothing but errors.\n"
 "\n"
 "Loss parameters\n", fp);

@@ -15,8 +15,8 @@ enum trainopt_id {
     TRAINOPT_REPEAT_THRESHOLD, TRAINOPT_PRIOR, TRAINOPT_EPOCHS, TRAINOPT_BATCH, TRAINOPT_LR, TRAINOPT_OPTIMIZER,
     TRAINOPT_MOMENTUM, TRAINOPT_NESTEROV, TRAINOPT_WEIGHT_DECAY, TRAINOPT_SCHEDULE, TRAINOPT_WARMUP,
     TRAINOPT_CLIP_NORM, TRAINOPT_SEED, TRAINOPT_THREADS, TRAINOPT_PATIENCE, TRAINOPT_SELECT, TRAINOPT_AUGMENT,
-    TRAINOPT_OUT, TRAINOPT_RESUME, TRAINOPT_QUIET, TRAINOPT_HELP, TRAINOPT_STEPS_CSV, TRAINOPT_MAX_MEMORY,
-    TRAINOPT_END
+    TRAINOPT_OUT, TRAINOPT_RESUME, TRAINOPT_QUIET, TRAINOPT_HELP, TRAINOPT_STEPS_CSV, TRAINOPT_OVERWRITE,
+    TRAINOPT_MAX_MEMORY, TRAINOPT_END
 };
 
 #define TRAINOPT_CLI_OPTS                                                                               \
@@ -31,7 +31,8 @@ enum trainopt_id {
     { "--threads", 1, TRAINOPT_THREADS }, { "--patience", 1, TRAINOPT_PATIENCE },                       \
     { "--select", 1, TRAINOPT_SELECT }, { "--augment", 1, TRAINOPT_AUGMENT }, { "--out", 1, TRAINOPT_OUT }, \
     { "--resume", 0, TRAINOPT_RESUME }, { "--quiet", 0, TRAINOPT_QUIET }, { "--help", 0, TRAINOPT_HELP },  \
-    { "--steps-csv", 1, TRAINOPT_STEPS_CSV }, { "--max-memory", 1, TRAINOPT_MAX_MEMORY }
+    { "--steps-csv", 1, TRAINOPT_STEPS_CSV }, { "--overwrite", 0, TRAINOPT_OVERWRITE },              \
+    { "--max-memory", 1, TRAINOPT_MAX_MEMORY }
 
 struct trainopt {
     struct dataopt data;
@@ -45,11 +46,14 @@ struct trainopt {
     const char *sampler_name;
     int optimizer_given, lr_given, weight_decay_given;
     int resume, quiet;
+    int overwrite;               /* --overwrite: replace the run RUNDIR holds */
+    int experiment;              /* a run of compare/tune: kept if its settings match, else redone */
     int brief;                   /* only the progress bar (experiments print their own lines) */
     long threads;
     /* filled by trainopt_run */
     char *model_text;
     double *class_weights;
+    enum focal_run_start started; /* how the run began (experiments: UP_TO_DATE = skipped) */
 };
 
 /* Parses a whole command line of `cmd` made of the training, loss and data

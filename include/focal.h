@@ -41,7 +41,8 @@
  *                  splits, samplers, the synthetic fundus set
  *   focal/nn.h     networks, optimisers, checkpoints
  *   focal/train.h  the training step; training runs, loading, predicting and
- *                  evaluating a finished run
+ *                  evaluating a finished run (with test-time flips), ensembles
+ *                  of runs
  * A program that uses only the losses includes "focal/loss.h" and needs
  * none of the image, BLAS or oneDNN libraries (see the README's "Installed
  * targets").

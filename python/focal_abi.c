@@ -81,6 +81,14 @@ int main(int argc, char **argv)
     MEMBER(struct focal_loss, label_smoothing);
     MEMBER(struct focal_loss, ignore_index);
     MEMBER(struct focal_loss, class_weights);
+    MEMBER(struct focal_loss, class_prior);
+    MEMBER(struct focal_loss, tau);
+    MEMBER(struct focal_loss, scale);
+    MEMBER(struct focal_loss, db_alpha);
+    MEMBER(struct focal_loss, db_beta);
+    MEMBER(struct focal_loss, db_mu);
+    MEMBER(struct focal_loss, db_lambda);
+    MEMBER(struct focal_loss, db_kappa);
     fputs("]}", out);
     struct_begin("focal_loss_info", sizeof(struct focal_loss_info), &first);
     MEMBER(struct focal_loss_info, kind);
@@ -119,7 +127,7 @@ int main(int argc, char **argv)
     fputs("]}", out);
     fputs("\n  },\n  \"enums\": {", out);
     first = 1;
-    enum_values("focal_status", FOCAL_ERR_NUMERIC + 1, status_name, &first);
+    enum_values("focal_status", FOCAL_ERR_BUSY + 1, status_name, &first);
     enum_values("focal_loss_kind", FOCAL_LOSS_KIND_COUNT, kind_name, &first);
     enum_values("focal_reduction", FOCAL_REDUCTION_COUNT, reduction_name, &first);
     enum_values("focal_task", FOCAL_TASK_MULTILABEL + 1, task_name, &first);
@@ -130,6 +138,9 @@ int main(int argc, char **argv)
         { "margin", FOCAL_PARAM_MARGIN }, { "epsilon", FOCAL_PARAM_EPSILON },
         { "label_smoothing", FOCAL_PARAM_LABEL_SMOOTHING }, { "ignore_index", FOCAL_PARAM_IGNORE_INDEX },
         { "class_weights", FOCAL_PARAM_CLASS_WEIGHTS }, { "reduction", FOCAL_PARAM_REDUCTION },
+        { "class_prior", FOCAL_PARAM_CLASS_PRIOR }, { "tau", FOCAL_PARAM_TAU }, { "scale", FOCAL_PARAM_SCALE },
+        { "db_alpha", FOCAL_PARAM_DB_ALPHA }, { "db_beta", FOCAL_PARAM_DB_BETA }, { "db_mu", FOCAL_PARAM_DB_MU },
+        { "db_lambda", FOCAL_PARAM_DB_LAMBDA }, { "db_kappa", FOCAL_PARAM_DB_KAPPA },
     };
     for (size_t i = 0; i < sizeof params / sizeof params[0]; i++)
         fprintf(out, "%s\"%s\": %u", i ? ", " : "", params[i].name, params[i].bit);

@@ -14,10 +14,10 @@
 
 /* ---- numbers ------------------------------------------------------------------------------ */
 
-/* One metric of a method on split (0 val, 1 test) from results.json. */
-static struct rp_stat rp_method_stat(const struct rp_method *m, int split, const char *key)
+/* One metric of a {metric: {mean, std}} object of results.json (NULL: undefined). */
+static struct rp_stat rp_stat_of(const cJSON *stats, const char *key)
 {
-    const cJSON *o = cJSON_GetObjectItemCaseSensitive(m->stats[split], key);
+    const cJSON *o = cJSON_GetObjectItemCaseSensitive(stats, key);
     return (struct rp_stat){ rp_num(cJSON_GetObjectItemCaseSensitive(o, "mean")),
                              rp_num(cJSON_GetObjectItemCaseSensitive(o, "std")) };
 }
@@ -169,10 +169,28 @@ static void rp_results_table(FILE *fp, int html, const struct rp *r, int split)
         }
         for (size_t k = 0; k < r->n_metrics; k++) {
             char buf[96];
-            struct rp_stat s = m->stats[split] ? rp_method_stat(m, split, r->metric_keys[k])
-                                               : (struct rp_stat){ NAN, NAN };
-            rp_fmt_stat(buf, sizeof buf, s, r->metric_keys[k]);
+            rp_fmt_stat(buf, sizeof buf, rp_stat_of(m->stats[split], r->metric_keys[k]), r->metric_keys[k]);
             rp_cell(fp, html, 1, best, buf);
+        }
+        rp_row_end(fp, html);
+    }
+    /* the seed ensembles, marked: shown for reference, never chosen */
+    for (size_t i = 0; i < r->n_ensembles; i++) {
+        const struct rp_ensemble *e = &r->ensembles[i];
+        rp_row_start(fp, html, "ensemble");
+        if (html) {
+            fputs("<td>", fp);
+            svg_text(fp, e->name);
+            fputs(" <span class=\"badge ens\">ensemble</span></td>", fp);
+        } else {
+            fputs(" *", fp);
+            md_text(fp, e->name);
+            fputs("* |", fp);
+        }
+        for (size_t k = 0; k < r->n_metrics; k++) {
+            char buf[96];
+            rp_fmt_stat(buf, sizeof buf, rp_stat_of(e->stats[split], r->metric_keys[k]), r->metric_keys[k]);
+            rp_cell(fp, html, 1, 0, buf);
         }
         rp_row_end(fp, html);
     }
@@ -282,6 +300,8 @@ static const char rp_css[] =
     "td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\n"
     "tr.best td{background:#fff3c4;font-weight:bold}\n"
     ".badge{font-size:11px;background:#0072b2;color:#fff;border-radius:3px;padding:1px 5px;margin-left:4px}\n"
+    "tr.ensemble td{background:#f1f1f1;font-style:italic}\n"
+    ".badge.ens{background:#777;font-style:normal}\n"
     ".swatch{display:inline-block;width:11px;height:11px;margin-right:6px;vertical-align:-1px}\n"
     ".charts{display:flex;flex-wrap:wrap;gap:18px;align-items:flex-start}\n"
     "figure{margin:0}\n"
@@ -373,6 +393,10 @@ int rp_document(FILE *fp, int html, const struct rp *r, const struct rp_chart *c
     snprintf(buf, sizeof buf, "mean \xC2\xB1 std over seeds; the best method on validation %s is highlighted. "
              "Test numbers are reported, but never used to choose.", r->sel_label);
     rp_para(fp, html, "note", buf);
+    if (r->n_ensembles)
+        rp_para(fp, html, "note", "Rows marked ensemble (in italics): one model per method that averages its "
+                "seeds' probabilities, with thresholds chosen on validation; its training time is the seeds' "
+                "total. They are shown for reference and never chosen.");
     if (r->n_rare) {
         int len = snprintf(buf, sizeof buf, "The rarest classes in training: ");
         for (size_t q = 0; q < r->n_rare && len > 0 && (size_t)len < sizeof buf; q++)

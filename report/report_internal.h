@@ -54,6 +54,13 @@ struct rp_method {
     const char *color;
 };
 
+/* A seed ensemble of results.json's "ensembles" (compare with two seeds or
+ * more): one model averaging a method's seeds, shown beside the methods. */
+struct rp_ensemble {
+    const char *name, *method;   /* owned by the cJSON tree */
+    const cJSON *stats[2];       /* "val" and "test" objects of {mean, std} (test may be NULL) */
+};
+
 /* The grid of a tune. */
 struct rp_grid {
     size_t n_gammas, n_alphas;
@@ -85,6 +92,8 @@ struct rp {
     size_t rare[RP_MAX_RARE];
     size_t n_methods;
     struct rp_method *methods;
+    size_t n_ensembles;
+    struct rp_ensemble *ensembles;
     int best;                         /* index of the chosen method, or -1 */
     double gamma;                     /* NaN: no focal-loss curve */
     int split;                        /* 1: per-class charts from the test split, 0: validation */

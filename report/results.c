@@ -195,6 +195,40 @@ static int rp_read_grid(struct rp *r, const char *file)
     return 0;
 }
 
+/* The optional "ensembles" array: name, method and a "val" object each. */
+static int rp_read_ensembles(struct rp *r, const char *file)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(r->root, "ensembles"), *e;
+    if (!a)
+        return 0;
+    if (!cJSON_IsArray(a))
+        return rp_fail(r, "%s: ensembles: not an array; expected an array of seed ensembles", file);
+    size_t n = (size_t)cJSON_GetArraySize(a), i = 0;
+    if (!n)
+        return 0;
+    if (!(r->ensembles = calloc(n, sizeof *r->ensembles)))
+        return rp_fail(r, "out of memory");
+    cJSON_ArrayForEach(e, a) {
+        struct rp_ensemble *x = &r->ensembles[i];
+        char where[48];
+        snprintf(where, sizeof where, "ensembles[%zu].", i);
+        if (!cJSON_IsObject(e))
+            return rp_fail(r, "%s: ensembles[%zu]: not an object", file, i);
+        if (rp_str(r, file, e, where, "name", NULL, &x->name) != 0 ||
+            rp_str(r, file, e, where, "method", "", &x->method) != 0)
+            return -1;
+        x->stats[0] = cJSON_GetObjectItemCaseSensitive(e, "val");
+        x->stats[1] = cJSON_GetObjectItemCaseSensitive(e, "test");
+        if (!cJSON_IsObject(x->stats[0]))
+            return rp_fail(r, "%s: ensembles[%zu].val: %s; expected an object of {mean, std} per metric", file, i,
+                           x->stats[0] ? "not an object" : "missing");
+        if (!cJSON_IsObject(x->stats[1]))
+            x->stats[1] = NULL;
+        r->n_ensembles = ++i;
+    }
+    return 0;
+}
+
 int rp_read_results(struct rp *r)
 {
     char *file = rp_join(r->dir, "results.json");
@@ -366,6 +400,8 @@ int rp_read_results(struct rp *r)
         r->gamma = g->valuedouble;
     }
     if (r->tune && rp_read_grid(r, file) != 0)
+        goto out;
+    if (rp_read_ensembles(r, file) != 0)
         goto out;
     st = 0;
 out:
@@ -607,6 +643,7 @@ void rp_free(struct rp *r)
         }
     }
     free(r->methods);
+    free(r->ensembles);
     free(r->class_names);
     free(r->train_counts);
     free(r->order);

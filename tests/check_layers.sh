@@ -3,8 +3,9 @@
 # may include the public header focal/Y.h and internal headers Y/... only for
 # Y = X or a layer below X. Layers from the bottom: base; loss, image, eval;
 # data, nn; train (folders on one level may not use each other). The umbrella
-# "focal.h" is for programs, not for the library. report/ may include the
-# library's public headers but nothing under src/; cli/ may include report/.
+# "focal.h" is for programs, not for the library. report/ and export/ may
+# include the library's public headers but nothing under src/; cli/ may
+# include them.
 # Prints every offending line and exits 1 if there is one.
 set -uo pipefail
 src="${FOCAL_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}"
@@ -45,12 +46,13 @@ for dir in "$src"/src/*/; do
         done < <(grep -E '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$f")
     done
 done
-if [[ -d "$src/report" ]]; then
+for prog in report export; do   # the program's libraries: public headers only
+    [[ -d "$src/$prog" ]] || continue
     while IFS= read -r hit; do
-        echo "$hit: report/ uses the library's public headers only"
+        echo "$hit: $prog/ uses the library's public headers only"
         bad=$((bad + 1))
-    done < <(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*"(base|loss|image|eval|data|nn|train)/' "$src"/report/*.[ch] 2>/dev/null | cut -d: -f1,2)
-fi
+    done < <(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*"(base|loss|image|eval|data|nn|train)/' "$src"/$prog/*.[ch] 2>/dev/null | cut -d: -f1,2)
+done
 for f in "$src"/cli/*.[ch]; do
     while IFS= read -r hit; do
         echo "${f#"$src"/}:$hit: the program uses the library's public headers only"

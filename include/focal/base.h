@@ -29,7 +29,8 @@ typedef enum focal_status {
     FOCAL_ERR_NOMEM,    /* an allocation failed */
     FOCAL_ERR_IO,       /* a file could not be opened, read or written */
     FOCAL_ERR_FORMAT,   /* a file's contents are malformed */
-    FOCAL_ERR_NUMERIC   /* an input holds NaN or Inf */
+    FOCAL_ERR_NUMERIC,  /* an input holds NaN or Inf */
+    FOCAL_ERR_BUSY      /* a folder is locked by another process */
 } focal_status;
 
 /* The message describing the last failure on the calling thread ("" if none).
@@ -132,14 +133,53 @@ focal_status focal_read_file(const char *path, int regular_only, char **out, siz
 struct focal_wfile {
     FILE *fp;            /* write here between open and commit/abort */
     char *path;
-    char *tmp;
+    char *tmp;           /* (its allocation also holds the descriptor and the first write error) */
 };
 focal_status focal_wfile_open(struct focal_wfile *wf, const char *path);
 /* Closes and renames; FOCAL_ERR_IO if any write, flush, fsync or the rename
- * failed (the temporary file is then removed). Always releases wf. */
+ * failed (the temporary file is then removed), the message giving the errno
+ * text of the first failure (e.g. "No space left on device"). Always
+ * releases wf. */
 focal_status focal_wfile_commit(struct focal_wfile *wf);
 /* Closes and removes the temporary file; releases wf. Safe on a zeroed wf. */
 void focal_wfile_abort(struct focal_wfile *wf);
+
+/* A folder's files replaced together: every file of a commit is written into
+ * the staging folder DIR/.commit (c->stage), then focal_commit_end writes
+ * DIR/.commit/MANIFEST (the commit point) and renames the files into DIR.
+ * After a crash at any point focal_commit_recover brings DIR to the state
+ * before the commit (no manifest: the staging folder is removed) or after it
+ * (a manifest: the remaining renames are done). Writers should hold the
+ * folder's lock (focal_dir_lock). */
+struct focal_commit {
+    char *dir;
+    char *stage;         /* write the commit's files here (e.g. with focal_wfile) */
+};
+/* Recovers an earlier commit, then creates an empty c->stage. FOCAL_ERR_IO or
+ * FOCAL_ERR_NOMEM; c is then zeroed. */
+focal_status focal_commit_begin(struct focal_commit *c, const char *dir);
+/* Makes every regular file in c->stage part of DIR at once (temporary files
+ * of focal_wfile, "*.tmp.*", are left out). Always releases c; on failure
+ * before the manifest is durable DIR is as it was. */
+focal_status focal_commit_end(struct focal_commit *c);
+/* Removes c->stage and what it holds; releases c. Safe on a zeroed c. */
+void focal_commit_abort(struct focal_commit *c);
+/* Finishes or undoes a commit a crash interrupted in dir; *forward (may be
+ * NULL) = 1 when one was finished. Nothing to do is FOCAL_OK. */
+focal_status focal_commit_recover(const char *dir, int *forward);
+
+/* An advisory lock on a folder, held until focal_dir_unlock or the process's
+ * end (flock(2) on DIR/.lock, which holds the holder's pid). A lock left by a
+ * dead process is free and is taken over. FOCAL_ERR_BUSY when another open
+ * lock holds it ("DIR: in use by another focal process (pid N)"); FOCAL_ERR_IO
+ * if DIR/.lock cannot be created. */
+struct focal_dir_lock {
+    int fd;              /* -1 when not held */
+    char *path;
+};
+focal_status focal_dir_lock(struct focal_dir_lock *l, const char *dir);
+/* Releases the lock and removes DIR/.lock. Safe on a zeroed or released l. */
+void focal_dir_unlock(struct focal_dir_lock *l);
 
 #ifdef __cplusplus
 }

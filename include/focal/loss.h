@@ -28,6 +28,12 @@ enum focal_loss_kind {
     FOCAL_LOSS_CE,             /* w[t]·CE with optional label smoothing */
     FOCAL_LOSS_SOFTMAX_FOCAL,  /* w[t]·Σ_c q_c (−(1−p_c)^γ log p_c) */
     FOCAL_LOSS_SOFTMAX_POLY1,  /* softmax focal + ε (1−P)^(γ+1), P = Σ_c q_c p_c */
+    /* Long-tail losses, appended so that the values above keep their numbers.
+     * Each needs the training split's class frequencies (class_prior). */
+    FOCAL_LOSS_LA,               /* softmax: w[t]·CE(z + τ log π) (Menon et al. 2021) */
+    FOCAL_LOSS_BALANCED_SOFTMAX, /* softmax: logit-adjusted with τ = 1 (Ren et al. 2020) */
+    FOCAL_LOSS_LDAM,             /* softmax: w[t]·CE(s·(z − Δ_t e_t)) (Cao et al. 2019) */
+    FOCAL_LOSS_DB,               /* sigmoid: distribution-balanced loss (Wu et al. 2020) */
     FOCAL_LOSS_KIND_COUNT
 };
 
@@ -61,20 +67,62 @@ enum focal_reduction {
  *                    P = Σ_c q_c p_c
  *   The weight w_t (the softmax α_t) is chosen from the hard label, before
  *   smoothing. The gradient of ASL is that of the loss as written (the
- *   focusing factors are differentiated, not treated as constants). */
+ *   focusing factors are differentiated, not treated as constants).
+ *
+ *   long-tail losses, with v_j = class_prior[j] (π_j, or counts n_j: the
+ *   softmax ones depend only on the ratios v_j / v_k):
+ *     la             a w_t (−log softmax(u)_t),  u_j = z_j + τ log v_j
+ *                    (logit-adjusted loss, Menon et al., ICLR 2021)
+ *     balanced-softmax  la with τ = 1: −log(v_t e^{z_t} / Σ_j v_j e^{z_j})
+ *                    (Balanced Softmax, Ren et al., NeurIPS 2020)
+ *     ldam           a w_t (−log softmax(u)_t),  u_j = s·(z_j − [j = t]·Δ_t),
+ *                    Δ_j = m·(min_k v_k / v_j)^(1/4) = m·v_j^(−1/4) / max_k v_k^(−1/4)
+ *                    (LDAM, Cao et al., NeurIPS 2019; meant for cosine logits,
+ *                    |z_j| <= 1, of an L2-normalised last layer)
+ *     db             w_j r̂_j (y·L⁺(v) + (1−y)·L⁻(v)) per element, where
+ *                      v  = z_j + (κ/λ) b_j,  b_j = log(π_j / (1 − π_j)),
+ *                      L⁺ = (1 − σ(v))^γ (−log σ(v)),
+ *                      L⁻ = σ(λv)^γ (−log(1 − σ(λv))) / λ,
+ *                      r̂_j = α_db + σ(β_db (r_j − μ)),  r_j = (1/π_j) / Σ_k y_k/π_k
+ *                    with Σ_k over the row's counted elements (r_j = +∞ in a row
+ *                    without positive mass). (Distribution-balanced loss,
+ *                    Wu et al., ECCV 2020, as its official code computes it: the
+ *                    re-balancing weight of both positives and negatives,
+ *                    negative-tolerant regularisation with the bias κ·b/λ added
+ *                    to the logit before the negatives are scaled by λ, and the
+ *                    focal factor of the regularised logit; the code's constant
+ *                    balance_param = 2 is left out.) For hard targets y·L⁺ +
+ *                    (1−y)·L⁻ is the code's loss; soft targets interpolate.
+ *                    r̂ depends on the targets only: it is not differentiated. */
 struct focal_loss {
     enum focal_loss_kind kind;
     enum focal_reduction reduction;  /* default MEAN */
-    double gamma;            /* γ >= 0 (focal-star: γ > 0); default 2 (0 for bce/ce) */
+    double gamma;            /* γ >= 0 (focal-star: γ > 0); default 2 (0 for bce/ce; not
+                                used by la, balanced-softmax, ldam) */
     double alpha;            /* α in [0,1] for sigmoid, >= 0 for softmax; < 0 = off (default) */
     double beta;             /* FL* shift β; default 1 */
     double gamma_pos;        /* ASL γ+ >= 0; default 0 */
     double gamma_neg;        /* ASL γ− >= 0; default 4 */
-    double margin;           /* ASL probability margin m in [0,1); default 0.05 */
+    double margin;           /* ASL probability margin m in [0,1), default 0.05; LDAM's
+                                largest margin m_max >= 0, default 0.5 */
     double epsilon;          /* poly-1 ε; default 1 */
     double label_smoothing;  /* softmax smoothing s in [0,1]; default 0 */
     int32_t ignore_index;    /* softmax: target value that marks an ignored row; default −100 */
     const double *class_weights; /* c weights >= 0, or NULL; not owned */
+    /* The long-tail losses (la, balanced-softmax, ldam, db). */
+    const double *class_prior; /* c values > 0 from the training split: the class
+                                  frequencies π_j = n_j / N, or (softmax kinds only)
+                                  the counts n_j; db needs π_j in (0,1), N the number
+                                  of training samples. Required by those kinds (the
+                                  loss functions fail without it); not owned */
+    double tau;              /* la: τ >= 0; default 1 */
+    double scale;            /* ldam: s > 0; default 30 (ldam's margin m_max >= 0 is
+                                `margin`, default 0.5 for ldam) */
+    double db_alpha;         /* db: α >= 0, the floor of r̂; default 0.1 */
+    double db_beta;          /* db: β >= 0, the slope of r̂; default 10 */
+    double db_mu;            /* db: μ, the centre of r̂, finite; default 0.2 */
+    double db_lambda;        /* db: λ > 0, the negatives' logit scale; default 2 */
+    double db_kappa;         /* db: κ >= 0, the prior-bias coefficient; default 0.05 */
 };
 
 /* The parameters of struct focal_loss, as bits of focal_loss_info.params. */
@@ -89,7 +137,15 @@ enum focal_loss_param {
     FOCAL_PARAM_LABEL_SMOOTHING = 1u << 7,
     FOCAL_PARAM_IGNORE_INDEX = 1u << 8,
     FOCAL_PARAM_CLASS_WEIGHTS = 1u << 9,
-    FOCAL_PARAM_REDUCTION = 1u << 10
+    FOCAL_PARAM_REDUCTION = 1u << 10,
+    FOCAL_PARAM_CLASS_PRIOR = 1u << 11,
+    FOCAL_PARAM_TAU = 1u << 12,
+    FOCAL_PARAM_SCALE = 1u << 13,
+    FOCAL_PARAM_DB_ALPHA = 1u << 14,
+    FOCAL_PARAM_DB_BETA = 1u << 15,
+    FOCAL_PARAM_DB_MU = 1u << 16,
+    FOCAL_PARAM_DB_LAMBDA = 1u << 17,
+    FOCAL_PARAM_DB_KAPPA = 1u << 18
 };
 
 /* What the library knows about a loss kind. */
@@ -124,7 +180,8 @@ void focal_loss_init(struct focal_loss *l, enum focal_loss_kind kind);
 int focal_loss_is_softmax(enum focal_loss_kind kind);
 
 /* Names used by the command line: "bce", "sigmoid-focal", "focal-star", "asl",
- * "sigmoid-poly1", "ce", "softmax-focal", "softmax-poly1". */
+ * "sigmoid-poly1", "ce", "softmax-focal", "softmax-poly1", "la",
+ * "balanced-softmax", "ldam", "db". */
 const char *focal_loss_kind_name(enum focal_loss_kind kind);
 /* Parses a name as above; FOCAL_ERR_ARG (message lists the valid names) if unknown. */
 focal_status focal_loss_kind_parse(const char *name, enum focal_loss_kind *kind);
@@ -134,7 +191,9 @@ const char *focal_reduction_name(enum focal_reduction r);
 focal_status focal_reduction_parse(const char *name, enum focal_reduction *r);
 
 /* Checks every parameter of *l against its valid range for a problem with c
- * classes; FOCAL_ERR_ARG with a message naming the parameter otherwise. */
+ * classes; FOCAL_ERR_ARG with a message naming the parameter otherwise. A
+ * NULL class_prior passes here (it is checked when given); the loss functions
+ * refuse a kind that needs it without it. */
 focal_status focal_loss_check(const struct focal_loss *l, size_t c);
 
 /* Sigmoid family, fused forward + backward.

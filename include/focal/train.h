@@ -49,8 +49,11 @@ focal_status focal_train_step(struct focal_model *m, struct focal_optim *o, cons
  *                            run has test samples), each as focal metrics --json
  *   scores.csv               split,id, each output's probability, then its 0/1
  *                            label (y_<name>), for every validation and test sample
- * Every file is written atomically; a resumed run continues exactly where the
- * last completed epoch left off (same losses as an uninterrupted run). */
+ *   .lock, .commit/          the lock while a process writes the run; the staging
+ *                            folder of a commit in progress
+ * An epoch's files are one atomic commit, and so are the final metrics; a
+ * resumed run continues exactly where the last committed epoch left off (same
+ * losses as an uninterrupted run), also after a crash at any point. */
 
 enum focal_select {
     FOCAL_SELECT_AUTO,       /* mAP (multi-label), macro ROC-AUC (multi-class), ROC-AUC (binary) */
@@ -100,6 +103,30 @@ struct focal_epoch_record {
     double lr, seconds;
 };
 
+/* What focal_run_train does with a run folder that holds a run (its mode). A
+ * run folder holds one run: run.json, the checkpoints, history, metrics and
+ * scores, replaced together by atomic commits (focal_commit), so that after
+ * a crash at any point the folder holds the last committed epoch. */
+enum focal_run_mode {
+    FOCAL_RUN_NEW = 0,       /* refuse a folder that holds a run (FOCAL_ERR_ARG) */
+    FOCAL_RUN_RESUME = 1,    /* continue after its last committed epoch (the settings must
+                                match, the epoch count may be raised); a folder without a
+                                committed epoch starts from the first */
+    FOCAL_RUN_OVERWRITE = 2, /* remove the run it holds and start anew */
+    FOCAL_RUN_CONTINUE = 3   /* for experiments: a run with the same settings is kept when
+                                finished and resumed when not; one with other settings (see
+                                run.json's "config": the configuration, epochs and the
+                                data's fingerprint) is removed and started anew */
+};
+
+/* How focal_run_train began (reported through the start callback). */
+enum focal_run_start {
+    FOCAL_RUN_STARTED,       /* a new run */
+    FOCAL_RUN_RESUMED,       /* continued after its last committed epoch */
+    FOCAL_RUN_UP_TO_DATE,    /* CONTINUE: finished with the same settings; nothing was done */
+    FOCAL_RUN_RESTARTED      /* its earlier run was removed (other settings, or OVERWRITE) */
+};
+
 /* What the run reports as it goes; any member may be NULL. */
 struct focal_run_callbacks {
     void *ctx;
@@ -110,6 +137,9 @@ struct focal_run_callbacks {
     /* after each optimiser step: its number (1-based over the whole run,
      * resumed runs included), the learning rate it used and the batch loss */
     void (*step)(void *ctx, int epoch, long step, double lr, double loss);
+    /* once the run folder is locked: how the run starts and, for RESTARTED
+     * after a change of settings, what changed ("epochs 10 -> 3") */
+    void (*start)(void *ctx, enum focal_run_start how, const char *why);
 };
 
 /* The training, validation and test samples of d as a run uses them: the
@@ -125,14 +155,18 @@ focal_status focal_run_split(const struct focal_dataset *d, double val_frac, dou
 
 /* Trains on the samples train[0..n_train) of d (pixels or features; labels),
  * validating on val[0..n_val) (n_val > 0), testing on test[0..n_test) (may be
- * 0), writing the run folder `dir` (created if missing). With resume, `dir`
- * must hold a run with the same configuration; training continues after its
- * last completed epoch (epochs may be raised). FOCAL_ERR_NUMERIC when the
- * loss becomes NaN or Inf: training stops, the files of the last good epoch
- * stay, and the message names the epoch and batch. */
+ * 0), writing the run folder `dir` (created if missing) as `mode` says (enum
+ * focal_run_mode; 0 refuses a folder holding a run, 1 resumes). The folder is
+ * locked for the run's life (focal_dir_lock: FOCAL_ERR_BUSY naming the
+ * holder's pid); every epoch's files and the final metrics are each one
+ * atomic commit. With RESUME, `dir` must hold a run with the same settings
+ * (configuration and data); training continues after its last completed
+ * epoch (epochs may be raised). FOCAL_ERR_NUMERIC when the loss becomes NaN
+ * or Inf: training stops, the files of the last good epoch stay, and the
+ * message names the epoch and batch. */
 focal_status focal_run_train(const struct focal_run_config *cfg, const struct focal_dataset *d,
                              const int *train, int n_train, const int *val, int n_val,
-                             const int *test, int n_test, const char *dir, int resume,
+                             const int *test, int n_test, const char *dir, int mode,
                              const struct focal_run_callbacks *cb);
 
 /* A trained run loaded for evaluation or prediction. */
@@ -144,8 +178,25 @@ struct focal_run {
     double *thresholds;              /* num_classes (binary: 1) decision thresholds */
     int fundus_crop;
     int channels, height, width;     /* model input */
+    int n_members;                   /* an ensemble: its members (model and meta are the first's);
+                                        0 for a single run */
+    struct focal_run *members;       /* an ensemble: members 2..n_members; NULL for a single run */
+    int tta;                         /* test-time augmentation of focal_run_predict and
+                                        focal_run_evaluate: FOCAL_TTA_NONE (as loaded) or
+                                        FOCAL_TTA_FLIPS; the caller sets it */
+    int trained_vflip;               /* the run trained with vertical flips (run.json's augment) */
 };
-/* Loads dir/model.safetensors and dir/run.json for up to max_batch samples. */
+/* Test-time augmentation: FLIPS averages the probabilities of the image and
+ * its horizontal flip, and when the run trained with vertical flips also of
+ * its vertical flip and of both flips (every member of an ensemble by its
+ * own training). Image inputs only. */
+enum focal_tta { FOCAL_TTA_NONE, FOCAL_TTA_FLIPS };
+/* Loads dir/model.safetensors and dir/run.json for up to max_batch samples,
+ * after finishing a commit that a crash interrupted (when no process holds
+ * the folder's lock and the folder is writable). When run.json describes an
+ * ensemble (focal_ensemble_create), loads every member so: predicting and
+ * evaluating then use the mean of their probabilities and the ensemble's
+ * thresholds. */
 focal_status focal_run_load(struct focal_run *r, const char *dir, int max_batch);
 /* Frees the model, metadata and thresholds focal_run_load put in *r and
  * zeroes it. Safe on a zeroed struct and on NULL. */
@@ -174,6 +225,24 @@ focal_status focal_run_predict(struct focal_run *r, const struct focal_dataset *
  * d's task or classes differ from the run's. */
 focal_status focal_run_evaluate(struct focal_run *r, const struct focal_dataset *d, const int *idx, int n,
                                 struct focal_metrics *m, struct focal_riadd *riadd, int *have_riadd);
+
+/* ------------------------------------------------------------------------ */
+/* Ensembles                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* Makes the run folder dir (created if missing; it must not hold a trained
+ * run) an ensemble of the finished runs members[0..n) (n >= 2): run.json
+ * with "kind": "ensemble" and "members" (paths relative to dir; the members
+ * stay where they are), scores.csv with the mean of the members'
+ * probabilities of every validation and test sample (matched by sample id),
+ * per-class thresholds chosen on those validation means as a run chooses
+ * them (maximum F1), and metrics.json with those thresholds. The members
+ * must be single runs with the same task, classes, positive class, input
+ * size and fundus crop, and the same validation and test samples and labels;
+ * otherwise FOCAL_ERR_ARG naming the member and what differs. Reading a
+ * member fails as focal_run_read_scores does. Every file is written
+ * atomically. focal_run_load loads the folder like a run. */
+focal_status focal_ensemble_create(const char *dir, const char *const *members, int n);
 
 /* ------------------------------------------------------------------------ */
 /* Reading a run folder back                                                 */
@@ -234,6 +303,7 @@ struct focal_run_scores {
     int outputs;               /* probability columns (binary: 1, the positive class) */
     char **names;              /* outputs column names */
     int n;                     /* samples of the split */
+    char **ids;                /* n sample ids, as scores.csv holds them */
     double *probs;             /* n × outputs probabilities, each finite */
     uint8_t *labels;           /* n × outputs 0/1 labels */
 };

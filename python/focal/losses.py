@@ -7,7 +7,8 @@
 
 One function per loss kind, named as the library names it with '-' as '_'
 (bce, sigmoid_focal, focal_star, asl, sigmoid_poly1, ce, softmax_focal,
-softmax_poly1), and loss(kind, ...) for any of them. Arguments:
+softmax_poly1, la, balanced_softmax, ldam, db), and loss(kind, ...) for any
+of them. Arguments:
 
   logits   float32 or float64 array. Sigmoid losses: any shape, the last axis
            being the classes (1-D: one class); softmax losses: (n, c).
@@ -17,8 +18,11 @@ softmax_poly1), and loss(kind, ...) for any of them. Arguments:
   reduction  "mean" (default), "sum", "positives" or "none".
   parameters (keyword only): the ones the kind uses — gamma, alpha, beta,
            gamma_pos, gamma_neg, margin, epsilon, label_smoothing,
-           ignore_index, class_weights (c values) — defaults as
-           focal_loss_init; passing one the kind does not use is a TypeError.
+           ignore_index, class_weights (c values), class_prior (c values:
+           the training split's class counts or frequencies; required by
+           la, balanced-softmax, ldam, db), tau, scale, db_alpha, db_beta,
+           db_mu, db_lambda, db_kappa — defaults as focal_loss_init; passing
+           one the kind does not use is a TypeError.
   grad     False to skip the gradient.
 
 Returns (loss, grad): loss is a float (reduction "none": the per-element
@@ -37,6 +41,7 @@ from focal._lib import FocalError, Struct, check
 __all__ = ["loss", "kinds", "kind_info", "weights_balanced", "weights_effective", "prior_bias", "FocalError"]
 
 PARAMS = tuple(k for k in _lib.FLAGS["focal_loss_param"] if k != "reduction")
+_ARRAY_PARAMS = ("class_weights", "class_prior")   # c values each, pointed to by the struct
 
 
 class KindInfo:
@@ -53,7 +58,7 @@ class KindInfo:
         self.generic = _lib.cstring(s["generic"])
         d = Struct("focal_loss")
         _lib.lib.focal_loss_init(d.ptr, value)
-        self.defaults = {p: d[p] for p in self.params if p != "class_weights"}
+        self.defaults = {p: d[p] for p in self.params if p not in _ARRAY_PARAMS}
 
     def __repr__(self):
         return "<loss %s (%s) params %s>" % (self.name, "softmax" if self.softmax else "sigmoid", self.params)
@@ -89,17 +94,17 @@ class Prepared:
         self.s = Struct("focal_loss")
         _lib.lib.focal_loss_init(self.s.ptr, info.value)
         self.s["reduction"] = _lib.enum_value("focal_reduction", reduction)
-        self.weights = None
+        self.arrays = {}
         for k, v in params.items():
             if v is None:
                 continue
-            if k == "class_weights":
+            if k in _ARRAY_PARAMS:
                 w = np.ascontiguousarray(np.asarray(v, dtype=np.float64).reshape(-1))
                 if w.size != classes:
-                    raise ValueError("focal: class_weights has %d values; the logits have %d classes"
-                                     % (w.size, classes))
-                self.weights = w
-                self.s["class_weights"] = w.ctypes.data
+                    raise ValueError("focal: %s has %d values; the logits have %d classes"
+                                     % (k, w.size, classes))
+                self.arrays[k] = w
+                self.s[k] = w.ctypes.data
             elif k == "ignore_index":
                 self.s[k] = int(v)
             else:

@@ -8,8 +8,8 @@ Drop-in for the signatures people already call:
                                                  # softmax; as kornia / segmentation_models_pytorch
 
 and, for every loss kind of the library, a function (bce, sigmoid_focal,
-focal_star, asl, sigmoid_poly1, ce, softmax_focal, softmax_poly1 — focal.losses'
-names) and a module (Loss(kind, **params); BCELoss, SigmoidFocalLoss,
+focal_star, asl, sigmoid_poly1, ce, softmax_focal, softmax_poly1, la,
+balanced_softmax, ldam, db — focal.losses' names) and a module (Loss(kind, **params); BCELoss, SigmoidFocalLoss,
 FocalStarLoss, ASLLoss, SigmoidPoly1Loss, CrossEntropyLoss, FocalLoss,
 SoftmaxPoly1Loss).
 
@@ -107,8 +107,9 @@ def loss(kind, input, target, reduction="mean", **params):
         raise TypeError("focal.torch: input must be float32 or float64, not %s" % input.dtype)
     if reduction not in _REDUCTIONS:
         raise ValueError("focal.torch: reduction %r; expected one of %s" % (reduction, ", ".join(_REDUCTIONS)))
-    if "class_weights" in params:
-        params["class_weights"] = _weights_numpy(params["class_weights"])
+    for k in ("class_weights", "class_prior"):
+        if k in params:
+            params[k] = _weights_numpy(params[k])
     shape = input.shape
     if info.softmax:
         if input.dim() < 2:
@@ -169,16 +170,17 @@ class Loss(nn.Module):
             raise TypeError("focal.torch: loss %s takes no parameter %s; its parameters are: %s"
                             % (self.info.name, ", ".join(unknown), ", ".join(self.info.params)))
         self.reduction = reduction
-        w = params.pop("class_weights", None)
-        if w is not None:
-            self.register_buffer("class_weights", torch.as_tensor(w, dtype=torch.float64).reshape(-1))
-        else:
-            self.class_weights = None
+        for k in ("class_weights", "class_prior"):
+            w = params.pop(k, None)
+            if w is not None:
+                self.register_buffer(k, torch.as_tensor(w, dtype=torch.float64).reshape(-1))
+            else:
+                setattr(self, k, None)
         self.params = params
 
     def forward(self, input, target):
-        return loss(self.info, input, target, reduction=self.reduction, class_weights=self.class_weights,
-                    **self.params)
+        arrays = {k: getattr(self, k) for k in ("class_weights", "class_prior") if getattr(self, k) is not None}
+        return loss(self.info, input, target, reduction=self.reduction, **arrays, **self.params)
 
     def extra_repr(self):
         p = ", ".join("%s=%r" % kv for kv in self.params.items())

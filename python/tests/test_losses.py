@@ -16,7 +16,11 @@ PARAMS = {"bce": {"alpha": 0.3}, "sigmoid-focal": {"alpha": 0.25, "gamma": 2.0},
           "focal-star": {"gamma": 2.0, "beta": 1.0, "alpha": 0.25}, "asl": {},
           "sigmoid-poly1": {"gamma": 1.5, "epsilon": 1.0, "alpha": 0.4},
           "ce": {"label_smoothing": 0.1}, "softmax-focal": {"gamma": 2.0},
-          "softmax-poly1": {"gamma": 1.0, "epsilon": 2.0, "label_smoothing": 0.05}}
+          "softmax-poly1": {"gamma": 1.0, "epsilon": 2.0, "label_smoothing": 0.05},
+          "la": {"class_prior": [500.0, 120.0, 40.0, 9.0, 3.0], "tau": 1.5},
+          "balanced-softmax": {"class_prior": [0.6, 0.25, 0.1, 0.04, 0.01]},
+          "ldam": {"class_prior": [500.0, 120.0, 40.0, 9.0, 3.0], "margin": 0.5, "scale": 5.0},
+          "db": {"class_prior": [0.4, 0.2, 0.05, 0.01, 0.003], "gamma": 2.0, "db_lambda": 3.0, "db_kappa": 0.2}}
 
 
 def close(a, b, tol, what):

@@ -14,7 +14,19 @@ GEN = torch.Generator().manual_seed(3)
 PARAMS = {"bce": {"alpha": 0.3}, "sigmoid-focal": {"alpha": 0.25, "gamma": 2.0},
           "focal-star": {"gamma": 2.0, "beta": 1.0}, "asl": {"gamma_pos": 1.0, "gamma_neg": 3.0, "margin": 0.1},
           "sigmoid-poly1": {"gamma": 1.5, "epsilon": 1.0}, "ce": {"label_smoothing": 0.1},
-          "softmax-focal": {"gamma": 2.0}, "softmax-poly1": {"gamma": 1.0, "epsilon": 2.0}}
+          "softmax-focal": {"gamma": 2.0}, "softmax-poly1": {"gamma": 1.0, "epsilon": 2.0},
+          "la": {"class_prior": [500.0, 120.0, 40.0, 9.0], "tau": 1.5},
+          "balanced-softmax": {"class_prior": [0.6, 0.25, 0.1, 0.05]},
+          "ldam": {"class_prior": [500.0, 120.0, 40.0, 9.0], "margin": 0.5, "scale": 5.0},
+          "db": {"class_prior": [0.4, 0.2, 0.05, 0.01], "gamma": 2.0, "db_lambda": 3.0, "db_kappa": 0.2}}
+
+
+def params_for(kind, c):
+    """PARAMS[kind] for c classes (a class prior cut to c values)."""
+    p = dict(PARAMS[kind])
+    if "class_prior" in p:
+        p["class_prior"] = p["class_prior"][:c]
+    return p
 
 
 def randn(*shape, dtype=torch.float64):
@@ -105,7 +117,7 @@ def test_gradcheck_every_kind_float64():
                 t = (torch.rand(6, 3, generator=GEN) < 0.5).double()
                 t[2, 1] = 0.3                                   # soft
                 t[4, 0] = -1                                    # ignored
-            f = lambda z: ft.loss(kind, z, t, reduction=reduction, **PARAMS[kind])  # noqa: E731
+            f = lambda z: ft.loss(kind, z, t, reduction=reduction, **params_for(kind, 3))  # noqa: E731
             assert torch.autograd.gradcheck(f, (x,), eps=1e-6, atol=1e-7), (kind, reduction)
 
 

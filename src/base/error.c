@@ -43,6 +43,7 @@ const char *focal_status_string(focal_status st)
     case FOCAL_ERR_IO: return "input/output error";
     case FOCAL_ERR_FORMAT: return "malformed input";
     case FOCAL_ERR_NUMERIC: return "non-finite value";
+    case FOCAL_ERR_BUSY: return "in use";
     }
     return "unknown status";
 }

@@ -21,6 +21,8 @@
 
 #define P_FOCUS (FOCAL_PARAM_ALPHA | FOCAL_PARAM_CLASS_WEIGHTS | FOCAL_PARAM_REDUCTION)
 #define P_SOFTMAX (P_FOCUS | FOCAL_PARAM_LABEL_SMOOTHING | FOCAL_PARAM_IGNORE_INDEX)
+/* the softmax long-tail losses: no focusing, no label smoothing */
+#define P_LONGTAIL (P_FOCUS | FOCAL_PARAM_IGNORE_INDEX | FOCAL_PARAM_CLASS_PRIOR)
 
 static const struct focal_loss_info loss_info[FOCAL_LOSS_KIND_COUNT] = {
     { FOCAL_LOSS_BCE, "bce", 0, P_FOCUS, "ce" },
@@ -31,6 +33,12 @@ static const struct focal_loss_info loss_info[FOCAL_LOSS_KIND_COUNT] = {
     { FOCAL_LOSS_CE, "ce", 1, P_SOFTMAX, "ce" },
     { FOCAL_LOSS_SOFTMAX_FOCAL, "softmax-focal", 1, P_SOFTMAX | FOCAL_PARAM_GAMMA, "focal" },
     { FOCAL_LOSS_SOFTMAX_POLY1, "softmax-poly1", 1, P_SOFTMAX | FOCAL_PARAM_GAMMA | FOCAL_PARAM_EPSILON, "poly1" },
+    { FOCAL_LOSS_LA, "la", 1, P_LONGTAIL | FOCAL_PARAM_TAU, NULL },
+    { FOCAL_LOSS_BALANCED_SOFTMAX, "balanced-softmax", 1, P_LONGTAIL, NULL },
+    { FOCAL_LOSS_LDAM, "ldam", 1, P_LONGTAIL | FOCAL_PARAM_MARGIN | FOCAL_PARAM_SCALE, NULL },
+    { FOCAL_LOSS_DB, "db", 0, FOCAL_PARAM_CLASS_WEIGHTS | FOCAL_PARAM_REDUCTION | FOCAL_PARAM_CLASS_PRIOR |
+      FOCAL_PARAM_GAMMA | FOCAL_PARAM_DB_ALPHA | FOCAL_PARAM_DB_BETA | FOCAL_PARAM_DB_MU |
+      FOCAL_PARAM_DB_LAMBDA | FOCAL_PARAM_DB_KAPPA, NULL },
 };
 
 /* The kinds' names, in the order of the enum. */
@@ -53,16 +61,25 @@ void focal_loss_init(struct focal_loss *l, enum focal_loss_kind kind)
     memset(l, 0, sizeof *l);
     l->kind = kind;
     l->reduction = FOCAL_REDUCTION_MEAN;
-    l->gamma = (kind == FOCAL_LOSS_BCE || kind == FOCAL_LOSS_CE) ? 0.0 : 2.0;
+    /* 0 for the kinds without a focusing term (bce, ce, la, balanced-softmax, ldam) */
+    l->gamma = (unsigned)kind < FOCAL_LOSS_KIND_COUNT && !(loss_info[kind].params & FOCAL_PARAM_GAMMA) ? 0.0 : 2.0;
     l->alpha = -1.0;
     l->beta = 1.0;
     l->gamma_pos = 0.0;
     l->gamma_neg = 4.0;
-    l->margin = 0.05;
+    l->margin = kind == FOCAL_LOSS_LDAM ? 0.5 : 0.05;
     l->epsilon = 1.0;
     l->label_smoothing = 0.0;
     l->ignore_index = -100;
     l->class_weights = NULL;
+    l->class_prior = NULL;
+    l->tau = 1.0;
+    l->scale = 30.0;
+    l->db_alpha = 0.1;
+    l->db_beta = 10.0;
+    l->db_mu = 0.2;
+    l->db_lambda = 2.0;
+    l->db_kappa = 0.05;
 }
 
 int focal_loss_is_softmax(enum focal_loss_kind kind)
@@ -157,8 +174,37 @@ focal_status focal_loss_check(const struct focal_loss *l, size_t c)
         return focal_fail(FOCAL_ERR_ARG, "%s: gamma-pos is %g; expected a finite value >= 0", kn, l->gamma_pos);
     if ((uses & FOCAL_PARAM_GAMMA_NEG) && (!isfinite(l->gamma_neg) || l->gamma_neg < 0))
         return focal_fail(FOCAL_ERR_ARG, "%s: gamma-neg is %g; expected a finite value >= 0", kn, l->gamma_neg);
-    if ((uses & FOCAL_PARAM_MARGIN) && !(l->margin >= 0 && l->margin < 1))
+    if (l->kind == FOCAL_LOSS_LDAM && !(l->margin >= 0 && isfinite(l->margin)))
+        return focal_fail(FOCAL_ERR_ARG, "ldam: margin is %g; expected a finite value >= 0 (the largest "
+                          "margin m_max)", l->margin);
+    if ((uses & FOCAL_PARAM_MARGIN) && l->kind != FOCAL_LOSS_LDAM && !(l->margin >= 0 && l->margin < 1))
         return focal_fail(FOCAL_ERR_ARG, "%s: margin is %g; expected a value in [0,1)", kn, l->margin);
+    if ((uses & FOCAL_PARAM_TAU) && !(l->tau >= 0 && isfinite(l->tau)))
+        return focal_fail(FOCAL_ERR_ARG, "%s: tau is %g; expected a finite value >= 0", kn, l->tau);
+    if ((uses & FOCAL_PARAM_SCALE) && !(l->scale > 0 && isfinite(l->scale)))
+        return focal_fail(FOCAL_ERR_ARG, "%s: scale is %g; expected a finite value > 0", kn, l->scale);
+    if ((uses & FOCAL_PARAM_DB_ALPHA) && !(l->db_alpha >= 0 && isfinite(l->db_alpha)))
+        return focal_fail(FOCAL_ERR_ARG, "%s: db-alpha is %g; expected a finite value >= 0", kn, l->db_alpha);
+    if ((uses & FOCAL_PARAM_DB_BETA) && !(l->db_beta >= 0 && isfinite(l->db_beta)))
+        return focal_fail(FOCAL_ERR_ARG, "%s: db-beta is %g; expected a finite value >= 0", kn, l->db_beta);
+    if ((uses & FOCAL_PARAM_DB_MU) && !isfinite(l->db_mu))
+        return focal_fail(FOCAL_ERR_ARG, "%s: db-mu is %g; expected a finite value", kn, l->db_mu);
+    if ((uses & FOCAL_PARAM_DB_LAMBDA) && !(l->db_lambda > 0 && isfinite(l->db_lambda)))
+        return focal_fail(FOCAL_ERR_ARG, "%s: db-lambda is %g; expected a finite value > 0", kn, l->db_lambda);
+    if ((uses & FOCAL_PARAM_DB_KAPPA) && !(l->db_kappa >= 0 && isfinite(l->db_kappa)))
+        return focal_fail(FOCAL_ERR_ARG, "%s: db-kappa is %g; expected a finite value >= 0", kn, l->db_kappa);
+    if ((uses & FOCAL_PARAM_CLASS_PRIOR) && l->class_prior) {
+        for (size_t j = 0; j < c; j++) {
+            const double v = l->class_prior[j];
+            if (l->kind == FOCAL_LOSS_DB && !(v > 0 && v < 1))
+                return focal_fail(FOCAL_ERR_ARG, "db: class prior %zu is %g; expected a frequency in (0,1): "
+                                  "the number of training samples with that label over the number "
+                                  "of training samples", j, v);
+            if (!(v > 0 && isfinite(v)))
+                return focal_fail(FOCAL_ERR_ARG, "%s: class prior %zu is %g; expected a finite value > 0 "
+                                  "(a class frequency or count of the training split)", kn, j, v);
+        }
+    }
     if ((uses & FOCAL_PARAM_EPSILON) && !isfinite(l->epsilon))
         return focal_fail(FOCAL_ERR_ARG, "%s: epsilon is %g; expected a finite value", kn, l->epsilon);
     if ((uses & FOCAL_PARAM_LABEL_SMOOTHING) && !(l->label_smoothing >= 0 && l->label_smoothing <= 1))
@@ -237,10 +283,64 @@ static size_t plan_chunks(size_t n, size_t c)
 static void kparams_from(struct focal_kparams *kp, const struct focal_loss *l)
 {
     kp->l = *l;
-    /* bce and ce have no focusing term: their γ field is ignored */
-    if (l->kind == FOCAL_LOSS_BCE || l->kind == FOCAL_LOSS_CE)
+    /* the kinds without a focusing term ignore their γ field (and the softmax
+     * long-tail kinds their label smoothing) */
+    if (!(loss_info[l->kind].params & FOCAL_PARAM_GAMMA))
         kp->l.gamma = 0.0;
+    if (!(loss_info[l->kind].params & FOCAL_PARAM_LABEL_SMOOTHING))
+        kp->l.label_smoothing = 0.0;
     kp->gscale = 1.0;
+    kp->cshift = kp->caux = NULL;
+}
+
+/* For the long-tail kinds: checks that class_prior is given and forms the
+ * kernels' per-class constants (see struct focal_kparams) in *owned, which
+ * the caller frees. Nothing to do (and *owned NULL) for the other kinds. */
+static focal_status longtail_consts(const struct focal_loss *l, size_t c, struct focal_kparams *kp,
+                                    double **owned)
+{
+    *owned = NULL;
+    if (!(loss_info[l->kind].params & FOCAL_PARAM_CLASS_PRIOR))
+        return FOCAL_OK;
+    const char *kn = loss_info[l->kind].name;
+    if (!l->class_prior)
+        return focal_fail(FOCAL_ERR_ARG, "%s: class_prior is NULL; the loss needs the training split's "
+                          "class frequencies (or counts), one per class", kn);
+    double *a = malloc(2 * c * sizeof *a);
+    if (!a)
+        return focal_fail(FOCAL_ERR_NOMEM, "%s: out of memory for %zu per-class constants", kn, 2 * c);
+    double *shift = a, *aux = a + c;
+    const double *v = l->class_prior;
+    switch (l->kind) {
+    case FOCAL_LOSS_LA:
+    case FOCAL_LOSS_BALANCED_SOFTMAX: {
+        const double tau = l->kind == FOCAL_LOSS_BALANCED_SOFTMAX ? 1.0 : l->tau;
+        for (size_t j = 0; j < c; j++)
+            shift[j] = tau * log(v[j]);
+        kp->cshift = shift;
+        break;
+    }
+    case FOCAL_LOSS_LDAM: {
+        double vmin = v[0];
+        for (size_t j = 1; j < c; j++)
+            vmin = v[j] < vmin ? v[j] : vmin;
+        /* Δ_j = m·n_j^(−1/4) / max_k n_k^(−1/4), the largest for the rarest class */
+        for (size_t j = 0; j < c; j++)
+            aux[j] = l->margin * sqrt(sqrt(vmin / v[j]));
+        kp->caux = aux;
+        break;
+    }
+    default: /* db */
+        for (size_t j = 0; j < c; j++) {
+            shift[j] = l->db_kappa / l->db_lambda * (log(v[j]) - log1p(-v[j]));
+            aux[j] = 1.0 / v[j];
+        }
+        kp->cshift = shift;
+        kp->caux = aux;
+        break;
+    }
+    *owned = a;
+    return FOCAL_OK;
 }
 
 static focal_status check_shape(const struct focal_loss *l, size_t n, size_t c, const void *x,
@@ -344,15 +444,32 @@ static focal_status run_chunks(struct run *r, const struct focal_kparams *kp, in
 
 /* ---- sigmoid family -------------------------------------------------------- */
 
+static focal_status sigmoid_kernels(const struct focal_loss *l, struct run *r, struct focal_kparams *kpp,
+                                    double *loss);
+
 static focal_status sigmoid_run(const struct focal_loss *l, struct run *r, double *loss)
 {
     focal_clear_error();
     focal_status st = check_shape(l, r->n, r->c, r->x, r->t, 0);
     if (st != FOCAL_OK)
         return st;
-    const size_t n = r->n, c = r->c, total = n * c;
     struct focal_kparams kp;
     kparams_from(&kp, l);
+    double *consts;
+    if ((st = longtail_consts(l, r->c, &kp, &consts)) != FOCAL_OK)
+        return st;
+    st = sigmoid_kernels(l, r, &kp, loss);
+    free(consts);
+    return st;
+}
+
+/* sigmoid_run once the parameters are checked and the constants formed. */
+static focal_status sigmoid_kernels(const struct focal_loss *l, struct run *r, struct focal_kparams *kpp,
+                                    double *loss)
+{
+    const size_t n = r->n, c = r->c, total = n * c;
+    struct focal_kparams kp = *kpp;
+    focal_status st;
 
     double npos = 0;
     if (l->reduction == FOCAL_REDUCTION_POSITIVES) {
@@ -447,9 +564,13 @@ static focal_status softmax_run(const struct focal_loss *l, struct run *r, doubl
     kparams_from(&kp, l);
     if (l->reduction == FOCAL_REDUCTION_MEAN || l->reduction == FOCAL_REDUCTION_POSITIVES)
         kp.gscale = 1.0 / (counted > 1 ? (double)counted : 1.0);
-
+    double *consts;
+    if ((st = longtail_consts(l, c, &kp, &consts)) != FOCAL_OK)
+        return st;
     struct focal_kpart tot;
-    if ((st = run_chunks(r, &kp, 1, &tot)) != FOCAL_OK)
+    st = run_chunks(r, &kp, 1, &tot);
+    free(consts);
+    if (st != FOCAL_OK)
         return st;
     const double sum = tot.sum;
     if (!isfinite(sum))

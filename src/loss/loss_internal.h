@@ -9,11 +9,17 @@
 #include "focal/loss.h"
 
 /* What the kernels are given: the caller's parameters, with gamma zeroed for
- * the losses that have none (bce, ce), and the factor every gradient is
- * multiplied by (1/normaliser of the reduction). */
+ * the losses that have none (bce, ce), the factor every gradient is
+ * multiplied by (1/normaliser of the reduction), and the long-tail losses'
+ * per-class constants, formed once from class_prior (NULL for other kinds):
+ *   la, balanced-softmax  cshift[j] = τ log v_j
+ *   ldam                  caux[j] = Δ_j
+ *   db                    cshift[j] = (κ/λ)·log(π_j/(1 − π_j)), caux[j] = 1/π_j */
 struct focal_kparams {
     struct focal_loss l;
     double gscale;
+    const double *cshift;
+    const double *caux;
 };
 
 /* What one chunk of work reports back; the driver sums chunks in order. */

@@ -256,10 +256,18 @@ KFN(blk_asl)(const struct focal_kparams *kp, struct KFN(sigblk) *restrict bk, si
     return KFN(blocksum)(per, nb);
 }
 
+static void KFN(sig_db)(const struct focal_kparams *kp, size_t c, size_t r0, size_t r1,
+                        const REAL *restrict x, const REAL *restrict y, REAL *restrict grad,
+                        REAL *restrict per, struct focal_kpart *out);
+
 static void KFN(sig)(const struct focal_kparams *kp, size_t c, size_t r0, size_t r1,
                      const REAL *restrict x, const REAL *restrict y, REAL *restrict grad,
                      REAL *restrict per, struct focal_kpart *out)
 {
+    if (kp->l.kind == FOCAL_LOSS_DB) {
+        KFN(sig_db)(kp, c, r0, r1, x, y, grad, per, out);
+        return;
+    }
     struct KFN(sigblk) bk;
     const size_t i0 = r0 * c, i1 = r1 * c;
     const enum focal_loss_kind kind = kp->l.kind;
@@ -318,6 +326,118 @@ static void KFN(sig)(const struct focal_kparams *kp, size_t c, size_t r0, size_t
             else
                 sum += KFN(blk_focal)(kp, &bk, nb, xb, gb, pb, MOD_EXP, 0);
             break;
+        }
+    }
+    out->sum = sum;
+    out->counted = cnt;
+    out->bad = bad;
+}
+
+/* ---- distribution-balanced loss (sigmoid family) ------------------------------- */
+
+/* Per-block scratch of the db kernel. */
+struct KFN(dbblk) {
+    REAL yy[KBLOCK], ok[KBLOCK], w[KBLOCK]; /* target (0 if ignored), counted, w_j·r̂_j */
+    REAL v[KBLOCK];                          /* v = x + (κ/λ) b_j */
+    REAL a1[KBLOCK], e1[KBLOCK], l1[KBLOCK]; /* −|v|, exp(−|v|), log1p(exp(−|v|)) */
+    REAL a2[KBLOCK], e2[KBLOCK], l2[KBLOCK]; /* the same of λv */
+    REAL m1[KBLOCK], m2[KBLOCK];             /* (1 − σ(v))^γ, σ(λv)^γ */
+    REAL sink[KBLOCK], gsink[KBLOCK];
+};
+
+/* Distribution-balanced loss over rows [r0, r1) (see focal/loss.h): per row,
+ * the instance rate Σ_k y_k/π_k and from it the re-balancing weights r̂_j;
+ * then per element the focal terms of v = x + kp->cshift[j] (positives) and
+ * λv (negatives). A row at a time, in blocks of the row. */
+static void KFN(sig_db)(const struct focal_kparams *kp, size_t c, size_t r0, size_t r1,
+                        const REAL *restrict x, const REAL *restrict y, REAL *restrict grad,
+                        REAL *restrict per, struct focal_kpart *out)
+{
+    struct KFN(dbblk) bk;
+    const double *sh = kp->cshift, *inv = kp->caux;
+    const double dalpha = kp->l.db_alpha, dbeta = kp->l.db_beta, dmu = kp->l.db_mu;
+    const REAL lam = (REAL)kp->l.db_lambda, ilam = (REAL)(1.0 / kp->l.db_lambda);
+    const REAL gamma = (REAL)kp->l.gamma, gs = (REAL)kp->gscale;
+    double sum = 0;
+    int64_t cnt = 0, bad = 0;
+    for (size_t i = r0; i < r1; i++) {
+        const REAL *xr = x + i * c, *yr = y + i * c;
+        double rep = 0;
+        for (size_t j = 0; j < c; j++)
+            rep += yr[j] > 0 ? (double)yr[j] * inv[j] : 0.0;
+        for (size_t j0 = 0; j0 < c; j0 += KBLOCK) {
+            const size_t nb = c - j0 < KBLOCK ? c - j0 : KBLOCK;
+            const REAL *xb = xr + j0, *yb = yr + j0;
+            REAL *g = grad ? grad + i * c + j0 : bk.gsink;
+            REAL *pr = per ? per + i * c + j0 : bk.sink;
+            int cb = 0, bb = 0;
+            /* the argument of r̂'s sigmoid, β (r_j − μ); +∞ (σ = 1) or 0 (β = 0)
+             * for r_j = +∞ */
+            const double irep = rep > 0 ? 1.0 / rep : 0.0;
+            const REAL rinf = dbeta > 0 ? (REAL)INFINITY : (REAL)0;
+            _Pragma("omp simd reduction(+:cb, bb)")
+            for (size_t b = 0; b < nb; b++) {
+                const size_t j = j0 + b;
+                const REAL yv = yb[b];
+                const int valid = yv >= 0;
+                bb += !(yv <= (REAL)1);
+                cb += valid;
+                bk.ok[b] = valid ? (REAL)1 : (REAL)0;
+                bk.yy[b] = valid ? yv : (REAL)0;
+                const REAL a = rep > 0 ? (REAL)(dbeta * (inv[j] * irep - dmu)) : rinf;
+                bk.m1[b] = a;
+                bk.m2[b] = a < 0 ? a : -a;
+                const REAL v = (REAL)((double)xb[b] + sh[j]);
+                const REAL lv = lam * v;
+                bk.v[b] = v;
+                bk.a1[b] = v < 0 ? v : -v;
+                bk.a2[b] = lv < 0 ? lv : -lv;
+            }
+            KFN(vexp)(nb, bk.e1, bk.m2);          /* exp(−|a|) */
+            _Pragma("omp simd")
+            for (size_t b = 0; b < nb; b++) {
+                const REAL a = bk.m1[b], e = bk.e1[b];
+                const REAL sg = a >= 0 ? (REAL)1 / ((REAL)1 + e) : e / ((REAL)1 + e);
+                const REAL wj = kp->l.class_weights ? (REAL)kp->l.class_weights[j0 + b] : (REAL)1;
+                bk.w[b] = wj * ((REAL)dalpha + sg);
+            }
+            cnt += cb;
+            bad += bb;
+            KFN(vexp)(nb, bk.e1, bk.a1);
+            KFN(vlog1p)(nb, bk.l1, bk.e1);
+            KFN(vexp)(nb, bk.e2, bk.a2);
+            KFN(vlog1p)(nb, bk.l2, bk.e2);
+            _Pragma("omp simd")
+            for (size_t b = 0; b < nb; b++) {
+                const REAL v = bk.v[b], lv = lam * v;
+                const REAL sp = (v > 0 ? v : (REAL)0) + bk.l1[b];      /* softplus(v) */
+                const REAL snl = (lv < 0 ? -lv : (REAL)0) + bk.l2[b];  /* softplus(−λv) */
+                bk.a1[b] = -gamma * sp;
+                bk.a2[b] = -gamma * snl;
+            }
+            KFN(vexp)(nb, bk.m1, bk.a1);          /* (1 − σ(v))^γ */
+            KFN(vexp)(nb, bk.m2, bk.a2);          /* σ(λv)^γ */
+            _Pragma("omp simd")
+            for (size_t b = 0; b < nb; b++) {
+                const REAL yy = bk.yy[b];
+                const REAL v = bk.v[b], lv = lam * v;
+                const REAL e1 = bk.e1[b], e2 = bk.e2[b];
+                const REAL i1 = (REAL)1 / ((REAL)1 + e1), i2 = (REAL)1 / ((REAL)1 + e2);
+                const REAL p = v >= 0 ? i1 : e1 * i1, q = v >= 0 ? e1 * i1 : i1;     /* σ(±v) */
+                const REAL pl = lv >= 0 ? i2 : e2 * i2, ql = lv >= 0 ? e2 * i2 : i2; /* σ(±λv) */
+                const REAL sn = (v < 0 ? -v : (REAL)0) + bk.l1[b];     /* −log σ(v) */
+                const REAL spl = (lv > 0 ? lv : (REAL)0) + bk.l2[b];   /* −log(1 − σ(λv)) */
+                const REAL m1 = bk.m1[b], m2 = bk.m2[b];
+                const REAL lpos = m1 * sn, gpos = -m1 * (q + gamma * p * sn);
+                const REAL lneg = m2 * spl * ilam, gneg = m2 * (pl + gamma * ql * spl);
+                const REAL wv = bk.w[b];
+                const int okb = bk.ok[b] != 0;
+                const REAL li = wv * (yy * lpos + ((REAL)1 - yy) * lneg);
+                const REAL gi = wv * (yy * gpos + ((REAL)1 - yy) * gneg) * gs;
+                g[b] = okb ? gi : (REAL)0;
+                pr[b] = okb ? li : (REAL)0;
+            }
+            sum += KFN(blocksum)(pr, nb);
         }
     }
     out->sum = sum;
@@ -591,12 +711,87 @@ static double KFN(smx_row_smooth)(const struct focal_kparams *kp, size_t c, cons
     return loss;
 }
 
+/* Rows [r0, r1) of the long-tail softmax losses: cross-entropy on
+ *   u_j = s·(z_j + kp->cshift[j] − [j = t]·kp->caux[t])
+ * (la and balanced-softmax: s = 1, cshift = τ log v_j, no caux; ldam: s the
+ * scale, no cshift, caux = Δ_j), formed in double. As for ce, 1 − p_t is
+ * summed directly (Σ_{j≠t} e_j), never as 1 − p_t; d/dz = s·d/du. */
+static void KFN(smx_adjusted)(const struct focal_kparams *kp, size_t c, size_t r0, size_t r1,
+                              const REAL *restrict x, const int32_t *restrict t, REAL *restrict grad,
+                              REAL *restrict per, struct focal_kpart *out)
+{
+    double ub[KBLOCK], eb[KBLOCK];
+    const double *sh = kp->cshift, *dl = kp->caux;
+    const double s = kp->l.kind == FOCAL_LOSS_LDAM ? kp->l.scale : 1.0;
+    const double scal = (kp->l.alpha >= 0) ? kp->l.alpha : 1.0;
+    double sum = 0;
+    int64_t cnt = 0;
+    for (size_t r = r0; r < r1; r++) {
+        const REAL *z = x + r * c;
+        REAL *g = grad ? grad + r * c : NULL;
+        double loss = 0;
+        if (t[r] == kp->l.ignore_index) {
+            for (size_t j = 0; g && j < c; j++)
+                g[j] = 0;
+        } else {
+            const size_t tt = (size_t)t[r];
+            const double dt = dl ? dl[tt] : 0.0;
+#define ADJ_U(j) (s * ((double)z[j] + (sh ? sh[j] : 0.0) - ((j) == tt ? dt : 0.0)))
+            double m = ADJ_U(0);
+            for (size_t j = 1; j < c; j++) {
+                const double u = ADJ_U(j);
+                m = u > m ? u : m;
+            }
+            const double ut = ADJ_U(tt) - m;
+            double snt = 0;
+            for (size_t j0 = 0; j0 < c; j0 += KBLOCK) {
+                const size_t nb = c - j0 < KBLOCK ? c - j0 : KBLOCK;
+                for (size_t b = 0; b < nb; b++)
+                    ub[b] = ADJ_U(j0 + b) - m;
+                KFN(dvexp)(nb, eb, ub);
+                for (size_t b = 0; b < nb; b++) {
+                    snt += j0 + b == tt ? 0.0 : eb[b];
+                    if (g)
+                        g[j0 + b] = (REAL)eb[b];
+                }
+            }
+#undef ADJ_U
+            const double et = exp(ut);
+            const double S = snt + et;
+            /* p_t >= 1/2: log p_t = −log1p(Σ_{j≠t} e_j / e_t), accurate near p_t = 1 */
+            const double logpt = snt <= et ? -log1p(snt / et) : ut - log(S);
+            const double wt = kp->l.class_weights ? kp->l.class_weights[tt] : 1.0;
+            const double a = scal * wt;
+            loss = -a * logpt;
+            if (g) {
+                const double f = a * s * kp->gscale;
+                const REAL fac = (REAL)(f / S);
+                for (size_t j = 0; j < c; j++)
+                    g[j] *= fac;
+                g[tt] = (REAL)(-f * (snt / S));
+            }
+            cnt++;
+        }
+        if (per)
+            per[r] = (REAL)loss;
+        sum += loss;
+    }
+    out->sum = sum;
+    out->counted = cnt;
+    out->bad = 0;
+}
+
 static void KFN(smx)(const struct focal_kparams *kp, size_t c, size_t r0, size_t r1,
                      const REAL *restrict x, const int32_t *restrict t, REAL *restrict grad,
                      REAL *restrict per, struct focal_kpart *out)
 {
     double sum = 0;
     int64_t cnt = 0;
+    if (kp->l.kind == FOCAL_LOSS_LA || kp->l.kind == FOCAL_LOSS_BALANCED_SOFTMAX ||
+        kp->l.kind == FOCAL_LOSS_LDAM) {
+        KFN(smx_adjusted)(kp, c, r0, r1, x, t, grad, per, out);
+        return;
+    }
     if (kp->l.label_smoothing == 0) {
         for (size_t r = r0; r < r1; r += SMX_ROWS) {
             const size_t nr = r1 - r < SMX_ROWS ? r1 - r : SMX_ROWS;

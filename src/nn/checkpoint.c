@@ -27,6 +27,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "focal/image.h"
 #include "focal/nn.h"
 #include "base/internal.h"
 #include "nn/model_internal.h"
@@ -471,6 +472,15 @@ focal_status focal_checkpoint_load(const char *path, int max_batch, struct focal
         goto out;
     if (parse_shape(input, &c, &h, &w) != 0) {
         s = focal_fail(FOCAL_ERR_FORMAT, "%s: metadata \"input\" is '%.40s'; expected C,H,W", path, input);
+        goto out;
+    }
+    /* no input the library can make is larger: refuse before the model's
+     * activations are sized from it */
+    if (c > FOCAL_MAX_NORM_CHANNELS || h > FOCAL_IMAGE_MAX_SIDE || w > FOCAL_IMAGE_MAX_SIDE ||
+        (uint64_t)h * (uint64_t)w > FOCAL_IMAGE_MAX_PIXELS) {
+        s = focal_fail(FOCAL_ERR_FORMAT, "%s: metadata \"input\" is %d,%d,%d; expected at most %d channels (or "
+                       "features) and images of at most %d pixels a side and %llu in all", path, c, h, w,
+                       FOCAL_MAX_NORM_CHANNELS, FOCAL_IMAGE_MAX_SIDE, (unsigned long long)FOCAL_IMAGE_MAX_PIXELS);
         goto out;
     }
     if (strcmp(head_s, "sigmoid") == 0) {

@@ -65,19 +65,19 @@ static void record_parse(struct focal_epoch_record *r, const cJSON *o)
     r->seconds = focal_run_get_num(o, "seconds");
 }
 
-/* The state (with the configuration) as JSON text, stored in the last
+/* The state (with the run's settings) as JSON text, stored in the last
  * checkpoint so that the checkpoint, its optimiser file and the state always
  * agree. NULL when out of memory. */
-static char *state_text(const struct focal_run_state *s, const struct focal_run_config *cfg, int outputs)
+static char *state_text(const struct focal_run_state *s, const cJSON *settings, int outputs)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddItemToObject(o, "config", focal_run_config_json(cfg, outputs));
+    cJSON_AddItemToObject(o, "config", cJSON_Duplicate(settings, 1));
     cJSON_AddNumberToObject(o, "epoch", s->epoch);
     cJSON_AddNumberToObject(o, "best_epoch", s->best_epoch);
     focal_run_add_num(o, "best_value", s->best_value);
     cJSON_AddNumberToObject(o, "bad_epochs", s->bad_epochs);
     cJSON_AddBoolToObject(o, "stopped", s->stopped);
-    cJSON_AddItemToObject(o, "thresholds", cJSON_CreateDoubleArray(s->thresholds, outputs));
+    cJSON_AddItemToObject(o, "thresholds", focal_run_exact_array(s->thresholds, outputs));
     cJSON *h = cJSON_AddArrayToObject(o, "history");
     for (int i = 0; i < s->n_history; i++)
         cJSON_AddItemToArray(h, record_json(&s->history[i]));
@@ -101,13 +101,14 @@ static int state_push(struct focal_run_state *s, const struct focal_epoch_record
 }
 
 /* Restores the state from a checkpoint's text; checks that the stored
- * configuration equals cfg, naming the first setting that differs. */
+ * settings equal these (the epoch count may differ), naming the first
+ * setting that differs. */
 static focal_status state_restore(struct focal_run_state *s, const char *text, const char *path,
-                                  const struct focal_run_config *cfg, int outputs)
+                                  const cJSON *settings, int outputs)
 {
     focal_status st = FOCAL_OK;
     cJSON *o = cJSON_Parse(text);
-    cJSON *now = focal_run_config_json(cfg, outputs);
+    char why[256];
     const cJSON *old = cJSON_GetObjectItemCaseSensitive(o, "config");
     const cJSON *th = cJSON_GetObjectItemCaseSensitive(o, "thresholds");
     const cJSON *h = cJSON_GetObjectItemCaseSensitive(o, "history");
@@ -115,19 +116,12 @@ static focal_status state_restore(struct focal_run_state *s, const char *text, c
         st = focal_fail(FOCAL_ERR_FORMAT, "%s: the run state in its metadata is missing or malformed", path);
         goto out;
     }
-    const cJSON *item;
-    cJSON_ArrayForEach(item, now) {
-        const cJSON *was = cJSON_GetObjectItemCaseSensitive(old, item->string);
-        if (!was || !cJSON_Compare(was, item, 1)) {
-            char *a = was ? cJSON_PrintUnformatted(was) : NULL, *b = cJSON_PrintUnformatted(item);
-            st = focal_fail(FOCAL_ERR_ARG, "%s: the run was made with %s %.200s; this one has %.200s "
-                            "(resume with the same settings, or start a new run folder)",
-                            path, item->string, a ? a : "(none)", b ? b : "?");
-            free(a);
-            free(b);
-            goto out;
-        }
+    if (focal_run_settings_diff(old, settings, 1, why, sizeof why)) {
+        st = focal_fail(FOCAL_ERR_ARG, "%s: the run was made with other settings (%s); resume with the same "
+                        "settings and data, or start a new run folder", path, why);
+        goto out;
     }
+    const cJSON *item;
     s->epoch = (int)focal_run_get_num(o, "epoch");
     s->best_epoch = (int)focal_run_get_num(o, "best_epoch");
     s->best_value = focal_run_get_num(o, "best_value");
@@ -147,7 +141,6 @@ static focal_status state_restore(struct focal_run_state *s, const char *text, c
     }
 out:
     cJSON_Delete(o);
-    cJSON_Delete(now);
     return st;
 }
 
@@ -207,6 +200,8 @@ struct run_ctx {
     const struct focal_run_config *cfg;
     const struct focal_dataset *d;
     const char *dir;
+    const char *out;                 /* where files are written: the staging folder of a commit */
+    cJSON *settings;                 /* focal_run_settings_json: what determines the run */
     int outputs;
     struct focal_optim_config optim_cfg; /* the configuration's, with the cosine span filled in */
     struct focal_model *model;
@@ -223,7 +218,7 @@ struct run_ctx {
 static focal_status save_ckpt(struct run_ctx *r, const char *name, char *extra)
 {
     char path[4096];
-    focal_status st = focal_run_path(path, sizeof path, r->dir, name);
+    focal_status st = focal_run_path(path, sizeof path, r->out, name);
     if (st != FOCAL_OK)
         return st;
     r->meta.epoch = r->state.epoch;
@@ -233,10 +228,30 @@ static focal_status save_ckpt(struct run_ctx *r, const char *name, char *extra)
     return st;
 }
 
-/* After epoch e's validation: best checkpoint, state, last checkpoint and
- * optimiser, history and run.json — in that order, so that a crash leaves
- * the last checkpoint's state consistent with its weights. */
+static focal_status end_epoch_files(struct run_ctx *r, struct focal_epoch_record *rec);
+
+/* After epoch e's validation: the best checkpoint (when it improved), the
+ * last checkpoint with the run state, the optimiser, history and run.json,
+ * as one commit: after a crash the folder holds this epoch or the one
+ * before, never parts of both. */
 static focal_status end_epoch(struct run_ctx *r, struct focal_epoch_record *rec)
+{
+    struct focal_commit c;
+    focal_status st = focal_commit_begin(&c, r->dir);
+    if (st != FOCAL_OK)
+        return st;
+    r->out = c.stage;
+    st = end_epoch_files(r, rec);
+    r->out = r->dir;
+    if (st != FOCAL_OK) {
+        focal_commit_abort(&c);
+        return st;
+    }
+    return focal_commit_end(&c);
+}
+
+/* end_epoch's files, written into r->out. */
+static focal_status end_epoch_files(struct run_ctx *r, struct focal_epoch_record *rec)
 {
     struct focal_run_state *s = &r->state;
     focal_status st;
@@ -257,18 +272,18 @@ static focal_status end_epoch(struct run_ctx *r, struct focal_epoch_record *rec)
         s->stopped = 1;
     if (state_push(s, rec) != 0)
         return focal_fail(FOCAL_ERR_NOMEM, "out of memory");
-    char *text = state_text(s, r->cfg, r->outputs);
+    char *text = state_text(s, r->settings, r->outputs);
     if (!text)
         return focal_fail(FOCAL_ERR_NOMEM, "out of memory");
     char path[4096];
     st = save_ckpt(r, "last.safetensors", text);
     free(text);
-    if (st == FOCAL_OK && (st = focal_run_path(path, sizeof path, r->dir, "last.optim.safetensors")) == FOCAL_OK)
+    if (st == FOCAL_OK && (st = focal_run_path(path, sizeof path, r->out, "last.optim.safetensors")) == FOCAL_OK)
         st = focal_optim_save(path, r->optim);
     if (st == FOCAL_OK)
-        st = focal_run_write_history(r->dir, s);
+        st = focal_run_write_history(r->out, s);
     if (st == FOCAL_OK)
-        st = focal_run_write_run_json(r->dir, r->cfg, r->d, s, r->outputs);
+        st = focal_run_write_run_json(r->out, r->cfg, r->d, s, r->outputs, r->settings, 0);
     return st;
 }
 
@@ -287,7 +302,7 @@ static focal_status resume_run(struct run_ctx *r)
         st = focal_fail(FOCAL_ERR_FORMAT, "%s: not the last checkpoint of a run (no run state)", path);
         goto fail;
     }
-    if ((st = state_restore(&r->state, meta.extra, path, r->cfg, r->outputs)) != FOCAL_OK)
+    if ((st = state_restore(&r->state, meta.extra, path, r->settings, r->outputs)) != FOCAL_OK)
         goto fail;
     focal_optim_free(r->optim);
     focal_model_free(r->model);
@@ -382,13 +397,14 @@ out:
     return st;
 }
 
-/* Evaluates the best checkpoint on validation and test and writes metrics.json
- * and scores.csv. */
+/* Evaluates the best checkpoint on validation and test and commits
+ * metrics.json, scores.csv and run.json marked finished together. */
 static focal_status final_metrics(struct run_ctx *r, const int *val, int n_val, const int *test, int n_test)
 {
     char path[4096];
     struct focal_model *best = NULL;
     double *tp = NULL;
+    struct focal_commit c = { 0 };
     focal_status st = focal_run_path(path, sizeof path, r->dir, "model.safetensors");
     if (st != FOCAL_OK || (st = focal_checkpoint_load(path, r->cfg->batch, &best, NULL)) != FOCAL_OK)
         return st;
@@ -400,10 +416,18 @@ static focal_status final_metrics(struct run_ctx *r, const int *val, int n_val, 
         else
             st = focal_run_scores(best, r->d, test, n_test, r->meta.mean, r->meta.std, NULL, tp, NULL);
     }
-    if (st == FOCAL_OK && (st = focal_run_path(path, sizeof path, r->dir, "metrics.json")) == FOCAL_OK)
+    if (st == FOCAL_OK)
+        st = focal_commit_begin(&c, r->dir);
+    if (st == FOCAL_OK && (st = focal_run_path(path, sizeof path, c.stage, "metrics.json")) == FOCAL_OK)
         st = focal_run_write_metrics(path, r->d, val, n_val, r->probs, test, n_test, tp, r->state.thresholds);
-    if (st == FOCAL_OK && (st = focal_run_path(path, sizeof path, r->dir, "scores.csv")) == FOCAL_OK)
+    if (st == FOCAL_OK && (st = focal_run_path(path, sizeof path, c.stage, "scores.csv")) == FOCAL_OK)
         st = focal_run_write_scores(path, r->d, r->outputs, val, n_val, r->probs, test, n_test, tp);
+    if (st == FOCAL_OK)
+        st = focal_run_write_run_json(c.stage, r->cfg, r->d, &r->state, r->outputs, r->settings, 1);
+    if (st == FOCAL_OK)
+        st = focal_commit_end(&c);
+    else
+        focal_commit_abort(&c);
     free(tp);
     focal_model_free(best);
     return st;
@@ -411,19 +435,33 @@ static focal_status final_metrics(struct run_ctx *r, const int *val, int n_val, 
 
 focal_status focal_run_train(const struct focal_run_config *cfg, const struct focal_dataset *d,
                              const int *train, int n_train, const int *val, int n_val,
-                             const int *test, int n_test, const char *dir, int resume,
+                             const int *test, int n_test, const char *dir, int mode,
                              const struct focal_run_callbacks *cb)
 {
     struct run_ctx r = { 0 };
+    struct focal_dir_lock lock = { -1, NULL };
+    enum focal_run_start how;
+    char why[256];
     focal_status st = run_check(cfg, d, n_train, n_val);
     if (st != FOCAL_OK)
         return st;
     r.cfg = cfg;
     r.d = d;
-    r.dir = dir;
+    r.dir = r.out = dir;
     r.outputs = focal_run_outputs(d);
     if ((st = make_dir(dir)) != FOCAL_OK)
         return st;
+    r.settings = focal_run_settings_json(cfg, r.outputs, d, train, n_train, val, n_val, test, n_test);
+    if (!r.settings)
+        return focal_fail(FOCAL_ERR_NOMEM, "out of memory");
+    if ((st = focal_run_folder_open(&lock, dir, mode, r.settings, &how, why, sizeof why)) != FOCAL_OK) {
+        cJSON_Delete(r.settings);
+        return st;
+    }
+    if (cb && cb->start)
+        cb->start(cb->ctx, how, why);
+    if (how == FOCAL_RUN_UP_TO_DATE)
+        goto out;
 
     int c, h, w;
     focal_run_input_size(d, &c, &h, &w);
@@ -457,7 +495,7 @@ focal_status focal_run_train(const struct focal_run_config *cfg, const struct fo
     }
     for (int j = 0; j < r.outputs; j++)
         r.state.thresholds[j] = r.thresholds[j] = 0.5;
-    if (resume && (st = resume_run(&r)) != FOCAL_OK)
+    if (how == FOCAL_RUN_RESUMED && (st = resume_run(&r)) != FOCAL_OK)
         goto out;
 
     for (int epoch = r.state.epoch + 1; epoch <= cfg->epochs && !r.state.stopped; epoch++) {
@@ -486,6 +524,8 @@ focal_status focal_run_train(const struct focal_run_config *cfg, const struct fo
     }
     st = final_metrics(&r, val, n_val, test, n_test);
 out:
+    focal_dir_unlock(&lock);
+    cJSON_Delete(r.settings);
     r.meta.class_names = NULL;
     focal_ckpt_meta_release(&r.meta);
     state_free(&r.state);

@@ -2,6 +2,7 @@
  * selection metrics, and the configuration as JSON (recorded in
  * run.json and in the last checkpoint, compared when a run resumes). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,13 +109,34 @@ cJSON *focal_run_config_json(const struct focal_run_config *cfg, int classes)
     return o;
 }
 
+cJSON *focal_run_exact_number(double v)
+{
+    char buf[40];
+    if (!isfinite(v))
+        return cJSON_CreateNull();
+    /* cJSON prints 15 digits when they read back within its tolerance; a
+     * threshold or a best value must read back exactly, or a resumed run
+     * decides differently from an uninterrupted one */
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(buf, sizeof buf, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    return cJSON_CreateRaw(buf);
+}
+
+cJSON *focal_run_exact_array(const double *v, int n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; a && i < n; i++)
+        cJSON_AddItemToArray(a, focal_run_exact_number(v[i]));
+    return a;
+}
+
 /* cJSON numbers cannot be NaN: NaN is written as null and read back. */
 void focal_run_add_num(cJSON *o, const char *key, double v)
 {
-    if (isfinite(v))
-        cJSON_AddNumberToObject(o, key, v);
-    else
-        cJSON_AddNullToObject(o, key);
+    cJSON_AddItemToObject(o, key, focal_run_exact_number(v));
 }
 
 double focal_run_get_num(const cJSON *o, const char *key)

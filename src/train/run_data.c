@@ -215,8 +215,7 @@ void focal_run_targets(void *targets, const struct focal_dataset *d, const int *
 
 /* ---- evaluation -------------------------------------------------------------------- */
 
-/* Probabilities from logits: softmax per row, or a sigmoid per element. */
-static void run_probs(double *probs, const float *logits, int n, int c, int softmax)
+void focal_run_probs(double *probs, const float *logits, int n, int c, int softmax)
 {
     for (int i = 0; i < n; i++) {
         const float *z = logits + (size_t)i * (size_t)c;
@@ -259,7 +258,7 @@ focal_status focal_run_scores(struct focal_model *m, const struct focal_dataset 
         focal_run_inputs(x, d, idx + at, b, NULL, 0, mean, std);
         if ((st = focal_model_forward(m, x, b, 0, &logits)) != FOCAL_OK)
             goto out;
-        run_probs(probs + (size_t)at * (size_t)classes, logits, b, classes, softmax);
+        focal_run_probs(probs + (size_t)at * (size_t)classes, logits, b, classes, softmax);
         if (loss) {
             double v = 0;
             focal_run_targets(t, d, idx + at, b);

@@ -58,8 +58,10 @@ focal_status focal_run_write_history(const char *dir, const struct focal_run_sta
 
 /* run.json: what focal eval and focal predict need, and how the run went. */
 focal_status focal_run_write_run_json(const char *dir, const struct focal_run_config *cfg,
-                                      const struct focal_dataset *d, const struct focal_run_state *s, int outputs)
+                                      const struct focal_dataset *d, const struct focal_run_state *s, int outputs,
+                                      const cJSON *settings, int finished)
 {
+    char fp[17];
     char path[4096];
     struct focal_wfile wf;
     focal_status st = focal_run_path(path, sizeof path, dir, "run.json");
@@ -75,7 +77,7 @@ focal_status focal_run_write_run_json(const char *dir, const struct focal_run_co
                           cJSON_CreateStringArray((const char *const *)d->class_names, d->num_classes));
     if (d->task == FOCAL_TASK_BINARY)
         cJSON_AddStringToObject(o, "positive", d->class_names[1]);
-    cJSON_AddItemToObject(o, "thresholds", cJSON_CreateDoubleArray(s->thresholds, outputs));
+    cJSON_AddItemToObject(o, "thresholds", focal_run_exact_array(s->thresholds, outputs));
     int shape[3] = { c, h, w };
     cJSON_AddItemToObject(o, "input", cJSON_CreateIntArray(shape, 3));
     cJSON_AddBoolToObject(o, "fundus_crop", cfg->fundus_crop);
@@ -86,7 +88,10 @@ focal_status focal_run_write_run_json(const char *dir, const struct focal_run_co
     cJSON_AddStringToObject(o, "selected_by", focal_select_name(focal_select_resolve(cfg->select, d->task)));
     focal_run_add_num(o, "best_value", s->best_value);
     cJSON_AddBoolToObject(o, "stopped_early", s->stopped);
-    cJSON_AddItemToObject(o, "config", focal_run_config_json(cfg, outputs));
+    cJSON_AddBoolToObject(o, "finished", finished);
+    focal_run_fingerprint(settings, fp);
+    cJSON_AddStringToObject(o, "fingerprint", fp);
+    cJSON_AddItemToObject(o, "config", cJSON_Duplicate(settings, 1));
     char *text = cJSON_Print(o);
     cJSON_Delete(o);
     if (!text)

@@ -44,6 +44,9 @@ void focal_run_inputs(float *x, const struct focal_dataset *d, const int *idx, i
  * n × outputs floats. */
 void focal_run_targets(void *targets, const struct focal_dataset *d, const int *idx, int n);
 
+/* probs (n × c) from logits (n × c): softmax per row, or a sigmoid per element. */
+void focal_run_probs(double *probs, const float *logits, int n, int c, int softmax);
+
 /* Evaluation-mode probabilities (n × outputs) of samples idx[0..n) and, with
  * loss non-NULL, the mean of the batches' losses weighted by batch size. */
 focal_status focal_run_scores(struct focal_model *m, const struct focal_dataset *d, const int *idx, int n,
@@ -86,8 +89,13 @@ focal_status focal_run_write_metrics(const char *path, const struct focal_datase
  * to be resumed (the epoch count may change and is not in it). */
 cJSON *focal_run_config_json(const struct focal_run_config *cfg, int classes);
 
+/* v as a JSON number that reads back as exactly v (null when not finite),
+ * and an array of n such numbers. */
+cJSON *focal_run_exact_number(double v);
+cJSON *focal_run_exact_array(const double *v, int n);
+
 /* cJSON numbers cannot be NaN: NaN is written as null and read back (a
- * missing or non-number key reads as NaN). */
+ * missing or non-number key reads as NaN). The number reads back exactly. */
 void focal_run_add_num(cJSON *o, const char *key, double v);
 double focal_run_get_num(const cJSON *o, const char *key);
 
@@ -109,14 +117,65 @@ focal_status focal_run_path(char *buf, size_t size, const char *dir, const char 
 /* dir/history.csv: one row per epoch; undefined values are empty fields. Atomic. */
 focal_status focal_run_write_history(const char *dir, const struct focal_run_state *s);
 
-/* dir/run.json: what focal eval and focal predict need, and how the run went. Atomic. */
+/* dir/run.json: what focal eval and focal predict need, how the run went,
+ * its settings ("config", focal_run_settings_json) with their "fingerprint",
+ * and whether it is "finished" (metrics.json and scores.csv written). Atomic. */
 focal_status focal_run_write_run_json(const char *dir, const struct focal_run_config *cfg,
-                                      const struct focal_dataset *d, const struct focal_run_state *s, int outputs);
+                                      const struct focal_dataset *d, const struct focal_run_state *s, int outputs,
+                                      const cJSON *settings, int finished);
+
+/* ---- run_folder.c: settings, fingerprint, the folder's lock and state ---------------- */
+
+/* Everything that determines a run: focal_run_config_json plus "epochs",
+ * "fundus_crop" and "data" (sample and split counts, and a hash of the
+ * labels, pixels or features, class names and the split's sample lists). */
+cJSON *focal_run_settings_json(const struct focal_run_config *cfg, int outputs, const struct focal_dataset *d,
+                               const int *train, int n_train, const int *val, int n_val, const int *test,
+                               int n_test);
+
+/* A hash of the settings' canonical text, 16 hex digits. */
+void focal_run_fingerprint(const cJSON *settings, char out[17]);
+
+/* 0 when the settings old and now match (skipping "epochs" if skip_epochs),
+ * else 1 and the first difference as "path old -> new" in buf (e.g.
+ * "loss.gamma 2 -> 0.5", "data.hash 1f.. -> 9c.."). */
+int focal_run_settings_diff(const cJSON *old, const cJSON *now, int skip_epochs, char *buf, size_t size);
+
+/* Locks dir (which exists), finishes or undoes an interrupted commit, and
+ * decides how a run with `settings` starts there in `mode` (enum
+ * focal_run_mode): *how, and in why what changed (RESTARTED). Removes the
+ * run's files when it restarts, and leftovers of a folder without run.json.
+ * On failure the lock is released; FOCAL_ERR_BUSY, FOCAL_ERR_ARG (NEW onto a
+ * run), FOCAL_ERR_IO. */
+focal_status focal_run_folder_open(struct focal_dir_lock *lock, const char *dir, int mode, const cJSON *settings,
+                                   enum focal_run_start *how, char *why, size_t nwhy);
 
 /* scores.csv at path: the best checkpoint's probabilities vp (n_val × outputs)
  * and tp (n_test × outputs) and the true labels of every validation and test
  * sample, for precision-recall curves. Atomic. */
 focal_status focal_run_write_scores(const char *path, const struct focal_dataset *d, int outputs, const int *val,
                                     int n_val, const double *vp, const int *test, int n_test, const double *tp);
+
+/* ---- ensembles (ensemble.c) ---- */
+
+/* When dir/run.json describes an ensemble: *is_ens = 1, and *r receives its
+ * first member as focal_run_load loads it, with the other members in
+ * r->members (r->n_members in all); the caller then reads the ensemble's own
+ * thresholds. Otherwise *is_ens = 0, FOCAL_OK and r untouched. */
+focal_status focal_ensemble_load(struct focal_run *r, const char *dir, int max_batch, int *is_ens);
+
+/* For an ensemble r whose first member's probabilities of samples idx[0..n)
+ * are in probs: adds the other members' and divides by the member count.
+ * Does nothing for a single run. */
+focal_status focal_ensemble_predict_rest(struct focal_run *r, const struct focal_dataset *d, const int *idx, int n,
+                                         double *probs);
+
+/* ---- test-time augmentation (tta.c) ---- */
+
+/* As focal_run_scores without a loss, averaging the probabilities of the
+ * identity and the horizontal flip, and with vflip also of the vertical flip
+ * and both flips. FOCAL_ERR_ARG for inputs of height and width 1 (a table). */
+focal_status focal_run_scores_flips(struct focal_model *m, const struct focal_dataset *d, const int *idx, int n,
+                                   const float *mean, const float *std, int vflip, double *probs);
 
 #endif

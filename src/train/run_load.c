@@ -18,6 +18,9 @@ void focal_run_release(struct focal_run *r)
     focal_model_free(r->model);
     focal_ckpt_meta_release(&r->meta);
     free(r->thresholds);
+    for (int k = 0; r->members && k < r->n_members - 1; k++)
+        focal_run_release(&r->members[k]);
+    free(r->members);
     memset(r, 0, sizeof *r);
 }
 
@@ -51,6 +54,17 @@ static focal_status read_run_json(struct focal_run *r, const char *path)
                         path, outputs);
         goto out;
     }
+    /* the task must be the model's: its head and its number of outputs */
+    const enum focal_head head = focal_model_head(r->model);
+    const int fits = r->task == FOCAL_TASK_BINARY ? head == FOCAL_HEAD_SIGMOID && outputs == 1
+                     : r->task == FOCAL_TASK_MULTILABEL ? head == FOCAL_HEAD_SIGMOID
+                                                         : head == FOCAL_HEAD_SOFTMAX && outputs >= 2;
+    if (!fits) {
+        st = focal_fail(FOCAL_ERR_FORMAT, "%s: task \"%s\" does not fit the model's %s head with %d output%s", path,
+                        task->valuestring, head == FOCAL_HEAD_SOFTMAX ? "softmax" : "sigmoid", outputs,
+                        outputs == 1 ? "" : "s");
+        goto out;
+    }
     r->num_classes = r->task == FOCAL_TASK_BINARY ? 2 : outputs;
     r->thresholds = malloc((size_t)outputs * sizeof *r->thresholds);
     if (!r->thresholds) {
@@ -63,16 +77,47 @@ static focal_status read_run_json(struct focal_run *r, const char *path)
         r->thresholds[j++] = cJSON_IsNumber(x) ? x->valuedouble : 0.5;
     }
     r->fundus_crop = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "fundus_crop"));
+    /* for test-time flips (an ensemble's run.json has no config: its first member's stays) */
+    const cJSON *aug = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "config"), "augment");
+    if (aug)
+        r->trained_vflip = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(aug, "vflip"));
 out:
     cJSON_Delete(o);
     return st;
 }
 
+/* Finishes a commit a crash interrupted in dir, so that the model and
+ * run.json read next are of one epoch. Best effort: a folder in use by a
+ * writer (it finishes its own commits) or read-only is left as it is. */
+static void settle(const char *dir)
+{
+    struct focal_dir_lock lock;
+    if (focal_dir_lock(&lock, dir) != FOCAL_OK)
+        return;
+    (void)focal_commit_recover(dir, NULL);
+    focal_dir_unlock(&lock);
+    focal_clear_error();
+}
+
 focal_status focal_run_load(struct focal_run *r, const char *dir, int max_batch)
 {
     char path[4096];
+    int ensemble;
     memset(r, 0, sizeof *r);
-    focal_status st = focal_run_path(path, sizeof path, dir, "model.safetensors");
+    /* an ensemble (ensemble.c): its members, then its own thresholds */
+    focal_status st = focal_ensemble_load(r, dir, max_batch, &ensemble);
+    if (ensemble) {
+        if (st != FOCAL_OK)
+            return st;
+        free(r->thresholds);
+        r->thresholds = NULL;
+        if ((st = focal_run_path(path, sizeof path, dir, "run.json")) != FOCAL_OK ||
+            (st = read_run_json(r, path)) != FOCAL_OK)
+            focal_run_release(r);
+        return st;
+    }
+    settle(dir);
+    st = focal_run_path(path, sizeof path, dir, "model.safetensors");
     if (st != FOCAL_OK || (st = focal_checkpoint_load(path, max_batch, &r->model, &r->meta)) != FOCAL_OK)
         return st;
     focal_model_input_shape(r->model, &r->channels, &r->height, &r->width);
@@ -91,7 +136,12 @@ focal_status focal_run_predict(struct focal_run *r, const struct focal_dataset *
     if (r->meta.channels != c)
         return focal_fail(FOCAL_ERR_FORMAT, "the checkpoint normalises %d input channels; the model takes %d",
                           r->meta.channels, c);
-    return focal_run_scores(r->model, d, idx, n, r->meta.mean, r->meta.std, NULL, probs, NULL);
+    focal_status st = r->tta == FOCAL_TTA_FLIPS
+                          ? focal_run_scores_flips(r->model, d, idx, n, r->meta.mean, r->meta.std, r->trained_vflip,
+                                                   probs)
+                          : focal_run_scores(r->model, d, idx, n, r->meta.mean, r->meta.std, NULL, probs, NULL);
+    /* an ensemble: the mean over its members (ensemble.c) */
+    return st == FOCAL_OK ? focal_ensemble_predict_rest(r, d, idx, n, probs) : st;
 }
 
 void focal_run_image_options(const struct focal_run *r, struct focal_image_options *opt)

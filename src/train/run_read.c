@@ -345,6 +345,7 @@ void focal_run_scores_release(struct focal_run_scores *s)
     if (!s)
         return;
     free_names(s->names, s->outputs);
+    free_names(s->ids, s->n);
     free(s->probs);
     free(s->labels);
     memset(s, 0, sizeof *s);
@@ -370,8 +371,25 @@ static focal_status scores_header(struct focal_run_scores *s, const char *path, 
     return FOCAL_OK;
 }
 
-/* Appends one row's numbers num[0..2K) (K probabilities, then K labels) to s. */
-static focal_status scores_row(struct focal_run_scores *s, size_t *cap, const char *path, size_t line, char **num)
+/* The id of a row whose fields between split and the numbers are
+ * f[0..n) (an id may hold commas), joined again, in a new string. */
+static char *scores_id(char **f, size_t n)
+{
+    size_t len = 1;
+    for (size_t k = 0; k < n; k++)
+        len += strlen(f[k]) + 1;
+    char *id = malloc(len), *p = id;
+    for (size_t k = 0; id && k < n; k++)
+        p += sprintf(p, "%s%s", k ? "," : "", f[k]);
+    if (id && !n)
+        *id = '\0';
+    return id;
+}
+
+/* Appends one row to s: its id fields f[0..n_id), then its numbers
+ * num[0..2K) (K probabilities, then K labels). */
+static focal_status scores_row(struct focal_run_scores *s, size_t *cap, const char *path, size_t line, char **f,
+                               size_t n_id, char **num)
 {
     size_t K = (size_t)s->outputs, at = (size_t)s->n;
     if (s->n == INT_MAX)
@@ -382,9 +400,12 @@ static focal_status scores_row(struct focal_run_scores *s, size_t *cap, const ch
         if (p)
             s->probs = p;
         uint8_t *y = p ? realloc(s->labels, c * K) : NULL;
-        if (!y)
+        if (y)
+            s->labels = y;
+        char **ids = y ? realloc(s->ids, c * sizeof *ids) : NULL;
+        if (!ids)
             return focal_fail(FOCAL_ERR_NOMEM, "%s: out of memory", path);
-        s->labels = y;
+        s->ids = ids;
         *cap = c;
     }
     for (size_t k = 0; k < K; k++) {
@@ -396,6 +417,8 @@ static focal_status scores_row(struct focal_run_scores *s, size_t *cap, const ch
         s->probs[at * K + k] = p;
         s->labels[at * K + k] = (uint8_t)(y == 1.0);
     }
+    if (!(s->ids[at] = scores_id(f, n_id)))
+        return focal_fail(FOCAL_ERR_NOMEM, "%s: out of memory", path);
     s->n++;
     return FOCAL_OK;
 }
@@ -433,7 +456,8 @@ focal_status focal_run_read_scores(const char *dir, const char *split, struct fo
             st = focal_fail(FOCAL_ERR_FORMAT, "%s:%zu: split '%s'; expected val or test", path, cur.line, f[0]);
         } else if (strcmp(f[0], split) == 0) {
             /* the numbers are the last 2K fields, whatever the id holds */
-            st = scores_row(s, &cap, path, cur.line, f + nf - 2 * (size_t)s->outputs);
+            st = scores_row(s, &cap, path, cur.line, f + 1, nf - 1 - 2 * (size_t)s->outputs,
+                            f + nf - 2 * (size_t)s->outputs);
         }
     }
     if (st == FOCAL_OK && !nh)

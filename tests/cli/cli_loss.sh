@@ -56,6 +56,36 @@ value "ce of p=(0.75,0.25)" 0.28768207245 loss --type ce --logits z3.csv --targe
 value "ce with label smoothing 0.2" 0.39754330133 \
     loss --type ce --logits z3.csv --targets t0.csv --label-smoothing 0.2
 
+# --- the long-tail losses -----------------------------------------------------------
+# balanced softmax of [0,0], class 0, prior (3,1): −log(3/4), the ce of p = (0.75, 0.25)
+value "balanced-softmax with prior 3,1" 0.28768207245 \
+    loss --type balanced-softmax --logits z00.csv --targets t0.csv --prior 3,1
+# la, τ = 0.5, prior (2,1): −log(√2/(√2+1)) = log(1 + 1/√2)
+value "la tau 0.5 with prior 2,1" 0.53479999674 \
+    loss --type la --logits z00.csv --targets t0.csv --prior 2,1 --tau 0.5
+printf '0.2\n0.1\n' >prior21.csv
+value "la reads the prior from a file (counts and frequencies agree)" 0.53479999674 \
+    loss --type la --logits z00.csv --targets t0.csv --prior prior21.csv --tau 0.5
+# ldam, counts (16,1), m = 1, s = 2: Δ_0 = (1/16)^(1/4) = 0.5; u = 2·(−0.5, 0): log(1 + e)
+value "ldam margin 1 scale 2" 1.3132616875 \
+    loss --type ldam --logits z00.csv --targets t0.csv --prior 16,1 --margin 1 --scale 2
+# db at logit 0, target 1, π = 0.5 (no bias): r = 1, r̂ = 0.1 + σ(10·0.8); (1/2)^2 ln 2 r̂
+value "db at logit 0, target 1, prior 0.5" 0.1905573629 \
+    loss --type db --logits x0.csv --targets y1.csv --prior 0.5
+fails "la without --prior" 2 "--type la needs --prior" \
+    loss --type la --logits z00.csv --targets t0.csv
+fails "--prior with the wrong count" 2 "--prior: 3 values given, but z00.csv has 2 classes" \
+    loss --type ldam --logits z00.csv --targets t0.csv --prior 1,2,3
+fails "db refuses counts" 2 "db: class prior 0 is 40; expected a frequency in (0,1)" \
+    loss --type db --logits x0.csv --targets y1.csv --prior 40
+fails "a zero prior" 2 "la: class prior 1 is 0" \
+    loss --type la --logits z00.csv --targets t0.csv --prior 1,0
+fails "a negative tau" 2 "la: tau is -1" \
+    loss --type la --logits z00.csv --targets t0.csv --prior 1,1 --tau -1
+run loss --type ce --logits z00.csv --targets t0.csv --prior 1,1
+expect "--prior on ce: a warning naming the kinds that use it" \
+    grep -qF -- "--prior is ignored by --type ce; it is used by la, balanced-softmax, ldam, db" "$T/stderr"
+
 # 2×2 zeros with targets (1,0 / 0,1): every element costs ln 2.
 printf '0,0\n0,0\n' >x22.csv
 printf '1,0\n0,1\n' >y22.csv
@@ -243,7 +273,7 @@ run loss --help
 expect "loss --help exit 0" [ "$rc" -eq 0 ]
 for opt in --type --logits --targets --alpha --class-weights --gamma --beta --gamma-pos \
     --gamma-neg --margin --epsilon --reduction --label-smoothing --ignore-index --grad \
-    --probs --threads; do
+    --probs --threads --prior --tau --scale --db-alpha --db-lambda --db-kappa; do
     expect "loss --help explains $opt" grep -qE -- "^  $opt( |\$)" "$T/stdout"
 done
 expect "loss --help documents the --probs clamping" grep -qF "clamped to [1e-07, 1 - 1e-07]" "$T/stdout"

@@ -105,7 +105,7 @@ run train --data t.csv --epochs 2 --batch 32 --seed 3 --optimizer adamw --out wd
 differs_dir() { ! same_run "$1" "$2" >/dev/null; }
 expect "and it differs from AdamW's default decay (0.01)" differs_dir wa wd
 
-fails "resume refuses other settings" 2 "the run was made with loss" \
+fails "resume refuses other settings" 2 "the run was made with other settings (loss.gamma 2 -> 1)" \
     train --data t.csv --epochs 4 --batch 32 --seed 3 --out r4 --resume --quiet --gamma 1
 
 # SIGKILL during training, then --resume: the same history as without the kill.
@@ -160,7 +160,7 @@ fails "run folder cannot be created" 1 "t.csv/run: cannot create the run folder"
 rc=$?
 expect "disk full: exit 1 (got $rc)" test "$rc" -eq 1
 expect "disk full: the message names the checkpoint" grep -q "full/model.safetensors: write failed" "$T/stderr"
-expect "disk full: no checkpoint or temporary file left" test -z "$(ls -A full)"
+expect "disk full: no checkpoint, temporary file, lock or staging folder left" test -z "$(ls -A full)"
 # a wrong column count in the table
 { head -5 t.csv; echo "1,2,3"; tail -5 t.csv; } > short.csv
 fails "row with a wrong column count" 1 "short.csv:6" train --data short.csv --out x

@@ -1,6 +1,7 @@
 /* test_loss_gradcheck.c — central finite differences in double for every
  * loss, reduction and γ ∈ {0, 0.5, 1, 2, 5}, with class weights, soft
- * targets, ignored elements and label smoothing.
+ * targets, ignored elements and label smoothing; the long-tail losses with a
+ * long-tailed prior and three settings of their parameters.
  *
  * For reductions sum/mean/positives, L is the reduced loss; for none, L =
  * Σ dout·per with fixed random dout, whose gradient is dout times the
@@ -49,7 +50,8 @@ static void gradcheck(const struct focal_loss *l, const char *what)
     double x[N * C], ys[N * C], dout[N * C], g[N * C], gp[N * C];
     int32_t ts[N];
     for (int i = 0; i < N * C; i++) {
-        x[i] = (urand() * 2 - 1) * 6;
+        /* LDAM's logits are cosines (its scale s makes them large) */
+        x[i] = (urand() * 2 - 1) * (l->kind == FOCAL_LOSS_LDAM ? 1 : 6);
         const double u = urand();
         ys[i] = u < 0.15 ? -1.0 : (u < 0.5 ? 1.0 : (u < 0.8 ? 0.0 : urand())); /* ignored, hard, soft */
         dout[i] = urand() * 2 - 1;
@@ -94,6 +96,7 @@ int main(void)
 {
     const double gammas[] = {0, 0.5, 1, 2, 5};
     const double weights[C] = {0.5, 2.0, 1.0, 3.0};
+    const double prior[C] = {0.4, 0.05, 0.2, 0.004};
     char what[256];
     int ncfg = 0;
     for (int kind = 0; kind < FOCAL_LOSS_KIND_COUNT; kind++) {
@@ -119,6 +122,25 @@ int main(void)
                         l.label_smoothing = 0.2;
                         l.epsilon = -0.7;
                         l.beta = -0.5;
+                    }
+                    /* the long-tail losses: a long-tailed prior, and other
+                     * values of their parameters in variants 1 and 2 */
+                    l.class_prior = prior;
+                    /* LDAM's scale multiplies the third derivative by s^3: at
+                     * the default s = 30 no step keeps both the truncation and
+                     * the rounding error of a central difference below 1e-6
+                     * (the reference test checks s = 30 and 64 against PyTorch) */
+                    l.scale = 10.0;
+                    if (variant >= 1) {
+                        l.tau = variant == 1 ? 2.0 : 0.5;
+                        l.scale = variant == 1 ? 5.0 : 1.0;
+                        if (kind == FOCAL_LOSS_LDAM)
+                            l.margin = variant == 1 ? 1.0 : 0.3;
+                        l.db_lambda = variant == 1 ? 5.0 : 0.5;
+                        l.db_kappa = variant == 1 ? 0.5 : 1.0;
+                        l.db_alpha = variant == 1 ? 0.0 : 0.5;
+                        l.db_beta = variant == 1 ? 2.0 : 30.0;
+                        l.db_mu = variant == 1 ? 1.0 : 0.0;
                     }
                     snprintf(what, sizeof what, "%s red=%s gamma=%g variant=%d", focal_loss_kind_name(l.kind),
                              focal_reduction_name(l.reduction), l.gamma, variant);

@@ -4,7 +4,9 @@
  *   - no NaN or Inf in loss or gradient for logits up to ±1e4, γ in [0,5];
  *   - bit-identical results for 1 and 2 threads; float32 agrees with float64;
  *   - reductions: mean excludes ignored elements, positives divides by them;
+ *   - the long-tail losses reduce to ce / sigmoid-focal where they should;
  *   - failure paths return the right status and name the offending value. */
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,18 @@ static double urand(void)
 }
 
 static const double gammas[] = {0, 0.1, 0.5, 0.9, 1, 2, 5};
+
+/* A long-tailed class prior for up to PRIOR_MAX classes, π_j in (0,1), as
+ * the long-tail kinds need (the others ignore it). */
+#define PRIOR_MAX 600
+static double prior_buf[PRIOR_MAX];
+
+static const double *test_prior(void)
+{
+    for (int j = 0; j < PRIOR_MAX; j++)
+        prior_buf[j] = 0.6 / pow(1.0 + j % 37, 1.3);
+    return prior_buf;
+}
 #define NGAMMA (sizeof gammas / sizeof gammas[0])
 
 /* γ = 0 and no α: sigmoid-focal is BCE and softmax-focal is CE, bit for bit. */
@@ -146,10 +160,15 @@ static void test_finite_everywhere(void)
                 l.gamma_neg = gammas[k];
                 l.gamma_pos = gammas[NGAMMA - 1 - k];
                 l.reduction = FOCAL_REDUCTION_NONE;
+                l.class_prior = test_prior();
                 if (variant) {
                     l.alpha = 0.25;
                     l.label_smoothing = 0.1;
-                    l.margin = 0;
+                    l.margin = l.kind == FOCAL_LOSS_LDAM ? 1.0 : 0;
+                    l.tau = 2.0;
+                    l.scale = 64;
+                    l.db_lambda = 5;
+                    l.db_kappa = 1;
                 }
                 double loss = 0, lossd = 0;
                 focal_status st, std;
@@ -198,6 +217,7 @@ static void test_threads_and_precision(void)
         struct focal_loss l;
         focal_loss_init(&l, (enum focal_loss_kind)kind);
         l.alpha = focal_loss_is_softmax(l.kind) ? -1 : 0.25;
+        l.class_prior = test_prior();
         double a, b, d;
         const int sm = focal_loss_is_softmax(l.kind);
         focal_set_threads(1);
@@ -342,6 +362,7 @@ static void test_no_grad_identical(void)
                         continue;
                     l.label_smoothing = smooth ? 0.1 : 0.0;
                     l.gamma = (ni & 1) && l.gamma > 0 ? 1.5 : l.gamma;
+                    l.class_prior = test_prior();
                     for (size_t i = 0; i < n * c; i++) {
                         x[i] = (float)((urand() * 2 - 1) * 8);
                         xd[i] = x[i];
@@ -368,6 +389,106 @@ static void test_no_grad_identical(void)
                 }
 }
 
+/* The long-tail losses against the losses they reduce to, and their
+ * invariances: balanced-softmax is la with τ = 1 bit for bit; la with τ = 0
+ * and ldam with m = 0, s = 1 are ce; la and ldam see only the ratios of the
+ * prior (counts or frequencies); db with a constant re-balancing weight
+ * (β = 0), κ = 0 and λ = 1 is (α_db + 1/2) times sigmoid-focal. */
+static void test_longtail_reductions(void)
+{
+    enum { n = 40, c = 9 };
+    static double x[n * c], y[n * c], g1[n * c], g2[n * c], p1[n * c], p2[n * c];
+    static int32_t t[n];
+    double counts[c], freq[c], total = 0;
+    for (int j = 0; j < c; j++) {
+        counts[j] = floor(1000 * pow(100.0, -(double)j / (c - 1)));
+        total += counts[j];
+    }
+    for (int j = 0; j < c; j++)
+        freq[j] = counts[j] / total;
+    for (int i = 0; i < n * c; i++) {
+        x[i] = (urand() * 2 - 1) * 12;
+        y[i] = urand() < 0.05 ? -1.0 : (urand() < 0.3 ? 1.0 : (urand() < 0.2 ? urand() : 0.0));
+    }
+    for (int i = 0; i < n; i++)
+        t[i] = i == 3 ? -100 : (int32_t)(urand() * c);
+    struct focal_loss a, b;
+    double la, lb;
+    const size_t m = (size_t)n * c;
+#define SAME_CLOSE(what, tol)                                                                     \
+    do {                                                                                         \
+        double worst = fabs(la - lb) / fmax(fabs(lb), 1e-300);                                   \
+        for (size_t i = 0; i < m; i++) {                                                         \
+            worst = fmax(worst, fabs(g1[i] - g2[i]) / fmax(fabs(g2[i]), 1e-12));                 \
+            worst = fmax(worst, fabs(p1[i] - p2[i]) / fmax(fabs(p2[i]), 1e-12));                 \
+        }                                                                                        \
+        CHECKF(worst <= (tol), "%s: relative difference %.3g", what, worst);                     \
+    } while (0)
+
+    focal_loss_init(&a, FOCAL_LOSS_BALANCED_SOFTMAX);
+    focal_loss_init(&b, FOCAL_LOSS_LA);
+    a.class_prior = b.class_prior = counts;
+    a.tau = 3; /* not a parameter of balanced-softmax: ignored */
+    a.reduction = b.reduction = FOCAL_REDUCTION_NONE;
+    memset(p1, 0, sizeof p1);
+    memset(p2, 0, sizeof p2);
+    CHECK(focal_softmax_loss_f64(&a, n, c, x, t, g1, p1, &la) == FOCAL_OK);
+    CHECK(focal_softmax_loss_f64(&b, n, c, x, t, g2, p2, &lb) == FOCAL_OK);
+    CHECK(la == lb && memcmp(g1, g2, sizeof g1) == 0 && memcmp(p1, p2, n * sizeof *p1) == 0);
+
+    b.class_prior = freq;
+    CHECK(focal_softmax_loss_f64(&b, n, c, x, t, g2, p2, &lb) == FOCAL_OK);
+    SAME_CLOSE("la on counts vs la on frequencies", 1e-12);
+
+    focal_loss_init(&b, FOCAL_LOSS_CE);
+    b.reduction = a.reduction = FOCAL_REDUCTION_MEAN;
+    focal_loss_init(&a, FOCAL_LOSS_LA);
+    a.reduction = FOCAL_REDUCTION_MEAN;
+    a.class_prior = counts;
+    a.tau = 0;
+    CHECK(focal_softmax_loss_f64(&a, n, c, x, t, g1, NULL, &la) == FOCAL_OK);
+    CHECK(focal_softmax_loss_f64(&b, n, c, x, t, g2, NULL, &lb) == FOCAL_OK);
+    memset(p1, 0, sizeof p1);
+    memset(p2, 0, sizeof p2);
+    SAME_CLOSE("la with tau 0 vs ce", 1e-12);
+
+    focal_loss_init(&a, FOCAL_LOSS_LDAM);
+    a.class_prior = counts;
+    a.margin = 0;
+    a.scale = 1;
+    CHECK(focal_softmax_loss_f64(&a, n, c, x, t, g1, NULL, &la) == FOCAL_OK);
+    SAME_CLOSE("ldam with m 0, s 1 vs ce", 1e-12);
+
+    focal_loss_init(&a, FOCAL_LOSS_LDAM);
+    focal_loss_init(&b, FOCAL_LOSS_LDAM);
+    a.class_prior = counts;
+    b.class_prior = freq;
+    CHECK(focal_softmax_loss_f64(&a, n, c, x, t, g1, NULL, &la) == FOCAL_OK);
+    CHECK(focal_softmax_loss_f64(&b, n, c, x, t, g2, NULL, &lb) == FOCAL_OK);
+    SAME_CLOSE("ldam on counts vs ldam on frequencies", 1e-12);
+
+    focal_loss_init(&a, FOCAL_LOSS_DB);
+    focal_loss_init(&b, FOCAL_LOSS_SIGMOID_FOCAL);
+    a.class_prior = freq;
+    a.db_beta = 0;
+    a.db_alpha = 0.25;
+    a.db_kappa = 0;
+    a.db_lambda = 1;
+    a.gamma = b.gamma = 1.5;
+    a.reduction = b.reduction = FOCAL_REDUCTION_NONE;
+    for (size_t i = 0; i < m; i++) /* hard targets: soft ones interpolate differently */
+        y[i] = y[i] < 0 ? -1.0 : (y[i] >= 0.5 ? 1.0 : 0.0);
+    CHECK(focal_sigmoid_loss_f64(&a, n, c, x, y, g1, p1, &la) == FOCAL_OK);
+    CHECK(focal_sigmoid_loss_f64(&b, n, c, x, y, g2, p2, &lb) == FOCAL_OK);
+    for (size_t i = 0; i < m; i++) {
+        g2[i] *= 0.75;
+        p2[i] *= 0.75;
+    }
+    lb *= 0.75;
+    SAME_CLOSE("db with beta 0, kappa 0, lambda 1 vs 0.75 x sigmoid-focal", 1e-12);
+#undef SAME_CLOSE
+}
+
 static int has(const char *needle);
 
 /* The per-kind table: names, families, parameters, and the resolution of a
@@ -387,16 +508,29 @@ static void test_info(void)
                   FOCAL_OK && back == (enum focal_loss_kind)k);
     }
     CHECK(focal_loss_info(FOCAL_LOSS_KIND_COUNT) == NULL);
+    enum focal_loss_kind k = FOCAL_LOSS_ASL;
     CHECK(!(focal_loss_info(FOCAL_LOSS_BCE)->params & FOCAL_PARAM_GAMMA));
     CHECK(!(focal_loss_info(FOCAL_LOSS_ASL)->params & FOCAL_PARAM_GAMMA));
     CHECK(focal_loss_info(FOCAL_LOSS_ASL)->params & FOCAL_PARAM_MARGIN);
     CHECK(focal_loss_info(FOCAL_LOSS_FOCAL_STAR)->params & FOCAL_PARAM_BETA);
-    enum focal_loss_kind k = FOCAL_LOSS_ASL;
+    for (int lt = FOCAL_LOSS_LA; lt <= FOCAL_LOSS_DB; lt++)
+        CHECK(focal_loss_info((enum focal_loss_kind)lt)->params & FOCAL_PARAM_CLASS_PRIOR);
+    CHECK(focal_loss_info(FOCAL_LOSS_LA)->params & FOCAL_PARAM_TAU);
+    CHECK(!(focal_loss_info(FOCAL_LOSS_BALANCED_SOFTMAX)->params & FOCAL_PARAM_TAU));
+    CHECK(focal_loss_info(FOCAL_LOSS_LDAM)->params & FOCAL_PARAM_MARGIN);
+    CHECK(focal_loss_info(FOCAL_LOSS_LDAM)->params & FOCAL_PARAM_SCALE);
+    CHECK(!focal_loss_info(FOCAL_LOSS_DB)->softmax && (focal_loss_info(FOCAL_LOSS_DB)->params & FOCAL_PARAM_DB_LAMBDA));
+    CHECK(!(focal_loss_info(FOCAL_LOSS_CE)->params & FOCAL_PARAM_CLASS_PRIOR));
+    CHECK(focal_loss_kind_for_task("db", FOCAL_TASK_MULTICLASS, &k) == FOCAL_ERR_ARG &&
+          has("db is a sigmoid loss"));
+    CHECK(focal_loss_kind_for_task("ldam", FOCAL_TASK_MULTILABEL, &k) == FOCAL_ERR_ARG &&
+          has("ldam is a softmax loss"));
     CHECK(focal_loss_kind_for_task("focal", FOCAL_TASK_MULTICLASS, &k) == FOCAL_OK && k == FOCAL_LOSS_SOFTMAX_FOCAL);
     CHECK(focal_loss_kind_for_task("ce", FOCAL_TASK_BINARY, &k) == FOCAL_OK && k == FOCAL_LOSS_BCE);
     CHECK(focal_loss_kind_for_task("poly1", FOCAL_TASK_MULTILABEL, &k) == FOCAL_OK && k == FOCAL_LOSS_SIGMOID_POLY1);
     CHECK(focal_loss_kind_for_task("asl", FOCAL_TASK_MULTICLASS, &k) == FOCAL_ERR_ARG &&
-          has("asl is a sigmoid loss; this multi-class data needs ce, focal (softmax-focal) or poly1 (softmax-poly1)"));
+          has("asl is a sigmoid loss; this multi-class data needs ce, focal (softmax-focal), poly1 (softmax-poly1), "
+              "la, balanced-softmax or ldam"));
     CHECK(focal_loss_kind_for_task("hinge", FOCAL_TASK_BINARY, &k) == FOCAL_ERR_ARG && has("'hinge' is not a loss"));
     enum focal_task t = FOCAL_TASK_BINARY;
     CHECK(focal_task_parse("multilabel", &t) == FOCAL_OK && t == FOCAL_TASK_MULTILABEL);
@@ -458,6 +592,50 @@ static void test_errors(void)
     focal_loss_init(&l, FOCAL_LOSS_SOFTMAX_FOCAL);
     CHECK(focal_softmax_loss(&l, 2, 2, xf, t, gf, NULL, &loss) == FOCAL_ERR_NUMERIC && has("row 1"));
 
+    /* the long-tail losses' parameters */
+    const double prior[2] = {0.3, 0.01}, prior0[2] = {0.3, 0}, prior1[2] = {0.3, 1};
+    focal_loss_init(&l, FOCAL_LOSS_LA);
+    CHECK(focal_loss_check(&l, 2) == FOCAL_OK); /* the prior is the loss functions' to require */
+    CHECK(focal_softmax_loss_f64(&l, 2, 2, x, t, g, NULL, &loss) == FOCAL_ERR_ARG && has("la: class_prior is NULL"));
+    l.class_prior = prior0;
+    CHECK(focal_softmax_loss_f64(&l, 2, 2, x, t, g, NULL, &loss) == FOCAL_ERR_ARG && has("class prior 1 is 0"));
+    l.class_prior = prior;
+    l.tau = -1;
+    CHECK(focal_softmax_loss_f64(&l, 2, 2, x, t, g, NULL, &loss) == FOCAL_ERR_ARG && has("tau is -1"));
+    l.tau = 1;
+    CHECK(focal_softmax_loss_f64(&l, 2, 2, x, t, g, NULL, &loss) == FOCAL_OK);
+    focal_loss_init(&l, FOCAL_LOSS_LDAM);
+    l.class_prior = prior;
+    l.scale = 0;
+    CHECK(focal_softmax_loss_f64(&l, 2, 2, x, t, g, NULL, &loss) == FOCAL_ERR_ARG && has("scale is 0"));
+    l.scale = 30;
+    l.margin = -0.5;
+    CHECK(focal_softmax_loss_f64(&l, 2, 2, x, t, g, NULL, &loss) == FOCAL_ERR_ARG && has("ldam: margin is -0.5"));
+    l.margin = 2; /* any m_max >= 0: not ASL's [0,1) */
+    CHECK(focal_softmax_loss_f64(&l, 2, 2, x, t, g, NULL, &loss) == FOCAL_OK);
+    focal_loss_init(&l, FOCAL_LOSS_DB);
+    CHECK(focal_sigmoid_loss_f64(&l, 2, 2, x, y, g, NULL, &loss) == FOCAL_ERR_ARG && has("db: class_prior is NULL"));
+    l.class_prior = prior1;
+    CHECK(focal_sigmoid_loss_f64(&l, 2, 2, x, y, g, NULL, &loss) == FOCAL_ERR_ARG && has("class prior 1 is 1") &&
+          has("(0,1)"));
+    l.class_prior = prior;
+    l.db_lambda = 0;
+    CHECK(focal_sigmoid_loss_f64(&l, 2, 2, x, y, g, NULL, &loss) == FOCAL_ERR_ARG && has("db-lambda is 0"));
+    l.db_lambda = 2;
+    l.db_alpha = -1;
+    CHECK(focal_sigmoid_loss_f64(&l, 2, 2, x, y, g, NULL, &loss) == FOCAL_ERR_ARG && has("db-alpha"));
+    l.db_alpha = 0.1;
+    l.db_beta = NAN;
+    CHECK(focal_sigmoid_loss_f64(&l, 2, 2, x, y, g, NULL, &loss) == FOCAL_ERR_ARG && has("db-beta"));
+    l.db_beta = 10;
+    l.db_mu = INFINITY;
+    CHECK(focal_sigmoid_loss_f64(&l, 2, 2, x, y, g, NULL, &loss) == FOCAL_ERR_ARG && has("db-mu"));
+    l.db_mu = 0.2;
+    l.db_kappa = -1;
+    CHECK(focal_sigmoid_loss_f64(&l, 2, 2, x, y, g, NULL, &loss) == FOCAL_ERR_ARG && has("db-kappa"));
+    l.db_kappa = 0.05;
+    CHECK(focal_sigmoid_loss_f64(&l, 2, 2, x, y, g, NULL, &loss) == FOCAL_OK && isfinite(loss));
+
     /* names */
     enum focal_loss_kind k;
     enum focal_reduction r;
@@ -481,6 +659,7 @@ int main(void)
     test_reductions();
     test_errors();
     test_no_grad_identical();
+    test_longtail_reductions();
     test_info();
     return check_done("test_loss_props");
 }

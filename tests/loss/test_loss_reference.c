@@ -3,7 +3,10 @@
  * computed in float64 by PyTorch / torchvision.
  *
  * The reference file tests/fixtures/loss_reference.txt is written by
- * tools/gen_loss_reference.py (its format is described in the file's header).
+ * tools/gen_loss_reference.py (its format is described in the file's header),
+ * tests/fixtures/longtail_reference.txt (la, balanced-softmax, ldam, db; the
+ * same format with the long-tail parameters and a 'prior' line) by
+ * tools/gen_longtail_reference.py.
  * The inputs in it are exact float32 values, so both APIs see the same numbers.
  * For each case the test checks the reduced loss, the per-element values (for
  * reduction none), every gradient element, the loss of a forward-only call
@@ -26,8 +29,11 @@
 #include "focal.h"
 
 #define TEST_NAME "test_loss_reference"
-#define REF_REL_PATH "tests/fixtures/loss_reference.txt"
-#define REF_FIRST_LINE "# focal-loss-reference 1 "
+/* The reference files and the start of each one's first line. */
+static const struct { const char *rel, *first; } ref_files[] = {
+    { "tests/fixtures/loss_reference.txt", "# focal-loss-reference 1 " },
+    { "tests/fixtures/longtail_reference.txt", "# focal-longtail-reference 1 " },
+};
 #define MAX_DIM 4096                /* bound on n and on c read from the file */
 #define MAX_ELEMS ((size_t)1 << 20) /* bound on n*c */
 
@@ -48,6 +54,7 @@ struct ref_case {
     enum focal_reduction red;
     size_t n, c;
     double gamma, alpha, beta, gpos, gneg, margin, eps, ls;
+    double tau, scale, dba, dbb, dbmu, dblam, dbkappa; /* long-tail; focal_loss_init's if absent */
     int32_t ignore;
     int has_weights;
     char inputs[32], src[32];   /* informational: input flavour, reference source */
@@ -55,6 +62,7 @@ struct ref_case {
     double *targets;            /* sigmoid: n*c */
     int32_t *labels;            /* softmax: n */
     double *weights;            /* c, when has_weights */
+    double *prior;              /* c, for the kinds that take a class prior */
     double loss;
     double *per;                /* reduction none: n*c (sigmoid) or n (softmax) */
     double *grad;               /* n*c */
@@ -66,6 +74,7 @@ static void ref_case_free(struct ref_case *rc)
     free(rc->targets);
     free(rc->labels);
     free(rc->weights);
+    free(rc->prior);
     free(rc->per);
     free(rc->grad);
     memset(rc, 0, sizeof *rc);
@@ -80,6 +89,10 @@ static const struct { const char *name; enum focal_loss_kind kind; } kind_names[
     { "ce", FOCAL_LOSS_CE },
     { "softmax-focal", FOCAL_LOSS_SOFTMAX_FOCAL },
     { "softmax-poly1", FOCAL_LOSS_SOFTMAX_POLY1 },
+    { "la", FOCAL_LOSS_LA },
+    { "balanced-softmax", FOCAL_LOSS_BALANCED_SOFTMAX },
+    { "ldam", FOCAL_LOSS_LDAM },
+    { "db", FOCAL_LOSS_DB },
 };
 #define N_KINDS (sizeof kind_names / sizeof kind_names[0])
 
@@ -99,7 +112,12 @@ static const char *kind_str(enum focal_loss_kind k)
 
 static int is_softmax(enum focal_loss_kind k)
 {
-    return k == FOCAL_LOSS_CE || k == FOCAL_LOSS_SOFTMAX_FOCAL || k == FOCAL_LOSS_SOFTMAX_POLY1;
+    return focal_loss_is_softmax(k);
+}
+
+static int takes_prior(enum focal_loss_kind k)
+{
+    return (focal_loss_info(k)->params & FOCAL_PARAM_CLASS_PRIOR) != 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -263,19 +281,29 @@ static int parse_double_token(const char *v, double *out)
     return 0;
 }
 
-/* Parses "case <id> key=value ..." into rc's parameters. Every key is required. */
+/* Parses "case <id> key=value ..." into rc's parameters. Every key but the
+ * long-tail ones (which default to focal_loss_init's values) is required. */
 static int parse_case_line(struct reader *r, char *line, struct ref_case *rc)
 {
     enum { K_KIND, K_RED, K_N, K_C, K_GAMMA, K_ALPHA, K_BETA, K_GPOS, K_GNEG, K_MARGIN,
-           K_EPS, K_LS, K_IGNORE, K_WEIGHTS, K_INPUTS, K_SRC, K_COUNT };
+           K_EPS, K_LS, K_IGNORE, K_WEIGHTS, K_INPUTS, K_SRC, K_REQUIRED,
+           /* optional: the long-tail parameters */
+           K_TAU = K_REQUIRED, K_SCALE, K_DBA, K_DBB, K_DBMU, K_DBLAM, K_DBKAPPA, K_COUNT };
     static const char *const keys[K_COUNT] = {
         "kind", "red", "n", "c", "gamma", "alpha", "beta", "gpos", "gneg", "margin",
-        "eps", "ls", "ignore", "weights", "inputs", "src" };
+        "eps", "ls", "ignore", "weights", "inputs", "src",
+        "tau", "scale", "dba", "dbb", "dbmu", "dblam", "dbkappa" };
     double *dst[K_COUNT] = { 0 };
     dst[K_GAMMA] = &rc->gamma; dst[K_ALPHA] = &rc->alpha; dst[K_BETA] = &rc->beta;
     dst[K_GPOS] = &rc->gpos; dst[K_GNEG] = &rc->gneg; dst[K_MARGIN] = &rc->margin;
     dst[K_EPS] = &rc->eps; dst[K_LS] = &rc->ls;
+    dst[K_TAU] = &rc->tau; dst[K_SCALE] = &rc->scale; dst[K_DBA] = &rc->dba; dst[K_DBB] = &rc->dbb;
+    dst[K_DBMU] = &rc->dbmu; dst[K_DBLAM] = &rc->dblam; dst[K_DBKAPPA] = &rc->dbkappa;
     int seen[K_COUNT] = { 0 };
+    struct focal_loss dl;
+    focal_loss_init(&dl, FOCAL_LOSS_CE);
+    rc->tau = dl.tau; rc->scale = dl.scale; rc->dba = dl.db_alpha; rc->dbb = dl.db_beta;
+    rc->dbmu = dl.db_mu; rc->dblam = dl.db_lambda; rc->dbkappa = dl.db_kappa;
 
     char *s = after_key(line, "case");
     if (!s) return parse_fail(r, "expected a 'case' line");
@@ -338,7 +366,7 @@ static int parse_case_line(struct reader *r, char *line, struct ref_case *rc)
                 return parse_fail(r, "case %d: %s=%s is not a finite number", rc->id, tok, val);
         }
     }
-    for (int k = 0; k < K_COUNT; k++)
+    for (int k = 0; k < K_REQUIRED; k++)
         if (!seen[k]) return parse_fail(r, "case %d: key '%s' missing", rc->id, keys[k]);
     if (rc->n * rc->c > MAX_ELEMS)
         return parse_fail(r, "case %d: n*c = %zu exceeds %zu", rc->id, rc->n * rc->c, MAX_ELEMS);
@@ -379,6 +407,11 @@ static int read_case(struct reader *r, char *line, struct ref_case *rc)
                                   rc->id, i, rc->targets[i]);
     }
     if (rc->has_weights && read_doubles(r, "weights", rc->weights, rc->c) != 0) return -1;
+    if (takes_prior(rc->kind)) {
+        rc->prior = malloc(rc->c * sizeof *rc->prior);
+        if (!rc->prior) return parse_fail(r, "case %d: out of memory", rc->id);
+        if (read_doubles(r, "prior", rc->prior, rc->c) != 0) return -1;
+    }
     if (read_doubles(r, "loss", &rc->loss, 1) != 0) return -1;
     if (rc->red == FOCAL_REDUCTION_NONE && read_doubles(r, "per", rc->per, nper) != 0) return -1;
     if (read_doubles(r, "grad", rc->grad, m) != 0) return -1;
@@ -538,6 +571,14 @@ static void setup_loss(struct focal_loss *l, const struct ref_case *rc)
     l->label_smoothing = rc->ls;
     l->ignore_index = rc->ignore;
     l->class_weights = rc->has_weights ? rc->weights : NULL;
+    l->class_prior = rc->prior;
+    l->tau = rc->tau;
+    l->scale = rc->scale;
+    l->db_alpha = rc->dba;
+    l->db_beta = rc->dbb;
+    l->db_mu = rc->dbmu;
+    l->db_lambda = rc->dblam;
+    l->db_kappa = rc->dbkappa;
 }
 
 /* Runs one case through the float64 API. */
@@ -623,10 +664,10 @@ static void print_worst(const char *api, const struct worst *w, const struct tol
 {
     printf("worst errors, %s API (tolerance: rel %g or abs %g; ratio = error / tolerance):\n",
            api, t->rtol, t->atol);
-    printf("  %-14s %10s %10s %10s  %s\n", "kind", "ratio", "rel", "abs", "at");
+    printf("  %-16s %10s %10s %10s  %s\n", "kind", "ratio", "rel", "abs", "at");
     for (size_t k = 0; k < N_KINDS; k++) {
         const struct worst *x = &w[kind_names[k].kind];
-        printf("  %-14s %10.3g %10.3g %10.3g  ", kind_names[k].name, x->ratio, x->rel, x->abs);
+        printf("  %-16s %10.3g %10.3g %10.3g  ", kind_names[k].name, x->ratio, x->rel, x->abs);
         if (x->ratio_what)
             printf("case %d %s[%zu]: got %.17g ref %.17g\n", x->ratio_case, x->ratio_what,
                    x->ratio_index, x->ratio_got, x->ratio_ref);
@@ -635,31 +676,32 @@ static void print_worst(const char *api, const struct worst *w, const struct tol
     }
 }
 
-int main(void)
+/* Reads and runs every case of one reference file; counts its cases into
+ * *total and each kind × reduction into covered. Returns 1 if the file was
+ * read to its 'eof' line. */
+static int run_file(const char *dir, const char *rel, const char *first,
+                    int covered[FOCAL_LOSS_KIND_COUNT][FOCAL_REDUCTION_COUNT], int *total)
 {
-    const char *dir = check_source_dir(TEST_NAME);
-    if (!dir)
-        return 1;
-    size_t plen = strlen(dir) + sizeof "/" REF_REL_PATH;
+    size_t plen = strlen(dir) + strlen(rel) + 2;
     char *path = malloc(plen);
-    if (!path) return 1;
-    snprintf(path, plen, "%s/%s", dir, REF_REL_PATH);
+    if (!path) return 0;
+    snprintf(path, plen, "%s/%s", dir, rel);
 
     struct reader r = { path, NULL, 0, 0, 0 };
     r.buf = slurp(path, &r.len);
     if (!r.buf) {
+        CHECKF(0, "%s: cannot be read", path);
         free(path);
-        return 1;
+        return 0;
     }
 
     long expected = -1;
     int ncases = 0, eof_seen = 0;
-    int covered[FOCAL_LOSS_KIND_COUNT][FOCAL_REDUCTION_COUNT] = { { 0 } };
     double *grad = NULL, *per = NULL;
 
     char *line = next_line(&r);
-    if (!line || strncmp(line, REF_FIRST_LINE, strlen(REF_FIRST_LINE)) != 0) {
-        parse_fail(&r, "not a reference file: the first line must start with '%s'", REF_FIRST_LINE);
+    if (!line || strncmp(line, first, strlen(first)) != 0) {
+        parse_fail(&r, "not a reference file: the first line must start with '%s'", first);
         goto done;
     }
     while ((line = next_line(&r)) != NULL && line[0] == '#')
@@ -712,19 +754,35 @@ int main(void)
 done:
     CHECKF(ncases == expected, "%s: read %d cases, the header announces %ld", path, ncases, expected);
     CHECKF(eof_seen, "%s: no 'eof' line: the file is truncated", path);
-    /* Coverage is only worth reporting for a file that was read to its end. */
-    if (eof_seen)
-        for (size_t k = 0; k < N_KINDS; k++)
-            for (int red = 0; red < FOCAL_REDUCTION_COUNT; red++)
-                CHECKF(covered[kind_names[k].kind][red] > 0, "no case covers kind %s with reduction %s",
-                       kind_names[k].name, red_names[red]);
-
-    printf("%s: %d reference cases from %s\n", TEST_NAME, ncases, REF_REL_PATH);
-    print_worst("float32", worst32, &tol32);
-    print_worst("float64", worst64, &tol64);
+    printf("%s: %d reference cases from %s\n", TEST_NAME, ncases, rel);
+    *total += ncases;
     free(grad);
     free(per);
     free(r.buf);
     free(path);
+    return eof_seen;
+}
+
+int main(void)
+{
+    const char *dir = check_source_dir(TEST_NAME);
+    if (!dir)
+        return 1;
+    int covered[FOCAL_LOSS_KIND_COUNT][FOCAL_REDUCTION_COUNT] = { { 0 } };
+    int total = 0, all_read = 1;
+    for (size_t f = 0; f < sizeof ref_files / sizeof ref_files[0]; f++)
+        all_read &= run_file(dir, ref_files[f].rel, ref_files[f].first, covered, &total);
+    /* Coverage is only worth reporting for files that were read to their end. */
+    if (all_read) {
+        CHECKF(N_KINDS == FOCAL_LOSS_KIND_COUNT, "the test knows %zu loss kinds, the library %d",
+               N_KINDS, (int)FOCAL_LOSS_KIND_COUNT);
+        for (size_t k = 0; k < N_KINDS; k++)
+            for (int red = 0; red < FOCAL_REDUCTION_COUNT; red++)
+                CHECKF(covered[kind_names[k].kind][red] > 0, "no case covers kind %s with reduction %s",
+                       kind_names[k].name, red_names[red]);
+    }
+    printf("%s: %d reference cases in all\n", TEST_NAME, total);
+    print_worst("float32", worst32, &tol32);
+    print_worst("float64", worst64, &tol64);
     return check_done(TEST_NAME);
 }

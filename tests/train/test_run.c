@@ -1,6 +1,7 @@
 /* test_run.c — training runs through the library: a NaN/Inf loss stops the
  * run and keeps the last good epoch's files; a loaded run predicts what the
- * run evaluated; a softmax loss on a sigmoid task is refused. */
+ * run evaluated; a softmax loss on a sigmoid task is refused; a folder
+ * holding a run is refused as a new run, and resumed only on the same data. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdlib.h>
@@ -33,6 +34,16 @@ static struct focal_dataset *make_data(void)
         d->label[i] = d->features[i * F] + d->features[i * F + 1] > 0;
     }
     return d;
+}
+
+/* An epoch callback that makes every input overflow after epoch 1, so that
+ * epoch 2 of the same run meets an infinite loss. */
+static void overflow_after_epoch_1(void *ctx, const struct focal_epoch_record *rec)
+{
+    struct focal_dataset *d = ctx;
+    if (rec->epoch == 1)
+        for (int i = 0; i < N * F; i++)
+            d->features[i] = d->features[i] > 0 ? 3e38f : -3e38f;
 }
 
 /* Lines of a text file, or -1. */
@@ -93,12 +104,20 @@ int main(void)
     focal_metrics_release(&m);
     focal_run_release(&r);
 
+    /* the same folder again: refused as a new run; resuming on other data
+     * is refused, naming the data's fingerprint */
+    CHECK(focal_run_train(&cfg, d, train, 160, val, 40, test, 40, run, FOCAL_RUN_NEW, NULL) == FOCAL_ERR_ARG);
+    CHECKF(strstr(focal_last_error(), "holds a run already"), "message: %s", focal_last_error());
+    d->features[0] += 1.0f;
+    CHECK(focal_run_train(&cfg, d, train, 160, val, 40, test, 40, run, FOCAL_RUN_RESUME, NULL) == FOCAL_ERR_ARG);
+    CHECKF(strstr(focal_last_error(), "data.hash"), "message: %s", focal_last_error());
+    d->features[0] -= 1.0f;
+
     /* epoch 2 sees inputs that overflow: the run stops with a numeric error
      * and keeps epoch 1's files */
-    for (int i = 0; i < N * F; i++)
-        d->features[i] = d->features[i] > 0 ? 3e38f : -3e38f;
+    struct focal_run_callbacks cb = { d, NULL, overflow_after_epoch_1, NULL, NULL };
     cfg.epochs = 2;
-    focal_status st = focal_run_train(&cfg, d, train, 160, val, 40, test, 40, run, 1, NULL);
+    focal_status st = focal_run_train(&cfg, d, train, 160, val, 40, test, 40, run, FOCAL_RUN_OVERWRITE, &cb);
     CHECKF(st == FOCAL_ERR_NUMERIC, "status %d: %s", st, focal_last_error());
     CHECKF(strstr(focal_last_error(), "epoch 2, batch 1") && strstr(focal_last_error(), "keeps epoch 1"),
            "message: %s", focal_last_error());
