@@ -212,7 +212,39 @@ struct run_ctx {
     void *targets;
     double *probs;                   /* n_val × outputs, then reused for test */
     double *thresholds;              /* this epoch's */
+    struct focal_loss loss;          /* the configuration's, with the class prior of the training split */
+    double *prior;                   /* outputs values, when the loss takes a prior */
 };
+
+/* The training split's class prior for the long-tail losses that take one
+ * (focal_loss_info: FOCAL_PARAM_CLASS_PRIOR): per output, the training
+ * samples of the class (softmax; only ratios matter) or the fraction of
+ * training samples with the label (sigmoid: binary's one output, each label).
+ * A class without training samples counts as half a sample, so the prior stays
+ * positive (and below 1). Sets r->loss; a loss given its own prior keeps it. */
+static focal_status run_prior(struct run_ctx *r, const int *train, int n_train)
+{
+    r->loss = r->cfg->loss;
+    if (!(focal_loss_info(r->loss.kind)->params & FOCAL_PARAM_CLASS_PRIOR) || r->loss.class_prior)
+        return FOCAL_OK;
+    const struct focal_dataset *d = r->d;
+    double *counts = calloc((size_t)d->num_classes, sizeof *counts);
+    r->prior = malloc((size_t)r->outputs * sizeof *r->prior);
+    if (!counts || !r->prior) {
+        free(counts);
+        return focal_fail(FOCAL_ERR_NOMEM, "out of memory");
+    }
+    focal_dataset_class_counts(d, train, n_train, counts);
+    const int softmax = focal_loss_is_softmax(r->loss.kind);
+    for (int j = 0; j < r->outputs; j++) {
+        const double n = counts[d->task == FOCAL_TASK_BINARY ? 1 : j];
+        const double c = n < 0.5 ? 0.5 : n > n_train - 0.5 ? n_train - 0.5 : n;
+        r->prior[j] = softmax ? c : c / n_train;
+    }
+    free(counts);
+    r->loss.class_prior = r->prior;
+    return focal_loss_check(&r->loss, (size_t)r->outputs);
+}
 
 /* Saves a checkpoint of the model (with extra text) at dir/name. */
 static focal_status save_ckpt(struct run_ctx *r, const char *name, char *extra)
@@ -374,7 +406,7 @@ static focal_status train_epoch(struct run_ctx *r, int epoch, const int *train, 
         focal_run_targets(r->targets, r->d, order + at, b);
         double v;
         const double lr = focal_optim_lr(r->optim);
-        st = focal_train_step(r->model, r->optim, &cfg->loss, r->x, r->targets, b, &v);
+        st = focal_train_step(r->model, r->optim, &r->loss, r->x, r->targets, b, &v);
         if (st == FOCAL_ERR_NUMERIC) {
             st = focal_fail(FOCAL_ERR_NUMERIC,
                             "epoch %d, batch %d: %s; training stopped; the run folder keeps epoch %d "
@@ -451,11 +483,18 @@ focal_status focal_run_train(const struct focal_run_config *cfg, const struct fo
     r.outputs = focal_run_outputs(d);
     if ((st = make_dir(dir)) != FOCAL_OK)
         return st;
+    if ((st = run_prior(&r, train, n_train)) != FOCAL_OK) {
+        free(r.prior);
+        return st;
+    }
     r.settings = focal_run_settings_json(cfg, r.outputs, d, train, n_train, val, n_val, test, n_test);
-    if (!r.settings)
+    if (!r.settings) {
+        free(r.prior);
         return focal_fail(FOCAL_ERR_NOMEM, "out of memory");
+    }
     if ((st = focal_run_folder_open(&lock, dir, mode, r.settings, &how, why, sizeof why)) != FOCAL_OK) {
         cJSON_Delete(r.settings);
+        free(r.prior);
         return st;
     }
     if (cb && cb->start)
@@ -506,7 +545,7 @@ focal_status focal_run_train(const struct focal_run_config *cfg, const struct fo
         rec.lr = focal_optim_lr(r.optim);
         if ((st = train_epoch(&r, epoch, train, n_train, &rec.train_loss, cb, t0)) != FOCAL_OK)
             goto out;
-        if ((st = focal_run_scores(r.model, d, val, n_val, r.meta.mean, r.meta.std, &cfg->loss, r.probs,
+        if ((st = focal_run_scores(r.model, d, val, n_val, r.meta.mean, r.meta.std, &r.loss, r.probs,
                                    &rec.val_loss)) != FOCAL_OK ||
             (st = focal_run_summarise(d, val, n_val, r.probs, r.thresholds, 1, &sum)) != FOCAL_OK)
             goto out;
@@ -535,5 +574,6 @@ out:
     free(r.targets);
     free(r.probs);
     free(r.thresholds);
+    free(r.prior);
     return st;
 }

@@ -68,6 +68,21 @@ cJSON *focal_run_config_json(const struct focal_run_config *cfg, int classes)
     cJSON_AddNumberToObject(lj, "margin", l->margin);
     cJSON_AddNumberToObject(lj, "epsilon", l->epsilon);
     cJSON_AddNumberToObject(lj, "label_smoothing", l->label_smoothing);
+    /* the long-tail losses' parameters, for the kinds that use them (the
+     * class prior comes from the training split, which the data's
+     * fingerprint covers) */
+    const unsigned used = focal_loss_info(l->kind)->params;
+    if (used & FOCAL_PARAM_TAU)
+        cJSON_AddNumberToObject(lj, "tau", l->tau);
+    if (used & FOCAL_PARAM_SCALE)
+        cJSON_AddNumberToObject(lj, "scale", l->scale);
+    if (used & FOCAL_PARAM_DB_ALPHA) {
+        cJSON_AddNumberToObject(lj, "db_alpha", l->db_alpha);
+        cJSON_AddNumberToObject(lj, "db_beta", l->db_beta);
+        cJSON_AddNumberToObject(lj, "db_mu", l->db_mu);
+        cJSON_AddNumberToObject(lj, "db_lambda", l->db_lambda);
+        cJSON_AddNumberToObject(lj, "db_kappa", l->db_kappa);
+    }
     if (l->class_weights)
         cJSON_AddItemToObject(lj, "class_weights", cJSON_CreateDoubleArray(l->class_weights, classes));
     else

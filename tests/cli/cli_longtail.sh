@@ -1,0 +1,42 @@
+#!/bin/bash
+# cli_longtail.sh — `focal train` with the long-tail losses: the training
+# split's class prior reaches the loss (logit-adjusted, balanced softmax,
+# distribution-balanced), and run.json records their parameters.
+NAME=cli_longtail
+. "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+cd "$T" || exit 1
+
+# an imbalanced three-class table: class 2 rare
+awk 'BEGIN { s = 777
+  for (i = 0; i < 600; i++) {
+    for (j = 0; j < 3; j++) { s = (s * 1103515245 + 12345) % 2147483648; x[j] = s / 2147483648 * 4 - 2 }
+    y = (x[0] + x[1] > 2.2) ? 2 : (x[2] > 0 ? 1 : 0)
+    printf "%.4f,%.4f,%.4f,%d\n", x[0], x[1], x[2], y } }' > m.csv
+rare=$(awk -F, '$4 == 2' m.csv | wc -l)
+expect "class 2 is rare ($rare of 600)" test "$rare" -gt 5 -a "$rare" -lt 60
+
+for loss in la balanced-softmax; do
+    run train --data m.csv --epochs 3 --batch 32 --seed 1 --loss "$loss" --out "r-$loss" --quiet
+    expect "train --loss $loss succeeds" test "$rc" -eq 0
+    expect "run.json records $loss" grep -q "\"kind\":[[:space:]]*\"$loss\"" "r-$loss/run.json"
+    expect "$loss learned (test macro AUC > 0.8)" \
+        awk '/"test"/ { t = 1 } t && /"roc_auc_macro"/ { gsub(/[^0-9.]/, "", $2); exit !($2 > 0.8) }' "r-$loss/metrics.json"
+done
+expect "la records tau" grep -q '"tau":[[:space:]]*1' r-la/run.json
+run train --data m.csv --epochs 3 --batch 32 --seed 1 --loss la --tau 0 --out r-la0 --quiet
+run train --data m.csv --epochs 3 --batch 32 --seed 1 --loss ce --out r-ce --quiet
+# the first epoch's training loss: la at tau 0 is cross-entropy (to float rounding), at tau 1 it is not
+loss1() { awk -F, 'NR == 2 { print $2 }' "$1/history.csv"; }
+close() { awk -v a="$1" -v b="$2" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 1e-5 * (a < 0 ? -a : a)) }'; }
+expect "la with tau 0 trains as cross-entropy ($(loss1 r-la0) vs $(loss1 r-ce))" close "$(loss1 r-la0)" "$(loss1 r-ce)"
+apart() { ! close "$1" "$2"; }
+expect "la with tau 1 does not ($(loss1 r-la))" apart "$(loss1 r-la)" "$(loss1 r-ce)"
+
+# the binary target (class 2 against the rest) with the distribution-balanced loss
+awk -F, '{ print $1 "," $2 "," $3 "," ($4 == 2 ? 1 : 0) }' m.csv > b.csv
+run train --data b.csv --epochs 3 --batch 32 --seed 1 --loss db --out r-db --quiet
+expect "train --loss db succeeds" test "$rc" -eq 0
+expect "run.json records db's knobs" grep -q '"db_lambda":[[:space:]]*2' r-db/run.json
+fails "db is a sigmoid loss" 2 "db is a sigmoid loss" train --data m.csv --epochs 1 --loss db --out r-x
+
+finish
