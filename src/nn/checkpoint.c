@@ -494,7 +494,8 @@ focal_status focal_checkpoint_load(const char *path, int max_batch, struct focal
     s = ckpt_meta_read(&st, path, c, (int)classes, &tmp);
     if (s != FOCAL_OK)
         goto out;
-    s = focal_model_create(&model, desc, path, c, h, w, (int)classes, head, max_batch);
+    /* every parameter and buffer is a tensor of the file: no more than its bytes */
+    s = focal_model_create_from(&model, desc, path, c, h, w, (int)classes, head, max_batch, st.size);
     if (s == FOCAL_OK)
         s = ckpt_copy_tensors(&st, path, model);
     if (s != FOCAL_OK) {

@@ -318,6 +318,13 @@ static focal_status allocate(struct focal_model *m, const struct plan *pl)
 focal_status focal_model_create(struct focal_model **out, const char *desc, const char *origin, int in_c,
                                 int in_h, int in_w, int classes, enum focal_head head, int max_batch)
 {
+    return focal_model_create_from(out, desc, origin, in_c, in_h, in_w, classes, head, max_batch, SIZE_MAX);
+}
+
+focal_status focal_model_create_from(struct focal_model **out, const char *desc, const char *origin, int in_c,
+                                     int in_h, int in_w, int classes, enum focal_head head, int max_batch,
+                                     size_t have_bytes)
+{
     focal_clear_error();
     *out = NULL;
     if (!desc)
@@ -378,6 +385,11 @@ focal_status focal_model_create(struct focal_model **out, const char *desc, cons
     /* refused before the paths below (oneDNN allocates for max_batch) and allocate() */
     if (st == FOCAL_OK)
         st = check_memory(m, &pl, origin);
+    if (st == FOCAL_OK && have_bytes != SIZE_MAX && sat_mul(sat_add(pl.nparams, pl.nbuf), sizeof(float)) > have_bytes)
+        st = focal_fail(FOCAL_ERR_FORMAT, "%s: the description needs %zu parameters and buffers (%zu bytes), more "
+                        "than the %zu bytes of tensors the file holds", origin ? origin : "network",
+                        sat_add(pl.nparams, pl.nbuf), sat_mul(sat_add(pl.nparams, pl.nbuf), sizeof(float)),
+                        have_bytes);
     /* the convolutions' paths and workspace, now that their ReLUs are known */
     for (int i = 0; st == FOCAL_OK && i < m->nl; i++) {
         struct layer *L = &m->layers[i];
