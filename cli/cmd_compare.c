@@ -49,6 +49,11 @@ static const struct builtin {
       "cross-entropy with random undersampling; single-label data" },
     { "balanced-sampler", "loss:ce,sampler:class-balanced", "loss:ce,sampler:class-balanced",
       "loss:ce,sampler:class-balanced", "cross-entropy with class-balanced sampling" },
+    { "la", NULL, NULL, "loss:la", "logit-adjusted cross-entropy, tau 1 (Menon et al. 2021); multi-class" },
+    { "balanced-softmax", NULL, NULL, "loss:balanced-softmax",
+      "Balanced Softmax (Ren et al. 2020; la with tau 1 by name); multi-class" },
+    { "db", "loss:db", "loss:db", NULL,
+      "distribution-balanced loss (Wu et al. 2020; alpha .1, beta 10, mu .2, lambda 2, kappa .05); sigmoid tasks" },
 };
 #define N_BUILTINS (sizeof builtins / sizeof builtins[0])
 

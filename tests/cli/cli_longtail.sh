@@ -39,4 +39,14 @@ expect "train --loss db succeeds" test "$rc" -eq 0
 expect "run.json records db's knobs" grep -q '"db_lambda":[[:space:]]*2' r-db/run.json
 fails "db is a sigmoid loss" 2 "db is a sigmoid loss" train --data m.csv --epochs 1 --loss db --out r-x
 
+# compare's built-in methods: la and balanced-softmax (the same loss by two names) on multi-class
+# data, db on binary data
+run compare --data m.csv --methods ce,la,balanced-softmax --seeds 1 --epochs 2 --batch 32 --out cmp --quiet
+expect "compare with la and balanced-softmax succeeds" test "$rc" -eq 0
+row() { grep -E "^$1," cmp/results.csv | grep -v ",seconds," | cut -d, -f2-; }
+expect "la and balanced-softmax give the same results" test -n "$(row la)" -a "$(row la)" = "$(row balanced-softmax)"
+run compare --data b.csv --methods ce,db --seeds 1 --epochs 2 --batch 32 --out cmpb --quiet
+expect "compare with db succeeds" test "$rc" -eq 0
+expect "db has its rows" grep -q '^db,' cmpb/results.csv
+
 finish
