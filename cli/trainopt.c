@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <math.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -217,6 +218,14 @@ int trainopt_take(struct trainopt *t, int id, const char *v)
         focal_set_memory_limit(bytes); /* for every network this process builds */
         return 1;
     }
+    case TRAINOPT_REWEIGHT_FROM:
+        if (cli_parse_long("--reweight-from", v, 1, 100000, &k))
+            return -1;
+        c->reweight_from = (int)k;
+        return 1;
+    case TRAINOPT_REWEIGHT_BETA:
+        return cli_parse_double_in("--reweight-beta", v, 0.0, 0, 1.0, 1, "a number in [0, 1)", &c->reweight_beta)
+                   ? -1 : 1;
     case TRAINOPT_PATIENCE:
         if (cli_parse_long("--patience", v, 0, 100000, &k))
             return -1;
@@ -584,7 +593,8 @@ int trainopt_run(struct trainopt *t, const struct focal_dataset *d, const int *t
         return CLI_EXIT_USAGE;
     }
     /* the run folder first, so that a bad --out fails before any output */
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+    const int created = mkdir(dir, 0777) == 0;
+    if (!created && errno != EEXIST) {
         cli_error("%s: cannot create the run folder: %s", dir, strerror(errno));
         return CLI_EXIT_DATA;
     }
@@ -618,6 +628,8 @@ int trainopt_run(struct trainopt *t, const struct focal_dataset *d, const int *t
         cli_error("%s%s", focal_last_error(),
                   st == FOCAL_ERR_ARG && strstr(focal_last_error(), "holds a run already")
                       ? " (--resume continues it, --overwrite replaces it)" : "");
+        if (created)
+            rmdir(dir); /* a folder this run made and left empty goes again; one with files stays */
         return st == FOCAL_ERR_ARG ? CLI_EXIT_USAGE : CLI_EXIT_DATA;
     }
     if (!t->quiet && !t->brief)
@@ -654,6 +666,10 @@ void trainopt_help(FILE *fp)
 "  --schedule S         constant (default), cosine (over the whole run) or\n"
 "                       step:STEPS,GAMMA.   --warmup N   linear warm-up steps.\n"
 "  --clip-norm C        clip the gradient's L2 norm to C.\n"
+"  --reweight-from E    deferred re-weighting (DRW): plain training until epoch\n"
+"                       E, then class-balanced weights (effective number,\n"
+"                       --reweight-beta, default 0.9999) from E on; multi-class\n"
+"                       and multi-label data.\n"
 "  --steps-csv FILE     also write every optimiser step (step, epoch, the\n"
 "                       learning rate it used, its batch loss) to FILE.\n"
 "  --augment LIST       none (default) or hflip, vflip, rot90, rotate=DEG,\n"

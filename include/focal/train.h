@@ -88,9 +88,17 @@ struct focal_run_config {
     enum focal_select select;
     int fundus_crop;             /* recorded in run.json for focal eval/predict */
     const char *data;            /* the data's path, recorded in run.json */
+    int reweight_from;           /* deferred re-weighting (DRW, Cao et al. 2019): from this epoch on
+                                    (1-based), the loss takes class-balanced weights (effective
+                                    number, focal_weights_effective with reweight_beta, from the
+                                    training split's counts; a class without samples counts as one),
+                                    in place of loss.class_weights; 0: off. Multi-class and
+                                    multi-label data */
+    double reweight_beta;        /* DRW's β in [0, 1); default 0.9999 */
 };
 /* Defaults: Adam lr 1e-3, batch 32, 10 epochs, shuffle, no augmentation, seed 0,
- * patience 0, select AUTO; model_desc and loss are the caller's to set. */
+ * patience 0, select AUTO, no DRW (β 0.9999); model_desc and loss are the
+ * caller's to set. */
 void focal_run_defaults(struct focal_run_config *cfg);
 
 /* One epoch of a run: a row of history.csv. */

@@ -187,6 +187,9 @@ static focal_status run_check(const struct focal_run_config *cfg, const struct f
                           cfg->batch);
     if (!cfg->model_desc)
         return focal_fail(FOCAL_ERR_ARG, "no network description");
+    if (cfg->reweight_from < 0 || !(cfg->reweight_beta >= 0 && cfg->reweight_beta < 1))
+        return focal_fail(FOCAL_ERR_ARG, "deferred re-weighting from epoch %d with beta %g; expected an epoch >= 0 "
+                          "(0: off) and beta in [0, 1)", cfg->reweight_from, cfg->reweight_beta);
     int softmax = focal_loss_is_softmax(cfg->loss.kind);
     if (softmax != (d->task == FOCAL_TASK_MULTICLASS))
         return focal_fail(FOCAL_ERR_ARG, "loss '%s' is a %s loss; a %s task needs a %s loss",
@@ -214,7 +217,32 @@ struct run_ctx {
     double *thresholds;              /* this epoch's */
     struct focal_loss loss;          /* the configuration's, with the class prior of the training split */
     double *prior;                   /* outputs values, when the loss takes a prior */
+    double *drw;                     /* outputs class-balanced weights for DRW's epochs, or NULL */
 };
+
+/* DRW's class-balanced weights (cfg->reweight_from > 0) from the training
+ * split's counts per output; a class without training samples counts as one. */
+static focal_status run_drw(struct run_ctx *r, const int *train, int n_train)
+{
+    const struct focal_run_config *cfg = r->cfg;
+    if (cfg->reweight_from <= 0)
+        return FOCAL_OK;
+    if (r->d->task == FOCAL_TASK_BINARY)
+        return focal_fail(FOCAL_ERR_ARG, "deferred re-weighting weighs the classes of multi-class or multi-label "
+                          "data; binary data has one output (weigh its positives with alpha, or use --head softmax)");
+    double *counts = calloc((size_t)r->d->num_classes, sizeof *counts);
+    r->drw = malloc((size_t)r->outputs * sizeof *r->drw);
+    if (!counts || !r->drw) {
+        free(counts);
+        return focal_fail(FOCAL_ERR_NOMEM, "out of memory");
+    }
+    focal_dataset_class_counts(r->d, train, n_train, counts);
+    for (int j = 0; j < r->outputs; j++)
+        counts[j] = counts[j] < 1 ? 1 : counts[j];
+    const focal_status st = focal_weights_effective(r->drw, counts, (size_t)r->outputs, cfg->reweight_beta);
+    free(counts);
+    return st;
+}
 
 /* The training split's class prior for the long-tail losses that take one
  * (focal_loss_info: FOCAL_PARAM_CLASS_PRIOR): per output, the training
@@ -481,20 +509,22 @@ focal_status focal_run_train(const struct focal_run_config *cfg, const struct fo
     r.d = d;
     r.dir = r.out = dir;
     r.outputs = focal_run_outputs(d);
-    if ((st = make_dir(dir)) != FOCAL_OK)
-        return st;
-    if ((st = run_prior(&r, train, n_train)) != FOCAL_OK) {
+    if ((st = run_prior(&r, train, n_train)) != FOCAL_OK || (st = run_drw(&r, train, n_train)) != FOCAL_OK ||
+        (st = make_dir(dir)) != FOCAL_OK) {
         free(r.prior);
+        free(r.drw);
         return st;
     }
     r.settings = focal_run_settings_json(cfg, r.outputs, d, train, n_train, val, n_val, test, n_test);
     if (!r.settings) {
         free(r.prior);
+        free(r.drw);
         return focal_fail(FOCAL_ERR_NOMEM, "out of memory");
     }
     if ((st = focal_run_folder_open(&lock, dir, mode, r.settings, &how, why, sizeof why)) != FOCAL_OK) {
         cJSON_Delete(r.settings);
         free(r.prior);
+        free(r.drw);
         return st;
     }
     if (cb && cb->start)
@@ -543,6 +573,8 @@ focal_status focal_run_train(const struct focal_run_config *cfg, const struct fo
         double t0 = focal_run_now();
         rec.epoch = epoch;
         rec.lr = focal_optim_lr(r.optim);
+        /* DRW: plain until reweight_from, class-balanced from it on */
+        r.loss.class_weights = r.drw && epoch >= cfg->reweight_from ? r.drw : cfg->loss.class_weights;
         if ((st = train_epoch(&r, epoch, train, n_train, &rec.train_loss, cb, t0)) != FOCAL_OK)
             goto out;
         if ((st = focal_run_scores(r.model, d, val, n_val, r.meta.mean, r.meta.std, &r.loss, r.probs,
@@ -575,5 +607,6 @@ out:
     free(r.probs);
     free(r.thresholds);
     free(r.prior);
+    free(r.drw);
     return st;
 }

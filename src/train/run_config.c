@@ -32,6 +32,7 @@ void focal_run_defaults(struct focal_run_config *cfg)
     cfg->epochs = 10;
     cfg->batch = 32;
     cfg->select = FOCAL_SELECT_AUTO;
+    cfg->reweight_beta = 0.9999;
 }
 
 enum focal_select focal_select_resolve(enum focal_select s, enum focal_task task)
@@ -87,6 +88,11 @@ cJSON *focal_run_config_json(const struct focal_run_config *cfg, int classes)
         cJSON_AddItemToObject(lj, "class_weights", cJSON_CreateDoubleArray(l->class_weights, classes));
     else
         cJSON_AddNullToObject(lj, "class_weights");
+    if (cfg->reweight_from > 0) {
+        cJSON *dj = cJSON_AddObjectToObject(o, "drw");
+        cJSON_AddNumberToObject(dj, "from_epoch", cfg->reweight_from);
+        cJSON_AddNumberToObject(dj, "beta", cfg->reweight_beta);
+    }
     cJSON *oj = cJSON_AddObjectToObject(o, "optimizer");
     static const char *const okinds[] = { "sgd", "adam", "adamw" };
     static const char *const scheds[] = { "constant", "step", "cosine" };

@@ -39,6 +39,19 @@ expect "train --loss db succeeds" test "$rc" -eq 0
 expect "run.json records db's knobs" grep -q '"db_lambda":[[:space:]]*2' r-db/run.json
 fails "db is a sigmoid loss" 2 "db is a sigmoid loss" train --data m.csv --epochs 1 --loss db --out r-x
 
+# deferred re-weighting: the same run as plain cross-entropy through epoch 2, weighted from epoch 3
+run train --data m.csv --epochs 4 --batch 32 --seed 1 --loss ce --out r-plain --quiet
+run train --data m.csv --epochs 4 --batch 32 --seed 1 --loss ce --reweight-from 3 --out r-drw --quiet
+expect "train --reweight-from 3 succeeds" test "$rc" -eq 0
+epochs() { awk -F, -v a="$2" -v b="$3" 'NR > 1 && $1 >= a && $1 <= b { print $2, $3 }' "$1/history.csv"; }
+expect "DRW: epochs 1-2 are plain training" test "$(epochs r-drw 1 2)" = "$(epochs r-plain 1 2)"
+expect "DRW: the weights switch on at epoch 3" test "$(epochs r-drw 3 3)" != "$(epochs r-plain 3 3)"
+expect "run.json records DRW" grep -q '"from_epoch":[[:space:]]*3' r-drw/run.json
+run train --data b.csv --epochs 2 --loss ce --reweight-from 1 --out r-drwb
+expect "DRW on binary data is refused (exit 2), naming why" \
+    test "$rc" -eq 2 -a -n "$(grep -F 'deferred re-weighting weighs the classes' "$T/stderr")"
+expect "and no run folder is made" test ! -e r-drwb
+
 # compare's built-in methods: la and balanced-softmax (the same loss by two names) on multi-class
 # data, db on binary data
 run compare --data m.csv --methods ce,la,balanced-softmax --seeds 1 --epochs 2 --batch 32 --out cmp --quiet
