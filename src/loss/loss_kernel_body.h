@@ -1,6 +1,9 @@
 /* loss_kernel_body.h — the fused loss kernels, written once for a real type.
  * Included by loss_kernels.c with REAL (float or double), RSUF (f32/f64),
  * R_EXP, R_LOG, R_LOG1P and R_TINY defined. Not a standalone header.
+ * Why one file of over 800 lines: every kernel of both families is in it, so
+ * that each is compiled once per type and instruction set from one text and
+ * shares the block helpers below; splitting it would split that one body.
  *
  * Numerics (see focal.h): every logarithm of a probability is formed from
  * softplus, never from a rounded probability; the focusing factor (1 − p_t)^γ

@@ -111,4 +111,10 @@ struct plan {
  * last layer is `dense classes`. Errors name origin and the line. */
 focal_status focal_model_parse_layers(struct focal_model *m, char *text, const char *origin, struct plan *pl);
 
+/* Refuses (FOCAL_ERR_ARG), before anything large is allocated, a network
+ * whose parameters, gradients, activations and scratch for max_batch samples
+ * exceed focal_memory_limit(), naming the figure, its largest layer and the
+ * limit (model_memory.c). */
+focal_status focal_model_check_memory(const struct focal_model *m, const struct plan *pl, const char *origin);
+
 #endif
