@@ -26,7 +26,6 @@ import argparse
 import glob
 import json
 import os
-import struct
 import sys
 
 import numpy as np
@@ -34,31 +33,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import focal_torch  # noqa: E402  (the translator from focal's text format to torch)
-
-DTYPES = {"F32": "<f4", "F64": "<f8", "I32": "<i4", "I64": "<i8", "U8": "u1"}
-
-
-def read_safetensors(path):
-    """Returns ({name: numpy array}, {metadata key: value}) for a safetensors file."""
-    with open(path, "rb") as f:
-        data = f.read()
-    if len(data) < 8:
-        raise ValueError("%s: truncated" % path)
-    (n,) = struct.unpack("<Q", data[:8])
-    if n > len(data) - 8:
-        raise ValueError("%s: header says %d bytes, file has %d" % (path, n, len(data) - 8))
-    header = json.loads(data[8:8 + n].decode("utf-8"))
-    body = data[8 + n:]
-    meta = header.pop("__metadata__", {})
-    tensors = {}
-    for name, t in header.items():
-        begin, end = t["data_offsets"]
-        if not 0 <= begin <= end <= len(body):
-            raise ValueError("%s: tensor %s: offsets %r out of range" % (path, name, t["data_offsets"]))
-        arr = np.frombuffer(body[begin:end], dtype=DTYPES[t["dtype"]])
-        tensors[name] = arr.reshape(t["shape"]).copy()
-    return tensors, meta
-
+from focal.run import read_safetensors  # noqa: E402  (the package's reader; needs numpy, not libfocal)
 
 def load_network(path):
     """(torch network in eval mode with the checkpoint's weights, metadata)."""
