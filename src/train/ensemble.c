@@ -38,18 +38,6 @@ static void member_desc_release(struct member_desc *m)
     memset(m, 0, sizeof *m);
 }
 
-/* "dir/name" in a new string; NULL (FOCAL_ERR_NOMEM recorded) when out of memory. */
-static char *join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *s = malloc(n);
-    if (s)
-        snprintf(s, n, "%s/%s", dir, name);
-    else
-        focal_fail(FOCAL_ERR_NOMEM, "out of memory");
-    return s;
-}
-
 /* 1 if the run.json object o describes an ensemble. */
 static int is_ensemble(const cJSON *o)
 {
@@ -60,7 +48,7 @@ static int is_ensemble(const cJSON *o)
 static focal_status member_desc_read(struct member_desc *m, const char *dir)
 {
     memset(m, 0, sizeof *m);
-    if (!(m->path = join(dir, "run.json")))
+    if (!(m->path = focal_run_file(dir, "run.json")))
         return FOCAL_ERR_NOMEM;
     focal_status st = focal_read_json(m->path, &m->root);
     if (st != FOCAL_OK)
@@ -157,7 +145,7 @@ static char *member_dir(const char *dir, const char *name)
             focal_fail(FOCAL_ERR_NOMEM, "out of memory");
         return s;
     }
-    return join(dir, name);
+    return focal_run_file(dir, name);
 }
 
 /* ---- scores by sample id ---------------------------------------------------------------- */
@@ -305,7 +293,7 @@ static void scores_dataset_release(struct focal_dataset *d)
 static focal_status write_run_json(const char *dir, const struct member_desc *m0, char **rel, int n,
                                    const double *thresholds, int outputs)
 {
-    char *path = join(dir, "run.json");
+    char *path = focal_run_file(dir, "run.json");
     if (!path)
         return FOCAL_ERR_NOMEM;
     cJSON *o = cJSON_CreateObject();
@@ -412,7 +400,7 @@ focal_status focal_ensemble_create(const char *dir, const char *const *members, 
         goto out;
 
     /* the folder: never over a trained run */
-    if ((st = make_dir(dir)) != FOCAL_OK || !(path = join(dir, "model.safetensors"))) {
+    if ((st = make_dir(dir)) != FOCAL_OK || !(path = focal_run_file(dir, "model.safetensors"))) {
         st = st != FOCAL_OK ? st : FOCAL_ERR_NOMEM;
         goto out;
     }
@@ -439,11 +427,11 @@ focal_status focal_ensemble_create(const char *dir, const char *const *members, 
         }
     }
     free(path);
-    if (!(path = join(dir, "scores.csv")) ||
+    if (!(path = focal_run_file(dir, "scores.csv")) ||
         (st = focal_run_write_scores(path, &d, K, vidx, nv, vp, tidx, nt, tp)) != FOCAL_OK)
         goto out;
     free(path);
-    if (!(path = join(dir, "metrics.json")) ||
+    if (!(path = focal_run_file(dir, "metrics.json")) ||
         (st = focal_run_write_metrics(path, &d, vidx, nv, vp, tidx, nt, tp, thresholds)) != FOCAL_OK)
         goto out;
     st = write_run_json(dir, &desc[0], rel, n, thresholds, K);
@@ -474,7 +462,7 @@ out:
 
 focal_status focal_ensemble_load(struct focal_run *r, const char *dir, int max_batch, int *is_ens)
 {
-    char *path = join(dir, "run.json"), **names = NULL;
+    char *path = focal_run_file(dir, "run.json"), **names = NULL;
     cJSON *o = NULL;
     int n = 0;
     focal_status st;

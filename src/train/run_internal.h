@@ -111,6 +111,10 @@ struct focal_run_state {
     int n_history, cap_history;
 };
 
+/* "dir/name" in a new string (caller frees); NULL, with FOCAL_ERR_NOMEM
+ * recorded, when out of memory (run_read.c). */
+char *focal_run_file(const char *dir, const char *name);
+
 /* dir/name into buf; FOCAL_ERR_ARG when it does not fit. */
 focal_status focal_run_path(char *buf, size_t size, const char *dir, const char *name);
 

@@ -14,11 +14,11 @@
 #include "focal/train.h"
 #include "base/csv_scan.h"
 #include "base/internal.h"
+#include "train/run_internal.h"
 
 /* ---- files and fields ------------------------------------------------------------------ */
 
-/* "dir/name" in a new string; NULL (FOCAL_ERR_NOMEM recorded) when out of memory. */
-static char *run_file(const char *dir, const char *name)
+char *focal_run_file(const char *dir, const char *name)
 {
     size_t n = strlen(dir) + strlen(name) + 2;
     char *s = malloc(n);
@@ -62,7 +62,7 @@ focal_status focal_read_json(const char *path, cJSON **out)
 static focal_status read_run_text(const char *dir, const char *name, char **path, char **text, size_t *len)
 {
     *text = NULL;
-    if (!(*path = run_file(dir, name)))
+    if (!(*path = focal_run_file(dir, name)))
         return FOCAL_ERR_NOMEM;
     return focal_read_file(*path, 1, text, len);
 }
@@ -304,7 +304,7 @@ static focal_status read_split(struct focal_split_summary *s, const char *path, 
 
 focal_status focal_run_read_metrics(const char *dir, struct focal_run_metrics *m)
 {
-    char *path = run_file(dir, "metrics.json");
+    char *path = focal_run_file(dir, "metrics.json");
     cJSON *o = NULL;
     focal_status st;
     memset(m, 0, sizeof *m);
