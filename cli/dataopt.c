@@ -130,36 +130,64 @@ static void decode_progress(void *ctx, int done, int total)
     progress_update(ctx, "decoding images", done, total, "img", NULL);
 }
 
-/* The sizes of d's image files, from their headers: *w, *h the common size
- * when they all share one (else 0), *n_small how many are smaller than
- * tw × th in either side (images whose header cannot be read are left to the
- * decoder to report). */
-static void scan_sizes(const struct focal_dataset *d, int tw, int th, int *w, int *h, int *n_small)
+/* The sizes of a dataset's image files, read once from their headers. */
+struct image_sizes {
+    int w, h;                /* the size they all share, or 0 (several, or none readable) */
+    int *wh;                 /* n pairs (width, height); -1 where the header cannot be read (the
+                                decoder reports those files); NULL when out of memory */
+    int n;
+};
+
+static void scan_sizes(const struct focal_dataset *d, struct image_sizes *s)
 {
     int first = 1;
-    *w = *h = 0;
-    *n_small = 0;
+    s->w = s->h = 0;
+    s->n = d->n;
+    s->wh = malloc((size_t)d->n * 2 * sizeof *s->wh);
     for (int i = 0; i < d->n; i++) {
-        int iw, ih;
+        int iw = -1, ih = -1;
         if (focal_image_read_size(d->paths[i], &iw, &ih) != FOCAL_OK)
+            iw = ih = -1;
+        if (s->wh)
+            s->wh[2 * i] = iw, s->wh[2 * i + 1] = ih;
+        if (iw < 0)
             continue;
         if (first) {
-            *w = iw;
-            *h = ih;
+            s->w = iw;
+            s->h = ih;
             first = 0;
-        } else if (iw != *w || ih != *h) {
-            *w = *h = -1;
+        } else if (iw != s->w || ih != s->h) {
+            s->w = s->h = -1;
         }
-        *n_small += iw < tw || ih < th;
     }
-    if (*w < 0)
-        *w = *h = 0;
+    if (s->w < 0)
+        s->w = s->h = 0;
 }
+
+/* How many of the scanned images are smaller than tw × th in either side. */
+static int count_smaller(const struct image_sizes *s, int tw, int th)
+{
+    int k = 0;
+    for (int i = 0; s->wh && i < s->n; i++)
+        k += s->wh[2 * i] >= 0 && (s->wh[2 * i] < tw || s->wh[2 * i + 1] < th);
+    return k;
+}
+
+/* dataopt_decode with the image sizes already scanned. */
+static int decode_scanned(const struct dataopt *o, struct focal_dataset *d, int quiet, const struct image_sizes *s);
 
 int dataopt_decode(const struct dataopt *o, struct focal_dataset *d, int quiet)
 {
-    int w, h, n_small;
-    scan_sizes(d, o->img.width, o->img.height, &w, &h, &n_small);
+    struct image_sizes s;
+    scan_sizes(d, &s);
+    const int status = decode_scanned(o, d, quiet, &s);
+    free(s.wh);
+    return status;
+}
+
+static int decode_scanned(const struct dataopt *o, struct focal_dataset *d, int quiet, const struct image_sizes *s)
+{
+    const int n_small = count_smaller(s, o->img.width, o->img.height);
     if (n_small && !quiet)
         printf("images: %d of %d are smaller than %dx%d and are enlarged to it (bilinear)\n", n_small, d->n,
                o->img.width, o->img.height);
@@ -239,19 +267,20 @@ int dataopt_load(struct dataopt *o, struct focal_dataset **d, int quiet)
             cli_warn("--size and --crop apply to image files; %s holds its data already decoded", o->path);
         return CLI_EXIT_OK;
     }
+    struct image_sizes s;
+    scan_sizes(*d, &s);
     if (!o->size_given) {
         /* the images' own size when they share one (up to 512 px a side), else the default */
-        int w, h, n_small;
-        scan_sizes(*d, 0, 0, &w, &h, &n_small);
-        const int own = w > 0 && w <= 512 && h <= 512;
-        o->img.width = own ? w : o->default_width;
-        o->img.height = own ? h : o->default_height;
+        const int own = s.w > 0 && s.w <= 512 && s.h <= 512;
+        o->img.width = own ? s.w : o->default_width;
+        o->img.height = own ? s.h : o->default_height;
         if (!quiet)
             printf("images: %s; training at %dx%d (--size WxH to choose)\n",
-                   own ? "all of one size" : w > 0 ? "all of one size, above 512 px a side" : "of several sizes",
+                   own ? "all of one size" : s.w > 0 ? "all of one size, above 512 px a side" : "of several sizes",
                    o->img.width, o->img.height);
     }
-    int status = dataopt_decode(o, *d, quiet);
+    int status = decode_scanned(o, *d, quiet, &s);
+    free(s.wh);
     if (status != CLI_EXIT_OK) {
         focal_dataset_free(*d);
         *d = NULL;

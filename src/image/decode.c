@@ -275,16 +275,11 @@ focal_status focal_image_read(const char *path, struct focal_image *img)
     return st;
 }
 
-/* The first up to `want` bytes of path into buf; their count in *got. */
-static focal_status read_prefix(const char *path, uint8_t *buf, size_t want, size_t *got)
+/* Up to `want` more bytes of fp into buf + *got. FOCAL_ERR_IO on a read error. */
+static focal_status read_more(FILE *fp, const char *path, uint8_t *buf, size_t want, size_t *got)
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return focal_fail(FOCAL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    *got = fread(buf, 1, want, fp);
-    const int bad = ferror(fp);
-    fclose(fp);
-    return bad ? focal_fail(FOCAL_ERR_IO, "%s: read error", path) : FOCAL_OK;
+    *got += fread(buf + *got, 1, want, fp);
+    return ferror(fp) ? focal_fail(FOCAL_ERR_IO, "%s: read error", path) : FOCAL_OK;
 }
 
 focal_status focal_image_read_size(const char *path, int *width, int *height)
@@ -292,7 +287,14 @@ focal_status focal_image_read_size(const char *path, int *width, int *height)
     uint8_t head[64 * 1024];
     size_t got = 0;
     *width = *height = 0;
-    focal_status st = read_prefix(path, head, sizeof head, &got);
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return focal_fail(FOCAL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    /* a PNG's size is in its first 24 bytes; only a JPEG needs more */
+    focal_status st = read_more(fp, path, head, 24, &got);
+    if (st == FOCAL_OK && got >= sizeof jpeg_signature && memcmp(head, jpeg_signature, sizeof jpeg_signature) == 0)
+        st = read_more(fp, path, head, sizeof head - got, &got);
+    fclose(fp);
     if (st != FOCAL_OK)
         return st;
     if (got >= 24 && memcmp(head, png_signature, sizeof png_signature) == 0) {
