@@ -5,6 +5,7 @@
 #include "focal.h"
 #include "args.h"
 #include "commands.h"
+#include "mpi.h"
 
 /* A subcommand: its name, one-line summary, entry point and help. */
 struct command {
@@ -136,5 +137,9 @@ int main(int argc, char **argv)
         main_list_commands();
         return CLI_EXIT_USAGE;
     }
-    return main_finish(c->run(argc - 1, argv + 1));
+    int status = cli_mpi_start(&argc, &argv);
+    if (status == CLI_EXIT_OK)
+        status = main_finish(c->run(argc - 1, argv + 1));
+    cli_mpi_end(status);
+    return status;
 }

@@ -11,10 +11,11 @@
 # scripts: the CPU library ships inside the package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# protobuf-c and the onnx.proto of libonnx-dev build `focal export --onnx`
+# protobuf-c and the onnx.proto of libonnx-dev build `focal export --onnx`;
+# Open MPI runs compare, tune and train across processes (mpirun, srun)
 build=(cmake make gcc libc6-dev pkg-config libopenblas-openmp-dev libcjson-dev
        zlib1g-dev libspng-dev libturbojpeg0-dev libdnnl-dev ocl-icd-opencl-dev
-       libprotobuf-c-dev protobuf-c-compiler libonnx-dev)
+       libprotobuf-c-dev protobuf-c-compiler libonnx-dev libopenmpi-dev openmpi-bin)
 # the test suite renders the HTML report in a headless browser (tests/cli/cli_report.sh);
 # --no-install-recommends leaves out the browser's fonts, so one comes along.
 # CI fuzzes the readers with libFuzzer (scripts/fuzz.sh): clang, its runtime
