@@ -26,7 +26,7 @@ struct exp_result {
 
 /* Applies a method spec "key:value,key:value" (keys: loss, gamma, alpha,
  * beta, gamma-pos, gamma-neg, margin, epsilon, label-smoothing, weights,
- * sampler, prior) to t as if given on the command line. The spec text must
+ * sampler, prior, posthoc-la) to t as if given on the command line. The spec text must
  * outlive t. Returns 0, or -1 after printing an error naming the key. */
 int exp_apply_spec(struct trainopt *t, char *spec);
 

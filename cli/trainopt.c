@@ -226,6 +226,15 @@ int trainopt_take(struct trainopt *t, int id, const char *v)
     case TRAINOPT_REWEIGHT_BETA:
         return cli_parse_double_in("--reweight-beta", v, 0.0, 0, 1.0, 1, "a number in [0, 1)", &c->reweight_beta)
                    ? -1 : 1;
+    case TRAINOPT_POSTHOC_LA:
+        if (strcmp(v, "auto") == 0) {
+            c->posthoc = FOCAL_POSTHOC_AUTO;
+            return 1;
+        }
+        if (cli_parse_double_in("--posthoc-la", v, 0.0, 0, 100.0, 0, "auto or a tau in [0, 100]", &c->posthoc_tau))
+            return -1;
+        c->posthoc = FOCAL_POSTHOC_TAU;
+        return 1;
     case TRAINOPT_PATIENCE:
         if (cli_parse_long("--patience", v, 0, 100000, &k))
             return -1;
@@ -301,6 +310,12 @@ int trainopt_check(struct trainopt *t, const struct focal_dataset *d, const int 
     int status = trainopt_resolve_loss(t, d->task, ctx, 0);
     if (status != CLI_EXIT_OK)
         return status;
+    if (t->cfg.posthoc != FOCAL_POSTHOC_OFF && d->task != FOCAL_TASK_MULTICLASS) {
+        cli_error("%s%s--posthoc-la: post-hoc logit adjustment needs multi-class data (a softmax head); this is "
+                  "%s data, whose thresholds chosen on validation absorb any logit shift", ctx ? ctx : "",
+                  ctx ? ": " : "", focal_task_name(d->task));
+        return CLI_EXIT_USAGE;
+    }
     int quiet = t->quiet;
     t->quiet = 1;
     int bad = t->weights && resolve_weights(t, d, train, n_train) != 0;
@@ -632,6 +647,13 @@ int trainopt_run(struct trainopt *t, const struct focal_dataset *d, const int *t
             rmdir(dir); /* a folder this run made and left empty goes again; one with files stays */
         return st == FOCAL_ERR_ARG ? CLI_EXIT_USAGE : CLI_EXIT_DATA;
     }
+    struct focal_run done;
+    if (!t->quiet && !t->brief && t->cfg.posthoc != FOCAL_POSTHOC_OFF && focal_run_load(&done, dir, 1) == FOCAL_OK) {
+        printf("post-hoc logit adjustment: tau %g (%s), applied to metrics.json and scores.csv\n", done.posthoc_tau,
+               t->cfg.posthoc == FOCAL_POSTHOC_AUTO ? "chosen by validation balanced accuracy; grid in run.json"
+                                                    : "given");
+        focal_run_release(&done);
+    }
     if (!t->quiet && !t->brief)
         printf("wrote %s/model.safetensors, history.csv, run.json, metrics.json (%.1f s)\n", dir,
                progress_now() - view.start);
@@ -670,6 +692,18 @@ void trainopt_help(FILE *fp)
 "                       E, then class-balanced weights (effective number,\n"
 "                       --reweight-beta, default 0.9999) from E on; multi-class\n"
 "                       and multi-label data.\n"
+"  --posthoc-la auto|TAU\n"
+"                       post-hoc logit adjustment (Menon et al., ICLR 2021),\n"
+"                       multi-class data: after training, the best\n"
+"                       checkpoint's logits become z - TAU*log(prior), prior\n"
+"                       the training split's class frequencies, for the\n"
+"                       run's metrics and scores and for eval, predict,\n"
+"                       ensembles, export and the Python loader. auto chooses\n"
+"                       TAU in 0, 0.25, ..., 2 by validation balanced accuracy\n"
+"                       (the paper targets the balanced error; the smallest\n"
+"                       TAU on a tie); run.json records TAU and the grid.\n"
+"                       Default off. Binary and multi-label runs refuse it:\n"
+"                       their thresholds, chosen on validation, absorb a shift.\n"
 "  --steps-csv FILE     also write every optimiser step (step, epoch, the\n"
 "                       learning rate it used, its batch loss) to FILE.\n"
 "  --augment LIST       none (default) or hflip, vflip, rot90, rotate=DEG,\n"

@@ -33,6 +33,8 @@ void focal_run_defaults(struct focal_run_config *cfg)
     cfg->batch = 32;
     cfg->select = FOCAL_SELECT_AUTO;
     cfg->reweight_beta = 0.9999;
+    cfg->posthoc = FOCAL_POSTHOC_OFF;
+    cfg->posthoc_tau = 1.0;
 }
 
 enum focal_select focal_select_resolve(enum focal_select s, enum focal_task task)
@@ -93,6 +95,11 @@ cJSON *focal_run_config_json(const struct focal_run_config *cfg, int classes)
         cJSON_AddNumberToObject(dj, "from_epoch", cfg->reweight_from);
         cJSON_AddNumberToObject(dj, "beta", cfg->reweight_beta);
     }
+    /* only when on, so that the settings of runs without it stay as they were */
+    if (cfg->posthoc == FOCAL_POSTHOC_AUTO)
+        cJSON_AddStringToObject(o, "posthoc_la", "auto");
+    else if (cfg->posthoc == FOCAL_POSTHOC_TAU)
+        cJSON_AddItemToObject(o, "posthoc_la", focal_run_exact_number(cfg->posthoc_tau));
     cJSON *oj = cJSON_AddObjectToObject(o, "optimizer");
     static const char *const okinds[] = { "sgd", "adam", "adamw" };
     static const char *const scheds[] = { "constant", "step", "cosine" };

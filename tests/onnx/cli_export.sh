@@ -3,7 +3,8 @@
 # one-epoch runs (the quick start's small CNN on `focal synth` data, a network
 # with every other layer kind, resnet-mini and keras-cnn on RetinaMNIST,
 # keras-cnn on the ten RFMiD photographs, mlp on a UCI table with missing
-# values), exports each, runs onnx.checker (python3-onnx) on it and ONNX
+# values, mlp on a multi-class table with and without post-hoc logit
+# adjustment), exports each, runs onnx.checker (python3-onnx) on it and ONNX
 # Runtime (onnxruntime-node) on the samples focal predict scored: the
 # probabilities must equal focal's within 1e-5. The input tensors come from
 # onnx_inputs, which makes them through the library as focal predict does.
@@ -104,6 +105,29 @@ dense classes
 EOF
 train --data synth --size 48x40 --model all.net --out r_all
 check all-layers r_all 10 multilabel images synth/Test
+
+# --- post-hoc logit adjustment (multi-class table, mlp): the shift is a constant in the graph --
+awk 'BEGIN { s = 777
+  for (i = 0; i < 600; i++) {
+    for (j = 0; j < 3; j++) { s = (s * 1103515245 + 12345) % 2147483648; x[j] = s / 2147483648 * 4 - 2 }
+    printf "%.4f,%.4f,%.4f,%d\n", x[0], x[1], x[2], (x[0] + x[1] > 2.2) ? 2 : (x[2] > 0 ? 1 : 0) } }' >m3.csv
+train --data m3.csv --model mlp --epochs 2 --out r_plain
+train --data m3.csv --model mlp --epochs 2 --posthoc-la 1 --out r_posthoc
+check mlp-plain r_plain 3 multiclass table m3.csv 600
+check mlp-posthoc r_posthoc 3 multiclass table m3.csv 600
+if [ "$have_ort" -eq 1 ] && [ -s mlp-posthoc.in.csv ] && [ -s mlp-plain.in.csv ]; then
+    expect "the adjusted model's probabilities differ from the plain run's (ONNX Runtime tells them apart)" \
+        bash -c '! node "$0/run_ort.js" mlp-posthoc.onnx mlp-posthoc.in.npy mlp-plain.in.csv >/dev/null 2>&1' "$HERE"
+fi
+if [ "$have_checker" -eq 1 ] && [ -s mlp-posthoc.onnx ]; then
+    expect "the graph adds logit_shift before the softmax and records tau" "$PY" -c '
+import sys, onnx
+m = onnx.load(sys.argv[1])
+ops = [(n.op_type, list(n.input)) for n in m.graph.node]
+meta = {p.key: p.value for p in m.metadata_props}
+sys.exit(not (ops[-2] == ("Add", ["logits", "logit_shift"]) and ops[-1][0] == "Softmax"
+              and ops[-1][1] == ["adjusted_logits"] and meta.get("posthoc_la_tau") == "1"))' mlp-posthoc.onnx
+fi
 
 # --- RetinaMNIST (multi-class, softmax): resnet-mini and keras-cnn -------------------------
 npz=$DATA/medmnist/retinamnist.npz
