@@ -231,8 +231,12 @@ int trainopt_take(struct trainopt *t, int id, const char *v)
             c->posthoc = FOCAL_POSTHOC_AUTO;
             return 1;
         }
-        if (cli_parse_double_in("--posthoc-la", v, 0.0, 0, 100.0, 0, "auto or a tau in [0, 100]", &c->posthoc_tau))
+        char *end;
+        c->posthoc_tau = strtod(v, &end);
+        if (!*v || *end || !(c->posthoc_tau >= 0 && c->posthoc_tau <= 100)) {
+            cli_error("--posthoc-la: '%s'; expected auto or a tau in [0, 100]", v);
             return -1;
+        }
         c->posthoc = FOCAL_POSTHOC_TAU;
         return 1;
     case TRAINOPT_PATIENCE:

@@ -1,7 +1,8 @@
 # harness.sh — shared helpers of the shell tests (sourced, not run).
 # The sourcing script sets NAME first; then: ok/bad count checks, run captures
 # the program's stdout/stderr/status, expect and fails assert, no_temp_files
-# looks for leftovers of atomic writes, finish prints "N passed, M failed"
+# looks for leftovers of atomic writes, longtail_table writes a small
+# long-tailed table, finish prints "N passed, M failed"
 # and returns the exit status.
 if [ -z "${FOCAL_BIN:-}" ] || [ ! -x "$FOCAL_BIN" ]; then
     echo "$NAME: set FOCAL_BIN to the focal program" >&2
@@ -41,6 +42,16 @@ fails() {
 
 # no_temp_files DIR: no leftover temporary file in DIR.
 no_temp_files() { ! ls -a "$1" | grep -q '\.tmp\.'; }
+
+# longtail_table FILE: 600 rows of a seeded three-class table x0,x1,x2,y in
+# [-2, 2]: class 2 (x0 + x1 > 2.2) is rare, then x2 > 0 tells 1 from 0.
+longtail_table() {
+    awk 'BEGIN { s = 777
+      for (i = 0; i < 600; i++) {
+        for (j = 0; j < 3; j++) { s = (s * 1103515245 + 12345) % 2147483648; x[j] = s / 2147483648 * 4 - 2 }
+        y = (x[0] + x[1] > 2.2) ? 2 : (x[2] > 0 ? 1 : 0)
+        printf "%.4f,%.4f,%.4f,%d\n", x[0], x[1], x[2], y } }' >"$1"
+}
 
 # finish: the closing tally; the script ends with `finish`.
 finish() {

@@ -107,10 +107,7 @@ train --data synth --size 48x40 --model all.net --out r_all
 check all-layers r_all 10 multilabel images synth/Test
 
 # --- post-hoc logit adjustment (multi-class table, mlp): the shift is a constant in the graph --
-awk 'BEGIN { s = 777
-  for (i = 0; i < 600; i++) {
-    for (j = 0; j < 3; j++) { s = (s * 1103515245 + 12345) % 2147483648; x[j] = s / 2147483648 * 4 - 2 }
-    printf "%.4f,%.4f,%.4f,%d\n", x[0], x[1], x[2], (x[0] + x[1] > 2.2) ? 2 : (x[2] > 0 ? 1 : 0) } }' >m3.csv
+longtail_table m3.csv
 train --data m3.csv --model mlp --epochs 2 --out r_plain
 train --data m3.csv --model mlp --epochs 2 --posthoc-la 1 --out r_posthoc
 check mlp-plain r_plain 3 multiclass table m3.csv 600
