@@ -53,8 +53,7 @@ static const struct builtin {
     { "balanced-softmax", NULL, NULL, "loss:balanced-softmax",
       "Balanced Softmax (Ren et al. 2020; la with tau 1 by name); multi-class" },
     { "la-posthoc", NULL, NULL, "loss:ce,posthoc-la:auto",
-      "cross-entropy, then post-hoc logit adjustment z - tau*log(prior) (Menon et al. 2021), tau in "
-      "0..2 chosen on validation balanced accuracy; multi-class" },
+      "ce, then post-hoc logit adjustment (Menon et al. 2021), tau 0..2 by validation bal. acc.; multi-class" },
     { "db", "loss:db", "loss:db", NULL,
       "distribution-balanced loss (Wu et al. 2020; alpha .1, beta 10, mu .2, lambda 2, kappa .05); sigmoid tasks" },
 };
