@@ -121,6 +121,10 @@ struct focal_run_config {
     enum focal_posthoc posthoc;  /* post-hoc logit adjustment of a multi-class (softmax) run; OFF by
                                     default (see enum focal_posthoc) */
     double posthoc_tau;          /* FOCAL_POSTHOC_TAU: the τ to apply, in [0, 100] */
+    double ema_decay;            /* in [0, 1): validate, select and keep an exponential moving
+                                    average of the weights (and batch-norm statistics) updated
+                                    after every step with rate min(ema_decay, (1+t)/(10+t)), t the
+                                    step; 0: off (the trained weights themselves) */
 };
 /* Defaults: Adam lr 1e-3, batch 32, 10 epochs, shuffle, no augmentation, seed 0,
  * patience 0, select AUTO, no DRW (β 0.9999), no post-hoc logit adjustment

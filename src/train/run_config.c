@@ -100,6 +100,8 @@ cJSON *focal_run_config_json(const struct focal_run_config *cfg, int classes)
         cJSON_AddStringToObject(o, "posthoc_la", "auto");
     else if (cfg->posthoc == FOCAL_POSTHOC_TAU)
         cJSON_AddItemToObject(o, "posthoc_la", focal_run_exact_number(cfg->posthoc_tau));
+    if (cfg->ema_decay > 0)
+        cJSON_AddNumberToObject(o, "ema_decay", cfg->ema_decay);
     cJSON *oj = cJSON_AddObjectToObject(o, "optimizer");
     static const char *const okinds[] = { "sgd", "adam", "adamw" };
     static const char *const scheds[] = { "constant", "step", "cosine" };
