@@ -262,6 +262,7 @@ int main(void)
     /* sigmoid tasks refuse it and leave no folder */
     struct focal_dataset *b = make_data();
     b->task = FOCAL_TASK_BINARY;
+    free(b->class_names[2]);
     b->num_classes = 2;
     for (int i = 0; i < N; i++)
         b->label[i] = b->label[i] == 2;
