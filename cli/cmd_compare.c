@@ -210,6 +210,17 @@ static void print_table(struct method *m, int n, int s, int seeds, int best)
     }
 }
 
+/* results.json's "vs_ce" of a method or an ensemble: the metric (key) and,
+ * per split, the gain's mean and std (NULL: no spread). */
+static cJSON *gain_json(int key, const double *mean, const double *std, int have_test)
+{
+    cJSON *g = cJSON_CreateObject();
+    cJSON_AddStringToObject(g, "metric", exp_metric_key((enum exp_metric)key));
+    for (int sp = 0; sp < (have_test ? 2 : 1); sp++)
+        cJSON_AddItemToObject(g, sp == EXP_VAL ? "val" : "test", exp_stat_json(mean[sp], std ? std[sp] : NAN));
+    return g;
+}
+
 /* results.csv: method, split, metric, mean, std, seeds; the gain over the
  * baseline as metric <key>_vs_ce. */
 static int write_csv(const char *dir, struct method *m, int n, int seeds, int key)
@@ -555,11 +566,9 @@ int cmd_compare(int argc, char **argv)
                 cJSON_AddItemToObject(so, exp_metric_key((enum exp_metric)k), exp_stat_json(m[i].mean[sp][k],
                                                                                        m[i].std[sp][k]));
         }
-        cJSON *g = cJSON_AddObjectToObject(o, "vs_" BASELINE);
-        cJSON_AddStringToObject(g, "metric", exp_metric_key((enum exp_metric)key));
-        for (int sp = 0; sp < (have_test ? 2 : 1); sp++)
-            cJSON_AddItemToObject(g, sp == EXP_VAL ? "val" : "test", exp_stat_json(m[i].gain[sp][0],
-                                                                                   m[i].gain[sp][1]));
+        const double gsd[EXP_NSPLITS] = { m[i].gain[EXP_VAL][1], m[i].gain[EXP_TEST][1] };
+        const double gmu[EXP_NSPLITS] = { m[i].gain[EXP_VAL][0], m[i].gain[EXP_TEST][0] };
+        cJSON_AddItemToObject(o, "vs_" BASELINE, gain_json(key, gmu, gsd, have_test));
         cJSON_AddItemToArray(arr, o);
     }
     /* the seed ensembles: beside "methods", so that choosing and the
@@ -581,10 +590,7 @@ int cmd_compare(int argc, char **argv)
                 cJSON_AddItemToObject(so, exp_metric_key((enum exp_metric)k),
                                       exp_stat_json(m[i].ens.values[sp][k], NAN));
         }
-        cJSON *g = cJSON_AddObjectToObject(o, "vs_" BASELINE);
-        cJSON_AddStringToObject(g, "metric", exp_metric_key((enum exp_metric)key));
-        for (int sp = 0; sp < (have_test ? 2 : 1); sp++)
-            cJSON_AddItemToObject(g, sp == EXP_VAL ? "val" : "test", exp_stat_json(m[i].ens_gain[sp], NAN));
+        cJSON_AddItemToObject(o, "vs_" BASELINE, gain_json(key, m[i].ens_gain, NULL, have_test));
         cJSON_AddItemToArray(ens, o);
     }
     cJSON *bo = cJSON_AddObjectToObject(results, "best");
