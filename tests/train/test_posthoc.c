@@ -17,6 +17,7 @@
 
 #include "focal.h"
 #include "check.h"
+#include "tabledata.h"
 #include "testfs.h"
 
 #define N 600
@@ -30,28 +31,10 @@
  * x2 > 0 decides between 1 and 0. */
 static struct focal_dataset *make_data(void)
 {
-    struct focal_dataset *d = calloc(1, sizeof *d);
-    uint64_t s = 777;
-    d->task = FOCAL_TASK_MULTICLASS;
-    d->n = N;
-    d->num_classes = C;
-    d->class_names = calloc(C, sizeof *d->class_names);
-    for (int j = 0; j < C; j++) {
-        char name[16];
-        snprintf(name, sizeof name, "c%d", j);
-        d->class_names[j] = strdup(name);
-    }
-    d->label = calloc(N, sizeof *d->label);
-    d->features = calloc((size_t)N * F, sizeof *d->features);
-    d->n_features = F;
-    d->ids = calloc(N, sizeof *d->ids);   /* ensembles match samples by id */
+    static const char *const names[C] = { "c0", "c1", "c2" };
+    struct focal_dataset *d = table_dataset(FOCAL_TASK_MULTICLASS, N, F, names, C, -2, 4, 777);
     for (int i = 0; i < N; i++) {
-        char id[16];
-        snprintf(id, sizeof id, "%d", i + 1);
-        d->ids[i] = strdup(id);
-        float *x = d->features + (size_t)i * F;
-        for (int j = 0; j < F; j++)
-            x[j] = (float)(4 * check_urand(&s) - 2);
+        const float *x = d->features + (size_t)i * F;
         d->label[i] = x[0] + x[1] > 2.2f ? 2 : x[2] > 0 ? 1 : 0;
     }
     return d;
@@ -113,13 +96,7 @@ int main(void)
     CHECKF(count[2] >= 5 && count[2] < 0.15 * N_TRAIN, "class 2 is rare: %g of %d", count[2], N_TRAIN);
 
     struct focal_run_config cfg;
-    focal_run_defaults(&cfg);
-    cfg.model_desc = focal_model_preset("mlp");
-    cfg.model_name = "mlp";
-    focal_loss_init(&cfg.loss, FOCAL_LOSS_CE);
-    cfg.epochs = 3;
-    cfg.batch = 32;
-    cfg.seed = 1;
+    table_run_config(&cfg, FOCAL_LOSS_CE, 3, 32, 1);
     focal_set_threads(1);
     /* path_in's buffers are reused: copies */
     char *plain = strdup(path_in("plain")), *autor = strdup(path_in("auto")),
