@@ -464,23 +464,28 @@ static const char *emit_l2_normalise(struct ex *x, const char *p, const char *in
     return x->cur;
 }
 
-/* dense-norm: the cosine similarities of the normalised input rows with the
- * normalised weight rows ("<i>.weight", stored as trained), one Gemm. */
-static int emit_dense_norm(struct ex *x, const char *p, const char *out, int line)
+/* dense (Gemm with its bias, if any) or, with norm, dense-norm: the cosine
+ * similarities of the normalised input rows with the normalised weight rows
+ * ("<i>.weight", stored as trained), no bias. */
+static int emit_dense(struct ex *x, const char *p, const char *out, int line, int norm)
 {
-    struct focal_tensor_info w;
+    struct focal_tensor_info w, b;
     const int wshape[2] = {0, x->c};
     const char *wn = weight(x, p, "weight", 2, wshape, 0, &w);
     if (!wn)
         return -1;
     if (x->rank != 2)
-        return fail(x, "network line %d: dense-norm after a %dx%dx%d image", line, x->c, x->h, x->w);
-    const char *in = x->cur;
-    const char *xs = emit_l2_normalise(x, ex_printf(x, "%s.input", p), in);
-    const char *ws = xs ? emit_l2_normalise(x, ex_printf(x, "%s.weight", p), wn) : NULL;
-    if (!ws)
+        return fail(x, "network line %d: %s after a %dx%dx%d image", line, norm ? "dense-norm" : "dense", x->c,
+                    x->h, x->w);
+    const int bshape[1] = {w.shape[0]};
+    const char *bn = norm ? NULL : weight(x, p, "bias", 1, bshape, 1, &b);
+    if (!bn && !norm && x->err[0])
         return -1;
-    Onnx__NodeProto *nd = node(x, "Gemm", out, 2, (const char *const[]){xs, ws});
+    const char *gin[3] = {x->cur, wn, bn};
+    if (norm && (!(gin[0] = emit_l2_normalise(x, ex_printf(x, "%s.input", p), x->cur)) ||
+                 !(gin[1] = emit_l2_normalise(x, ex_printf(x, "%s.weight", p), wn))))
+        return -1;
+    Onnx__NodeProto *nd = node(x, "Gemm", out, bn ? 3 : 2, gin);
     attr_int(x, nd, "transB", 1);
     if (!nd)
         return fail(x, "out of memory");
@@ -564,29 +569,8 @@ static int emit_layer(struct ex *x, int i, const char *kind, int line)
         x->rank = 2;
         return 0;
     }
-    if (strcmp(kind, "dense") == 0) {
-        struct focal_tensor_info w, b;
-        const int wshape[2] = {0, x->c};
-        const char *wn = weight(x, p, "weight", 2, wshape, 0, &w);
-        if (!wn)
-            return -1;
-        if (x->rank != 2)
-            return fail(x, "network line %d: dense after a %dx%dx%d image", line, x->c, x->h, x->w);
-        const int bshape[1] = {w.shape[0]};
-        const char *bn = weight(x, p, "bias", 1, bshape, 1, &b);
-        if (!bn && x->err[0])
-            return -1;
-        const char *gin[3] = {x->cur, wn, bn};
-        Onnx__NodeProto *nd = node(x, "Gemm", out, bn ? 3 : 2, gin);
-        attr_int(x, nd, "transB", 1);
-        if (!nd)
-            return fail(x, "out of memory");
-        x->cur = out;
-        x->c = w.shape[0];
-        return 0;
-    }
-    if (strcmp(kind, "dense-norm") == 0)
-        return emit_dense_norm(x, p, out, line);
+    if (strcmp(kind, "dense") == 0 || strcmp(kind, "dense-norm") == 0)
+        return emit_dense(x, p, out, line, kind[5] == '-');
     if (strcmp(kind, "block") == 0)
         return need_4d(x, p) ? -1 : emit_block(x, p, word_int(tok, n, "stride", 1));
     return fail(x, "network line %d: the exporter does not know layer '%s'", line, kind);
