@@ -447,6 +447,34 @@ static int resolve_model(struct trainopt *t, const struct focal_dataset *d)
     return 0;
 }
 
+/* LDAM needs a normalised last layer (Cao et al. 2019): a preset's `dense
+ * classes` becomes `dense-norm classes` (said in one line, recorded in
+ * run.json); a description file without it is refused. */
+static int ldam_head(struct trainopt *t)
+{
+    const char *name = t->cfg.model_name;
+    char *text;
+    int changed;
+    if (focal_model_normalise_head(t->model_text, name, &text, &changed) != FOCAL_OK) {
+        cli_error("--loss ldam: %s", focal_last_error());
+        return -1;
+    }
+    if (changed && !focal_model_preset(name)) {
+        cli_error("--model %s: --loss ldam needs LDAM's normalised classifier as the last layer: write "
+                  "`dense-norm classes` in place of `dense classes` (on a plain dense layer LDAM's scaled margins "
+                  "diverge)", name);
+        free(text);
+        return -1;
+    }
+    free(t->model_text);
+    t->model_text = text;
+    t->cfg.model_desc = text;
+    t->cfg.head_normalised = changed;
+    if (changed && !t->quiet && !t->brief)
+        printf("model %s: its last layer becomes dense-norm (normalised, cosine) for ldam\n", name);
+    return 0;
+}
+
 /* Progress output of one run. */
 struct run_view {
     struct progress p;          /* the bar of the current epoch */
@@ -582,7 +610,7 @@ int trainopt_run(struct trainopt *t, const struct focal_dataset *d, const int *t
         return CLI_EXIT_USAGE;
     if (check_classes(d, train, n_train) != 0)
         return CLI_EXIT_DATA;
-    if (resolve_model(t, d) != 0)
+    if (resolve_model(t, d) != 0 || (t->cfg.loss.kind == FOCAL_LOSS_LDAM && ldam_head(t) != 0))
         return CLI_EXIT_USAGE;
     t->cfg.fundus_crop = t->data.img.fundus_crop;
     t->cfg.data = t->data.path;

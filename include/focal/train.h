@@ -95,6 +95,9 @@ struct focal_run_config {
                                     in place of loss.class_weights; 0: off. Multi-class and
                                     multi-label data */
     double reweight_beta;        /* DRW's β in [0, 1); default 0.9999 */
+    int head_normalised;         /* 1: model_desc is a preset whose last `dense` layer was made
+                                    `dense-norm` for LDAM (focal_model_normalise_head); recorded
+                                    in run.json */
 };
 /* Defaults: Adam lr 1e-3, batch 32, 10 epochs, shuffle, no augmentation, seed 0,
  * patience 0, select AUTO, no DRW (β 0.9999); model_desc and loss are the

@@ -55,6 +55,47 @@ const char *focal_model_preset(const char *name)
     return NULL;
 }
 
+focal_status focal_model_normalise_head(const char *desc, const char *origin, char **out, int *changed)
+{
+    *out = NULL;
+    *changed = 0;
+    /* the last line with a word before any '#': where its words start and end */
+    const char *word = NULL, *end = NULL;
+    int line = 0, last_line = 0;
+    for (const char *ln = desc; ln && *ln; line++) {
+        const char *nl = strchr(ln, '\n');
+        const char *stop = nl ? nl : ln + strlen(ln);
+        const char *hash = memchr(ln, '#', (size_t)(stop - ln));
+        const char *w = ln + strspn(ln, " \t\r");
+        if (w < (hash ? hash : stop))
+            word = w, end = hash ? hash : stop, last_line = line + 1;
+        ln = nl ? nl + 1 : NULL;
+    }
+    const size_t klen = word ? strcspn(word, " \t\r#\n") : 0;
+    const int is_norm = klen == 10 && strncmp(word, "dense-norm", 10) == 0;
+    if (!word || !(is_norm || (klen == 5 && strncmp(word, "dense", 5) == 0)))
+        return focal_fail(FOCAL_ERR_FORMAT, "%s:%d: the last layer must be `dense classes` or `dense-norm classes` "
+                          "for LDAM's normalised classifier", origin ? origin : "network", last_line);
+    const char *arg = word + klen + strspn(word + klen, " \t\r");
+    const size_t alen = arg < end ? strcspn(arg, " \t\r#\n") : 0;
+    const size_t len = strlen(desc);
+    char *s = malloc(len + 16);
+    if (!s)
+        return focal_fail(FOCAL_ERR_NOMEM, "no memory for a network description");
+    if (is_norm) {
+        memcpy(s, desc, len + 1);
+    } else {
+        /* the line's words become "dense-norm N"; what follows the line stays */
+        const size_t head = (size_t)(word - desc);
+        memcpy(s, desc, head);
+        int n = snprintf(s + head, 16 + alen, "dense-norm %.*s", (int)alen, arg);
+        memcpy(s + head + (size_t)n, end, len - (size_t)(end - desc) + 1);
+        *changed = 1;
+    }
+    *out = s;
+    return FOCAL_OK;
+}
+
 /* ---- parsing ----------------------------------------------------------------- */
 
 #define MAX_TOK 8

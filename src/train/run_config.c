@@ -58,6 +58,8 @@ cJSON *focal_run_config_json(const struct focal_run_config *cfg, int classes)
 
     cJSON_AddStringToObject(o, "model", cfg->model_name ? cfg->model_name : "");
     cJSON_AddStringToObject(o, "model_description", cfg->model_desc);
+    if (cfg->head_normalised)
+        cJSON_AddStringToObject(o, "model_head", "dense-norm, made so for ldam");
     cJSON *lj = cJSON_AddObjectToObject(o, "loss");
     cJSON_AddStringToObject(lj, "kind", focal_loss_kind_name(l->kind));
     cJSON_AddStringToObject(lj, "reduction", focal_reduction_name(l->reduction));
