@@ -49,6 +49,7 @@ static const struct {
     { "prior", TRAINOPT_PRIOR }, { "gamma", LOSSOPT_GAMMA }, { "alpha", LOSSOPT_ALPHA }, { "beta", LOSSOPT_BETA },
     { "gamma-pos", LOSSOPT_GAMMA_POS }, { "gamma-neg", LOSSOPT_GAMMA_NEG }, { "margin", LOSSOPT_MARGIN },
     { "epsilon", LOSSOPT_EPSILON }, { "label-smoothing", LOSSOPT_LABEL_SMOOTHING },
+    { "reweight-from", TRAINOPT_REWEIGHT_FROM }, { "reweight-beta", TRAINOPT_REWEIGHT_BETA },
 };
 #define N_SPEC_KEYS (sizeof spec_keys / sizeof spec_keys[0])
 
@@ -65,7 +66,8 @@ int exp_apply_spec(struct trainopt *t, char *spec)
         }
         if (!colon || k == N_SPEC_KEYS || !colon[1]) {
             cli_error("method spec: '%s%s%s' is not KEY:VALUE with KEY one of loss, weights, sampler, prior, gamma, "
-                      "alpha, beta, gamma-pos, gamma-neg, margin, epsilon, label-smoothing", item,
+                      "alpha, beta, gamma-pos, gamma-neg, margin, epsilon, label-smoothing, reweight-from, "
+                      "reweight-beta", item,
                       colon ? ":" : "", colon ? colon + 1 : "");
             return -1;
         }

@@ -218,11 +218,24 @@ int trainopt_take(struct trainopt *t, int id, const char *v)
         focal_set_memory_limit(bytes); /* for every network this process builds */
         return 1;
     }
-    case TRAINOPT_REWEIGHT_FROM:
+    case TRAINOPT_REWEIGHT_FROM: {
+        /* E, or P% of the epochs: resolved by trainopt_run once --epochs is known */
+        const size_t len = strlen(v);
+        t->reweight_percent = 0;
+        if (len > 1 && v[len - 1] == '%') {
+            char num[32];
+            snprintf(num, sizeof num, "%.*s", (int)(len - 1), v);
+            if (len - 1 >= sizeof num ||
+                cli_parse_double_in("--reweight-from", num, 0.0, 1, 100.0, 1, "an epoch E or a share P% with P in "
+                                    "(0, 100)", &t->reweight_percent))
+                return -1;
+            return 1;
+        }
         if (cli_parse_long("--reweight-from", v, 1, 100000, &k))
             return -1;
         c->reweight_from = (int)k;
         return 1;
+    }
     case TRAINOPT_REWEIGHT_BETA:
         return cli_parse_double_in("--reweight-beta", v, 0.0, 0, 1.0, 1, "a number in [0, 1)", &c->reweight_beta)
                    ? -1 : 1;
@@ -614,6 +627,9 @@ int trainopt_run(struct trainopt *t, const struct focal_dataset *d, const int *t
         return CLI_EXIT_USAGE;
     t->cfg.fundus_crop = t->data.img.fundus_crop;
     t->cfg.data = t->data.path;
+    /* --reweight-from P%: plain training for the first floor(P% of the epochs) */
+    if (t->reweight_percent > 0)
+        t->cfg.reweight_from = (int)floor(t->reweight_percent * t->cfg.epochs / 100.0 + 1e-9) + 1;
     focal_set_threads((int)t->threads);
 
     if (t->resume && t->overwrite) {
@@ -694,10 +710,12 @@ void trainopt_help(FILE *fp)
 "  --schedule S         constant (default), cosine (over the whole run) or\n"
 "                       step:STEPS,GAMMA.   --warmup N   linear warm-up steps.\n"
 "  --clip-norm C        clip the gradient's L2 norm to C.\n"
-"  --reweight-from E    deferred re-weighting (DRW): plain training until epoch\n"
-"                       E, then class-balanced weights (effective number,\n"
-"                       --reweight-beta, default 0.9999) from E on; multi-class\n"
-"                       and multi-label data.\n"
+"  --reweight-from E    deferred re-weighting (DRW, Cao et al. 2019): plain\n"
+"                       training until epoch E, then class-balanced weights\n"
+"                       (effective number, --reweight-beta, default 0.9999)\n"
+"                       from E on; multi-class and multi-label data. P% (e.g.\n"
+"                       80%): plain for the first P% of the epochs (rounded\n"
+"                       down), as the paper's 160 of 200.\n"
 "  --steps-csv FILE     also write every optimiser step (step, epoch, the\n"
 "                       learning rate it used, its batch loss) to FILE.\n"
 "  --augment LIST       none (default) or hflip, vflip, rot90, rotate=DEG,\n"

@@ -51,6 +51,7 @@ struct trainopt {
     int experiment;              /* a run of compare/tune: kept if its settings match, else redone */
     int brief;                   /* only the progress bar (experiments print their own lines) */
     long threads;
+    double reweight_percent;     /* --reweight-from P%: P, or 0 for an epoch given as such */
     /* filled by trainopt_run */
     char *model_text;
     double *class_weights;
