@@ -98,7 +98,7 @@ void cmd_compare_help(FILE *fp)
 "                       gamma, alpha, beta, gamma-pos, gamma-neg, margin,\n"
 "                       epsilon, label-smoothing, weights (balanced,\n"
 "                       effective:B or W1,...), sampler, prior, reweight-from\n"
-"                       (E or P%), reweight-beta; e.g.\n"
+"                       (E or P%), reweight-beta, mixup; e.g.\n"
 "                       --method fl1=loss:focal,gamma:1 --methods ce,fl1\n"
 "  --seeds N            seeds per method (default 3); seed k uses --seed + k.\n"
 "\n"

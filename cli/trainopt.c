@@ -236,6 +236,8 @@ int trainopt_take(struct trainopt *t, int id, const char *v)
         c->reweight_from = (int)k;
         return 1;
     }
+    case TRAINOPT_MIXUP:
+        return cli_parse_double_in("--mixup", v, 0.0, 0, 1e6, 0, "an alpha from 0 (off) to 1e6", &c->mixup) ? -1 : 1;
     case TRAINOPT_REWEIGHT_BETA:
         return cli_parse_double_in("--reweight-beta", v, 0.0, 0, 1.0, 1, "a number in [0, 1)", &c->reweight_beta)
                    ? -1 : 1;
@@ -716,6 +718,12 @@ void trainopt_help(FILE *fp)
 "                       from E on; multi-class and multi-label data. P% (e.g.\n"
 "                       80%): plain for the first P% of the epochs (rounded\n"
 "                       down), as the paper's 160 of 200.\n"
+"  --mixup ALPHA        mixup (Zhang et al. 2018): each training batch is mixed\n"
+"                       with a shuffled copy of itself, x = l*x_i + (1-l)*x_j\n"
+"                       with l ~ Beta(ALPHA, ALPHA) per batch, and the loss is\n"
+"                       l*L(y_i) + (1-l)*L(y_j); any loss and task; validation\n"
+"                       and test are not mixed. 0 (default): off; 0.2 to 0.4\n"
+"                       are usual.\n"
 "  --steps-csv FILE     also write every optimiser step (step, epoch, the\n"
 "                       learning rate it used, its batch loss) to FILE.\n"
 "  --augment LIST       none (default) or hflip, vflip, rot90, rotate=DEG,\n"

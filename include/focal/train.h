@@ -95,6 +95,10 @@ struct focal_run_config {
                                     in place of loss.class_weights; 0: off. Multi-class and
                                     multi-label data */
     double reweight_beta;        /* DRW's β in [0, 1); default 0.9999 */
+    double mixup;                /* mixup (Zhang et al. 2018): α > 0 mixes every training batch with
+                                    a permutation of itself, λ ~ Beta(α, α) per batch, and the loss
+                                    is λ·L(y_i) + (1 − λ)·L(y_perm(i)), any loss and task; drawn
+                                    from the run's seed; validation and test unmixed. 0: off */
     int head_normalised;         /* 1: model_desc is a preset whose last `dense` layer was made
                                     `dense-norm` for LDAM (focal_model_normalise_head); recorded
                                     in run.json */

@@ -90,6 +90,8 @@ cJSON *focal_run_config_json(const struct focal_run_config *cfg, int classes)
         cJSON_AddItemToObject(lj, "class_weights", cJSON_CreateDoubleArray(l->class_weights, classes));
     else
         cJSON_AddNullToObject(lj, "class_weights");
+    if (cfg->mixup > 0)
+        cJSON_AddNumberToObject(o, "mixup", cfg->mixup);
     if (cfg->reweight_from > 0) {
         cJSON *dj = cJSON_AddObjectToObject(o, "drw");
         cJSON_AddNumberToObject(dj, "from_epoch", cfg->reweight_from);
