@@ -88,7 +88,7 @@ focal_status focal_model_normalise_head(const char *desc, const char *origin, ch
         /* the line's words become "dense-norm N"; what follows the line stays */
         const size_t head = (size_t)(word - desc);
         memcpy(s, desc, head);
-        int n = snprintf(s + head, 16 + alen, "dense-norm %.*s", (int)alen, arg);
+        int n = snprintf(s + head, 16 + alen, "dense-norm %.*s%s", (int)alen, arg, *end == '#' ? " " : "");
         memcpy(s + head + (size_t)n, end, len - (size_t)(end - desc) + 1);
         *changed = 1;
     }
