@@ -223,12 +223,14 @@ int trainopt_take(struct trainopt *t, int id, const char *v)
         const size_t len = strlen(v);
         t->reweight_percent = 0;
         if (len > 1 && v[len - 1] == '%') {
-            char num[32];
-            snprintf(num, sizeof num, "%.*s", (int)(len - 1), v);
-            if (len - 1 >= sizeof num ||
-                cli_parse_double_in("--reweight-from", num, 0.0, 1, 100.0, 1, "an epoch E or a share P% with P in "
-                                    "(0, 100)", &t->reweight_percent))
+            char *end;
+            const double p = strtod(v, &end);
+            if (end != v + len - 1 || !(p > 0 && p < 100)) {
+                cli_error("--reweight-from: '%s' is not valid; expected an epoch E (an integer from 1) or a share P%% "
+                          "of the epochs with P in (0, 100), e.g. 80%%", v);
                 return -1;
+            }
+            t->reweight_percent = p;
             return 1;
         }
         if (cli_parse_long("--reweight-from", v, 1, 100000, &k))

@@ -45,9 +45,10 @@ expect "--reweight-from 80% of 10 epochs starts DRW at epoch 9" grep -q '"from_e
 run train --data m.csv --epochs 10 --batch 32 --seed 1 --loss ce --reweight-from 9 --out r-e9 --quiet
 losses() { cut -d, -f1-3 "$1/history.csv"; }
 expect "and trains as --reweight-from 9" test "$(losses r-p80)" = "$(losses r-e9)"
-fails "--reweight-from 100% is refused" 2 "a share P% with P in (0, 100)" \
-    train --data m.csv --reweight-from 100% --out r-x
-fails "--reweight-from 0% is refused" 2 "a share P% with P in (0, 100)" train --data m.csv --reweight-from 0% --out r-x
+for bad in 100% 0% x% 80%%; do
+    fails "--reweight-from $bad is refused" 2 "'$bad' is not valid; expected an epoch E (an integer from 1) or a share" \
+        train --data m.csv --reweight-from "$bad" --out r-x
+done
 
 # --- compare's ldam-drw: LDAM with DRW from 80% of the epochs (epoch 5 of 5 here)
 run compare --data m.csv --methods ce,ldam-drw --seeds 1 --epochs 5 --batch 32 --out cmp --quiet
