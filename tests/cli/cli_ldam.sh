@@ -60,6 +60,11 @@ expect "with margin 0.5 and scale 30" grep -q '"margin":[[:space:]]*0.5' "$j"
 expect "with scale 30" grep -q '"scale":[[:space:]]*30' "$j"
 expect "on the normalised classifier" grep -q '"model_head"' "$j"
 expect "with DRW from epoch 5 (80% of 5 done plain)" grep -q '"from_epoch":[[:space:]]*5' "$j"
+run train --data m.csv --loss ldam --epochs 5 --batch 32 --out r-ldam5 --quiet
+upto() { awk -F, -v e="$2" 'NR > 1 && $1 <= e { print $2, $3 }' "$1/history.csv"; }
+at() { awk -F, -v e="$2" 'NR > 1 && $1 == e { print $2, $3 }' "$1/history.csv"; }
+expect "ldam-drw trains as plain ldam through epoch 4" test "$(upto cmp/runs/ldam-drw/seed0 4)" = "$(upto r-ldam5 4)"
+expect "and re-weights in epoch 5" test "$(at cmp/runs/ldam-drw/seed0 5)" != "$(at r-ldam5 5)"
 expect "compare --help describes ldam-drw with its paper" \
     sh -c '"$FOCAL_BIN" compare --help | grep -q "ldam-drw .*Cao et al. 2019"'
 run compare --data m.csv --method 'd3=loss:ce,reweight-from:3' --methods d3 --seeds 1 --epochs 4 --batch 32 \
