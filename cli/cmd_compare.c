@@ -56,6 +56,9 @@ static const struct builtin {
       "ce, then post-hoc logit adjustment (Menon et al. 2021), tau 0..2 by validation bal. acc.; multi-class" },
     { "db", "loss:db", "loss:db", NULL,
       "distribution-balanced loss (Wu et al. 2020; alpha .1, beta 10, mu .2, lambda 2, kappa .05); sigmoid tasks" },
+    { "ldam-drw", NULL, NULL, "loss:ldam,reweight-from:80%",
+      "LDAM (margin 0.5, scale 30) on a normalised last layer, with DRW (effective number, beta 0.9999) after "
+      "80% of the epochs (Cao et al. 2019); multi-class" },
 };
 #define N_BUILTINS (sizeof builtins / sizeof builtins[0])
 
@@ -102,8 +105,9 @@ void cmd_compare_help(FILE *fp)
 "  --method NAME=SPEC   define a method: SPEC is KEY:VALUE,... with keys loss,\n"
 "                       gamma, alpha, beta, gamma-pos, gamma-neg, margin,\n"
 "                       epsilon, label-smoothing, weights (balanced,\n"
-"                       effective:B or W1,...), sampler, prior, posthoc-la\n"
-"                       (auto or a tau); e.g.\n"
+"                       effective:B or W1,...), sampler, prior, reweight-from\n"
+"                       (E or P%), reweight-beta, mixup, posthoc-la (auto or\n"
+"                       a tau); e.g.\n"
 "                       --method fl1=loss:focal,gamma:1 --methods ce,fl1\n"
 "  --seeds N            seeds per method (default 3); seed k uses --seed + k.\n"
 "\n"

@@ -49,6 +49,8 @@ static const struct {
     { "prior", TRAINOPT_PRIOR }, { "gamma", LOSSOPT_GAMMA }, { "alpha", LOSSOPT_ALPHA }, { "beta", LOSSOPT_BETA },
     { "gamma-pos", LOSSOPT_GAMMA_POS }, { "gamma-neg", LOSSOPT_GAMMA_NEG }, { "margin", LOSSOPT_MARGIN },
     { "epsilon", LOSSOPT_EPSILON }, { "label-smoothing", LOSSOPT_LABEL_SMOOTHING },
+    { "reweight-from", TRAINOPT_REWEIGHT_FROM }, { "reweight-beta", TRAINOPT_REWEIGHT_BETA },
+    { "mixup", TRAINOPT_MIXUP },
     { "posthoc-la", TRAINOPT_POSTHOC_LA },
 };
 #define N_SPEC_KEYS (sizeof spec_keys / sizeof spec_keys[0])
@@ -66,7 +68,8 @@ int exp_apply_spec(struct trainopt *t, char *spec)
         }
         if (!colon || k == N_SPEC_KEYS || !colon[1]) {
             cli_error("method spec: '%s%s%s' is not KEY:VALUE with KEY one of loss, weights, sampler, prior, gamma, "
-                      "alpha, beta, gamma-pos, gamma-neg, margin, epsilon, label-smoothing, posthoc-la", item,
+                      "alpha, beta, gamma-pos, gamma-neg, margin, epsilon, label-smoothing, reweight-from, "
+                      "reweight-beta, mixup, posthoc-la", item,
                       colon ? ":" : "", colon ? colon + 1 : "");
             return -1;
         }

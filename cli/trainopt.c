@@ -218,11 +218,28 @@ int trainopt_take(struct trainopt *t, int id, const char *v)
         focal_set_memory_limit(bytes); /* for every network this process builds */
         return 1;
     }
-    case TRAINOPT_REWEIGHT_FROM:
+    case TRAINOPT_REWEIGHT_FROM: {
+        /* E, or P% of the epochs: resolved by trainopt_run once --epochs is known */
+        const size_t len = strlen(v);
+        t->reweight_percent = 0;
+        if (len > 1 && v[len - 1] == '%') {
+            char *end;
+            const double p = strtod(v, &end);
+            if (end != v + len - 1 || !(p > 0 && p < 100)) {
+                cli_error("--reweight-from: '%s' is not valid; expected an epoch E (an integer from 1) or a share P%% "
+                          "of the epochs with P in (0, 100), e.g. 80%%", v);
+                return -1;
+            }
+            t->reweight_percent = p;
+            return 1;
+        }
         if (cli_parse_long("--reweight-from", v, 1, 100000, &k))
             return -1;
         c->reweight_from = (int)k;
         return 1;
+    }
+    case TRAINOPT_MIXUP:
+        return cli_parse_double_in("--mixup", v, 0.0, 0, 1e6, 0, "an alpha from 0 (off) to 1e6", &c->mixup) ? -1 : 1;
     case TRAINOPT_REWEIGHT_BETA:
         return cli_parse_double_in("--reweight-beta", v, 0.0, 0, 1.0, 1, "a number in [0, 1)", &c->reweight_beta)
                    ? -1 : 1;
@@ -468,6 +485,34 @@ static int resolve_model(struct trainopt *t, const struct focal_dataset *d)
     return 0;
 }
 
+/* LDAM needs a normalised last layer (Cao et al. 2019): a preset's `dense
+ * classes` becomes `dense-norm classes` (said in one line, recorded in
+ * run.json); a description file without it is refused. */
+static int ldam_head(struct trainopt *t)
+{
+    const char *name = t->cfg.model_name;
+    char *text;
+    int changed;
+    if (focal_model_normalise_head(t->model_text, name, &text, &changed) != FOCAL_OK) {
+        cli_error("--loss ldam: %s", focal_last_error());
+        return -1;
+    }
+    if (changed && !focal_model_preset(name)) {
+        cli_error("--model %s: --loss ldam needs LDAM's normalised classifier as the last layer: write "
+                  "`dense-norm classes` in place of `dense classes` (on a plain dense layer LDAM's scaled margins "
+                  "diverge)", name);
+        free(text);
+        return -1;
+    }
+    free(t->model_text);
+    t->model_text = text;
+    t->cfg.model_desc = text;
+    t->cfg.head_normalised = changed;
+    if (changed && !t->quiet && !t->brief)
+        printf("model %s: its last layer becomes dense-norm (normalised, cosine) for ldam\n", name);
+    return 0;
+}
+
 /* Progress output of one run. */
 struct run_view {
     struct progress p;          /* the bar of the current epoch */
@@ -620,10 +665,13 @@ int trainopt_run(struct trainopt *t, const struct focal_dataset *d, const int *t
         return CLI_EXIT_USAGE;
     if (check_classes(d, train, n_train) != 0)
         return CLI_EXIT_DATA;
-    if (resolve_model(t, d) != 0)
+    if (resolve_model(t, d) != 0 || (t->cfg.loss.kind == FOCAL_LOSS_LDAM && ldam_head(t) != 0))
         return CLI_EXIT_USAGE;
     t->cfg.fundus_crop = t->data.img.fundus_crop;
     t->cfg.data = t->data.path;
+    /* --reweight-from P%: plain training for the first floor(P% of the epochs) */
+    if (t->reweight_percent > 0)
+        t->cfg.reweight_from = (int)floor(t->reweight_percent * t->cfg.epochs / 100.0 + 1e-9) + 1;
     focal_set_threads((int)t->threads);
 
     if (t->resume && t->overwrite) {
@@ -693,6 +741,9 @@ void trainopt_help(FILE *fp)
 "  --model M            a preset (keras-cnn, resnet-mini, mlp) or a network\n"
 "                       description file (see the README); default mlp for\n"
 "                       tables, resnet-mini up to 128 px, keras-cnn above.\n"
+"                       With --loss ldam a preset's last layer becomes\n"
+"                       dense-norm (LDAM's normalised classifier); a file\n"
+"                       must end in `dense-norm classes` then.\n"
 "  --loss NAME          ce, focal or poly1 (the family the task needs: sigmoid\n"
 "                       for binary and multi-label, softmax for multi-class), or\n"
 "                       bce, sigmoid-focal, focal-star, asl, sigmoid-poly1,\n"
@@ -713,10 +764,18 @@ void trainopt_help(FILE *fp)
 "  --schedule S         constant (default), cosine (over the whole run) or\n"
 "                       step:STEPS,GAMMA.   --warmup N   linear warm-up steps.\n"
 "  --clip-norm C        clip the gradient's L2 norm to C.\n"
-"  --reweight-from E    deferred re-weighting (DRW): plain training until epoch\n"
-"                       E, then class-balanced weights (effective number,\n"
-"                       --reweight-beta, default 0.9999) from E on; multi-class\n"
-"                       and multi-label data.\n"
+"  --reweight-from E    deferred re-weighting (DRW, Cao et al. 2019): plain\n"
+"                       training until epoch E, then class-balanced weights\n"
+"                       (effective number, --reweight-beta, default 0.9999)\n"
+"                       from E on; multi-class and multi-label data. P% (e.g.\n"
+"                       80%): plain for the first P% of the epochs (rounded\n"
+"                       down), as the paper's 160 of 200.\n"
+"  --mixup ALPHA        mixup (Zhang et al. 2018): each training batch is mixed\n"
+"                       with a shuffled copy of itself, x = l*x_i + (1-l)*x_j\n"
+"                       with l ~ Beta(ALPHA, ALPHA) per batch, and the loss is\n"
+"                       l*L(y_i) + (1-l)*L(y_j); any loss and task; validation\n"
+"                       and test are not mixed. 0 (default): off; 0.2 to 0.4\n"
+"                       are usual.\n"
 "  --posthoc-la auto|TAU\n"
 "                       post-hoc logit adjustment (Menon et al., ICLR 2021),\n"
 "                       multi-class data: after training, the best\n"

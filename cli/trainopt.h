@@ -17,7 +17,7 @@ enum trainopt_id {
     TRAINOPT_CLIP_NORM, TRAINOPT_SEED, TRAINOPT_THREADS, TRAINOPT_PATIENCE, TRAINOPT_SELECT, TRAINOPT_AUGMENT,
     TRAINOPT_OUT, TRAINOPT_RESUME, TRAINOPT_QUIET, TRAINOPT_HELP, TRAINOPT_STEPS_CSV, TRAINOPT_OVERWRITE,
     TRAINOPT_MAX_MEMORY, TRAINOPT_REWEIGHT_FROM, TRAINOPT_REWEIGHT_BETA, TRAINOPT_POSTHOC_LA,
-    TRAINOPT_EMA, TRAINOPT_END
+    TRAINOPT_EMA, TRAINOPT_MIXUP, TRAINOPT_END
 };
 
 #define TRAINOPT_CLI_OPTS                                                                               \
@@ -35,7 +35,7 @@ enum trainopt_id {
     { "--steps-csv", 1, TRAINOPT_STEPS_CSV }, { "--overwrite", 0, TRAINOPT_OVERWRITE },              \
     { "--max-memory", 1, TRAINOPT_MAX_MEMORY }, { "--reweight-from", 1, TRAINOPT_REWEIGHT_FROM },     \
     { "--reweight-beta", 1, TRAINOPT_REWEIGHT_BETA }, { "--posthoc-la", 1, TRAINOPT_POSTHOC_LA },   \
-    { "--ema", 1, TRAINOPT_EMA }
+    { "--ema", 1, TRAINOPT_EMA }, { "--mixup", 1, TRAINOPT_MIXUP }
 
 struct trainopt {
     struct dataopt data;
@@ -53,6 +53,7 @@ struct trainopt {
     int experiment;              /* a run of compare/tune: kept if its settings match, else redone */
     int brief;                   /* only the progress bar (experiments print their own lines) */
     long threads;
+    double reweight_percent;     /* --reweight-from P%: P, or 0 for an epoch given as such */
     /* filled by trainopt_run */
     char *model_text;
     double *class_weights;

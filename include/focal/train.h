@@ -125,6 +125,13 @@ struct focal_run_config {
                                     average of the weights (and batch-norm statistics) updated
                                     after every step with rate min(ema_decay, (1+t)/(10+t)), t the
                                     step; 0: off (the trained weights themselves) */
+    double mixup;                /* mixup (Zhang et al. 2018): α > 0 mixes every training batch with
+                                    a permutation of itself, λ ~ Beta(α, α) per batch, and the loss
+                                    is λ·L(y_i) + (1 − λ)·L(y_perm(i)), any loss and task; drawn
+                                    from the run's seed; validation and test unmixed. 0: off */
+    int head_normalised;         /* 1: model_desc is a preset whose last `dense` layer was made
+                                    `dense-norm` for LDAM (focal_model_normalise_head); recorded
+                                    in run.json */
 };
 /* Defaults: Adam lr 1e-3, batch 32, 10 epochs, shuffle, no augmentation, seed 0,
  * patience 0, select AUTO, no DRW (β 0.9999), no post-hoc logit adjustment

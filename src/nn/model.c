@@ -108,8 +108,16 @@ static focal_status allocate(struct focal_model *m, const struct plan *pl)
         case L_BN:
         case L_AVGPOOL:
         case L_GAP:
+            L->out = alloc_f(B * L->osz, &fail);
+            break;
         case L_DENSE:
             L->out = alloc_f(B * L->osz, &fail);
+            if (L->dnorm) {
+                L->xn = alloc_f(B * L->isz, &fail);
+                L->wn = alloc_f(L->osz * L->isz, &fail);
+                L->dws = alloc_f(L->osz * L->isz, &fail);
+                L->nrm = alloc_f(B + L->osz, &fail);
+            }
             break;
         case L_MAXPOOL:
             L->out = alloc_f(B * L->osz, &fail);
@@ -309,6 +317,10 @@ void focal_model_free(struct focal_model *m)
         free(L->mask);
         free(L->bn.mean);
         free(L->bn.rstd);
+        free(L->xn);
+        free(L->wn);
+        free(L->dws);
+        free(L->nrm);
         if (L->blk) {
             struct block *b = L->blk;
             focal_conv_release(&b->c1.p);
@@ -410,7 +422,7 @@ void focal_model_layer_time(const struct focal_model *m, int i, const char **kin
     static const char *const names[] = {"conv", "batchnorm", "relu", "leakyrelu", "maxpool", "avgpool",
                                         "gap", "dropout", "flatten", "dense", "block"};
     const struct layer *L = &m->layers[i];
-    *kind = names[L->kind];
+    *kind = L->dnorm ? "dense-norm" : names[L->kind];
     *line = L->line;
     *forward_s = L->fwd_s;
     *backward_s = L->bwd_s;
@@ -585,6 +597,11 @@ focal_status focal_model_forward(struct focal_model *m, const float *x, int n, i
         case L_FLATTEN:
             break;
         case L_DENSE:
+            if (L->dnorm) {
+                focal_dense_norm_forward(L->out, L->xn, L->wn, L->nrm, cur, m->params + L->dw, n, (int)L->isz,
+                                         L->oc);
+                break;
+            }
             focal_dense_forward(L->out, cur, m->params + L->dw, L->db != (size_t)-1 ? m->params + L->db : NULL, n,
                                 L->ic * L->ih * L->iw, L->oc);
             break;
@@ -692,6 +709,11 @@ focal_status focal_model_backward(struct focal_model *m, const float *dlogits, i
                 memcpy(dx, dy, ilen * sizeof *dx);
             break;
         case L_DENSE:
+            if (L->dnorm) {
+                focal_dense_norm_backward(dx, m->grads + L->dw, L->dws, dy, L->xn, L->wn, L->nrm, n, (int)L->isz,
+                                          L->oc);
+                break;
+            }
             focal_dense_backward(dx, m->grads + L->dw, L->db != (size_t)-1 ? m->grads + L->db : NULL, dy, in,
                                  m->params + L->dw, n, L->ic * L->ih * L->iw, L->oc);
             break;

@@ -13,6 +13,7 @@
 
 #include "focal/train.h"
 #include "base/internal.h"
+#include "train/mixup.h"
 #include "train/run_internal.h"
 
 double focal_run_now(void)
@@ -187,6 +188,8 @@ static focal_status run_check(const struct focal_run_config *cfg, const struct f
                           cfg->batch);
     if (!cfg->model_desc)
         return focal_fail(FOCAL_ERR_ARG, "no network description");
+    if (!(cfg->mixup >= 0 && cfg->mixup <= 1e6))
+        return focal_fail(FOCAL_ERR_ARG, "mixup alpha %g; expected a number from 0 (off) to 1e6", cfg->mixup);
     if (cfg->reweight_from < 0 || !(cfg->reweight_beta >= 0 && cfg->reweight_beta < 1))
         return focal_fail(FOCAL_ERR_ARG, "deferred re-weighting from epoch %d with beta %g; expected an epoch >= 0 "
                           "(0: off) and beta in [0, 1)", cfg->reweight_from, cfg->reweight_beta);
@@ -228,6 +231,8 @@ struct run_ctx {
     struct focal_loss loss;          /* the configuration's, with the class prior of the training split */
     double *prior;                   /* outputs values, when the loss takes a prior */
     double *drw;                     /* outputs class-balanced weights for DRW's epochs, or NULL */
+    struct focal_run_mixup mixup;    /* mixup's buffers (alpha 0: off) */
+    size_t per;                      /* input values per sample */
 };
 
 /* DRW's class-balanced weights (cfg->reweight_from > 0) from the training
@@ -444,9 +449,12 @@ static focal_status train_epoch(struct run_ctx *r, int epoch, const int *train, 
         focal_run_inputs(r->x, r->d, order + at, b, &cfg->augment,
                          focal_run_seed(cfg->seed, (uint64_t)epoch, (uint64_t)at), r->meta.mean, r->meta.std);
         focal_run_targets(r->targets, r->d, order + at, b);
+        const struct focal_mixup_batch *mix =
+            focal_run_mixup_apply(&r->mixup, r->x, r->targets, b, r->per, r->outputs,
+                                  r->d->task == FOCAL_TASK_MULTICLASS, cfg->seed, epoch, at);
         double v;
         const double lr = focal_optim_lr(r->optim);
-        st = focal_train_step(r->model, r->optim, &r->loss, r->x, r->targets, b, &v);
+        st = focal_train_step_mixed(r->model, r->optim, &r->loss, r->x, r->targets, mix, b, &v);
         if (st == FOCAL_ERR_NUMERIC) {
             st = focal_fail(FOCAL_ERR_NUMERIC,
                             "epoch %d, batch %d: %s; training stopped; the run folder keeps epoch %d "
@@ -582,6 +590,9 @@ focal_status focal_run_train(const struct focal_run_config *cfg, const struct fo
         goto out;
 
     size_t per = (size_t)c * (size_t)h * (size_t)w;
+    r.per = per;
+    if ((st = focal_run_mixup_init(&r.mixup, cfg->mixup, cfg->batch, per, r.outputs)) != FOCAL_OK)
+        goto out;
     r.x = malloc((size_t)cfg->batch * per * sizeof *r.x);
     r.targets = malloc((size_t)cfg->batch * (size_t)r.outputs * sizeof(float));
     r.probs = malloc((size_t)n_val * (size_t)r.outputs * sizeof *r.probs);
@@ -638,5 +649,6 @@ out:
     free(r.thresholds);
     free(r.prior);
     free(r.drw);
+    focal_run_mixup_free(&r.mixup);
     return st;
 }

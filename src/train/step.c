@@ -1,13 +1,22 @@
 /* step.c — one optimiser step on a batch: forward, loss and its gradient,
- * backward, update (focal_train_step). */
+ * backward, update (focal_train_step; with mixup's loss,
+ * focal_train_step_mixed). */
 #include <math.h>
 
 #include "focal/train.h"
 #include "base/internal.h"
 #include "nn/model_internal.h"
+#include "train/mixup.h"
 
 focal_status focal_train_step(struct focal_model *m, struct focal_optim *o, const struct focal_loss *l,
                               const float *x, const void *targets, int n, double *loss)
+{
+    return focal_train_step_mixed(m, o, l, x, targets, NULL, n, loss);
+}
+
+focal_status focal_train_step_mixed(struct focal_model *m, struct focal_optim *o, const struct focal_loss *l,
+                                    const float *x, const void *targets, const struct focal_mixup_batch *mix, int n,
+                                    double *loss)
 {
     /* refuse before the forward pass, which changes batch-norm statistics and
      * the dropout generator */
@@ -25,8 +34,7 @@ focal_status focal_train_step(struct focal_model *m, struct focal_optim *o, cons
     if ((st = focal_model_forward(m, x, n, 1, &logits)) != FOCAL_OK)
         return st;
     double value = 0;
-    st = softmax ? focal_softmax_loss(l, (size_t)n, classes, logits, targets, dlogits, NULL, &value)
-                 : focal_sigmoid_loss(l, (size_t)n, classes, logits, targets, dlogits, NULL, &value);
+    st = focal_mixup_loss(l, (size_t)n, classes, logits, targets, mix, dlogits, &value);
     if (st != FOCAL_OK)
         return st;
     if (!isfinite(value))
