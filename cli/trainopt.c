@@ -316,11 +316,6 @@ static int stage2_defaults(struct trainopt *t, const char *ctx)
         }
         return 0;
     }
-    if (!c->stage2_from) {
-        cli_error("%s%s--stage2 %s needs --from RUNDIR: the finished run whose features it keeps",
-                  ctx ? ctx : "", ctx ? ": " : "", focal_stage2_name(c->stage2));
-        return -1;
-    }
     if (c->stage2 == FOCAL_STAGE2_CRT && !t->sampler_name)
         c->sampler = FOCAL_SAMPLER_CLASS_BALANCED;
     if (c->stage2 == FOCAL_STAGE2_WB && !t->weights)
@@ -648,6 +643,11 @@ int trainopt_run(struct trainopt *t, const struct focal_dataset *d, const int *t
     int status = trainopt_resolve_loss(t, d->task, NULL, 1);
     if (status != CLI_EXIT_OK)
         return status;
+    if (t->cfg.stage2 != FOCAL_STAGE2_NONE && !t->cfg.stage2_from) {
+        cli_error("--stage2 %s needs --from RUNDIR: the finished run whose features it keeps",
+                  focal_stage2_name(t->cfg.stage2));
+        return CLI_EXIT_USAGE;
+    }
     if (t->weights && resolve_weights(t, d, train, n_train) != 0)
         return CLI_EXIT_USAGE;
     if (check_classes(d, train, n_train) != 0)

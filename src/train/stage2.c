@@ -131,7 +131,7 @@ focal_status focal_stage2_settings(struct focal_stage2_ctx *s, const char *from,
         !cJSON_AddStringToObject(o, "from_fingerprint", s->fingerprint))
         return focal_fail(FOCAL_ERR_NOMEM, "out of memory");
     if (s->scheme == FOCAL_STAGE2_WB)
-        cJSON_AddItemToObject(o, "max_norm", focal_run_exact_number(s->max_norm));
+        cJSON_AddNumberToObject(o, "max_norm", s->max_norm);
     if (s->scheme == FOCAL_STAGE2_TAU_NORM) {
         cJSON_AddNumberToObject(o, "tau_max", TAU_MAX);
         cJSON_AddNumberToObject(o, "tau_steps", TAU_STEPS);
