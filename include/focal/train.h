@@ -44,7 +44,8 @@ focal_status focal_train_step(struct focal_model *m, struct focal_optim *o, cons
  *   history.csv              one row per epoch: train loss, validation loss and
  *                            metrics, learning rate, seconds
  *   run.json                 task, class names, thresholds, image options, the
- *                            configuration and the best epoch
+ *                            configuration and the best epoch (a second stage:
+ *                            "stage2", its stage-1 run, scheme and findings)
  *   metrics.json             {"val": {...}, "test": {...}} (test only when the
  *                            run has test samples), each as focal metrics --json
  *   scores.csv               split,id, each output's probability, then its 0/1

@@ -29,6 +29,10 @@ expect "the network is stage 1's" test "$(grep '"model_description"' crt/run.jso
     "$(grep '"model_description"' r1/run.json)"
 run eval --model crt --data m.csv --split test
 expect "focal eval works on the stage-2 run" test "$rc" -eq 0 -a -n "$(echo "$out" | grep -i 'roc')"
+if "$FOCAL_BIN" --help | grep -q '^  export'; then
+    run export crt --onnx crt.onnx --quiet
+    expect "focal export works on the stage-2 run ($err)" test "$rc" -eq 0 -a -s crt.onnx
+fi
 
 # resumed: 2 epochs, then --resume to 3, as the uninterrupted run
 run train $common --epochs 2 --lr 0.01 --stage2 crt --from r1 --out crt2
