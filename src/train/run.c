@@ -443,7 +443,7 @@ static focal_status train_epoch(struct run_ctx *r, int epoch, const int *train, 
         focal_run_targets(r->targets, r->d, order + at, b);
         double v;
         const double lr = focal_optim_lr(r->optim);
-        st = r->s2 ? focal_stage2_step(r->s2, r->model, r->optim, &r->loss, r->x, r->targets, b, &v)
+        st = r->s2 ? focal_stage2_step(r->s2, r->model, r->optim, &r->loss, order + at, r->x, r->targets, b, &v)
                    : focal_train_step(r->model, r->optim, &r->loss, r->x, r->targets, b, &v);
         if (st == FOCAL_ERR_NUMERIC) {
             st = focal_fail(FOCAL_ERR_NUMERIC,
@@ -582,6 +582,8 @@ focal_status focal_run_train(const struct focal_run_config *cfg, const struct fo
         r.state.thresholds[j] = r.thresholds[j] = 0.5;
     if (how == FOCAL_RUN_RESUMED && (st = resume_run(&r)) != FOCAL_OK)
         goto out;
+    if (r.s2)
+        focal_stage2_cache(r.s2, d, train, n_train, &cfg->augment, r.meta.mean, r.meta.std);
 
     for (int epoch = r.state.epoch + 1; epoch <= cfg->epochs && !r.state.stopped; epoch++) {
         struct focal_epoch_record rec = { 0 };

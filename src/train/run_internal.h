@@ -218,13 +218,22 @@ focal_status focal_stage2_model(struct focal_stage2_ctx *s, const struct focal_r
  * last layer (after m was loaded from a checkpoint). */
 struct focal_model *focal_stage2_trained(struct focal_stage2_ctx *s, struct focal_model *m);
 
-/* focal_train_step of a second stage: m's evaluation-mode forward of x, then
- * one step of the classifier alone on its features with optimiser o (made
- * for focal_stage2_trained), WB's MaxNorm projection, and the classifier
- * copied into m's last layer. */
+/* Tells s the run's training samples: when the run does not augment (aug)
+ * and their features (train[0..n_train) × the classifier's inputs) take at
+ * most a quarter of focal_memory_limit(), they are computed once, at the
+ * first focal_stage2_step, in train's order (with the input normalisation
+ * mean, std; every pointer must outlive s). */
+void focal_stage2_cache(struct focal_stage2_ctx *s, const struct focal_dataset *d, const int *train, int n_train,
+                        const struct focal_augment *aug, const float *mean, const float *std);
+
+/* focal_train_step of a second stage on samples idx[0..n) (inputs x): their
+ * features (cached, or m's evaluation-mode forward of x), one step of the
+ * classifier alone on them with optimiser o (made for
+ * focal_stage2_trained), WB's MaxNorm projection, and the classifier copied
+ * into m's last layer. */
 focal_status focal_stage2_step(struct focal_stage2_ctx *s, struct focal_model *m, struct focal_optim *o,
-                               const struct focal_loss *l, const float *x, const void *targets, int n,
-                               double *loss);
+                               const struct focal_loss *l, const int *idx, const float *x, const void *targets,
+                               int n, double *loss);
 
 /* τ-normalisation's one epoch: for τ = 0, 0.1, ..., 2, m's classifier rows
  * w_c/‖w_c‖^τ scored on the validation samples (features computed once)

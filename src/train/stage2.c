@@ -39,6 +39,18 @@ struct focal_stage2_ctx {
     char *model_desc, *model_name;
     cJSON *data;                 /* the stage-1 run's data settings (sample lists' hash) */
     struct focal_model *clf;     /* the classifier alone: `dense classes` on the features */
+    /* The training samples' features when the run does not augment them:
+     * computed once, in a fixed order, at the first step of the run (or of
+     * its resumption), so that an epoch costs the classifier's steps only. */
+    int cache;                   /* 1: use the cache */
+    const struct focal_dataset *d;
+    const int *train;
+    int n_train;
+    const float *mean, *std;
+    int dim;
+    int *row;                    /* d->n: a sample's row of feat, or -1 */
+    float *feat;                 /* n_train × dim, NULL until computed */
+    float *batch;                /* max_batch × dim: the rows of a batch */
 };
 
 void focal_stage2_free(struct focal_stage2_ctx *s)
@@ -49,6 +61,9 @@ void focal_stage2_free(struct focal_stage2_ctx *s)
     free(s->model_name);
     cJSON_Delete(s->data);
     focal_model_free(s->clf);
+    free(s->row);
+    free(s->feat);
+    free(s->batch);
     free(s);
 }
 
@@ -257,16 +272,96 @@ static void max_norm_project(float *w, int classes, int dim, double r)
     }
 }
 
-focal_status focal_stage2_step(struct focal_stage2_ctx *s, struct focal_model *m, struct focal_optim *o,
-                               const struct focal_loss *l, const float *x, const void *targets, int n,
-                               double *loss)
+void focal_stage2_cache(struct focal_stage2_ctx *s, const struct focal_dataset *d, const int *train, int n_train,
+                        const struct focal_augment *aug, const float *mean, const float *std)
 {
-    const float *logits;
+    float *w, *b;
+    last_dense(s->clf, &w, &b, &s->dim);
+    const int augments = aug && (aug->hflip || aug->vflip || aug->rot90 || aug->rotate != 0 || aug->scale != 0 ||
+                                 aug->translate != 0 || aug->brightness != 0 || aug->contrast != 0);
+    const double bytes = (double)n_train * s->dim * sizeof(float) + (double)d->n * sizeof(int);
+    s->cache = !augments && bytes <= (double)focal_memory_limit(NULL) / 4;
+    s->d = d;
+    s->train = train;
+    s->n_train = n_train;
+    s->mean = mean;
+    s->std = std;
+}
+
+/* Computes the cache of s for the network m: the features of the training
+ * samples in batches of m's largest, in their order. */
+static focal_status cache_features(struct focal_stage2_ctx *s, struct focal_model *m)
+{
+    int c, h, w, dim;
+    focal_model_input_shape(m, &c, &h, &w);
+    const int bmax = focal_model_max_batch(m);
+    float *x = malloc((size_t)bmax * (size_t)c * (size_t)h * (size_t)w * sizeof *x);
+    s->row = malloc((size_t)s->d->n * sizeof *s->row);
+    s->feat = malloc((size_t)s->n_train * (size_t)s->dim * sizeof *s->feat);
+    s->batch = malloc((size_t)bmax * (size_t)s->dim * sizeof *s->batch);
+    focal_status st = FOCAL_OK;
+    if (!x || !s->row || !s->feat || !s->batch) {
+        st = focal_fail(FOCAL_ERR_NOMEM, "out of memory for the features of %d training samples", s->n_train);
+        goto out;
+    }
+    for (int i = 0; i < s->d->n; i++)
+        s->row[i] = -1;
+    for (int at = 0; at < s->n_train; at += bmax) {
+        const int n = s->n_train - at < bmax ? s->n_train - at : bmax;
+        const float *logits;
+        focal_run_inputs(x, s->d, s->train + at, n, NULL, 0, s->mean, s->std);
+        if ((st = focal_model_forward(m, x, n, 0, &logits)) != FOCAL_OK)
+            goto out;
+        memcpy(s->feat + (size_t)at * (size_t)s->dim, focal_model_last_input(m, &dim),
+               (size_t)n * (size_t)s->dim * sizeof *s->feat);
+        for (int k = 0; k < n; k++)
+            s->row[s->train[at + k]] = at + k;
+    }
+out:
+    free(x);
+    if (st != FOCAL_OK) {
+        free(s->feat);
+        s->feat = NULL;
+    }
+    return st;
+}
+
+/* The features of samples idx[0..n) (inputs x) for the classifier: the
+ * cached rows, or m's evaluation-mode forward. */
+static focal_status features(struct focal_stage2_ctx *s, struct focal_model *m, const int *idx, const float *x,
+                             int n, const float **feat)
+{
+    focal_status st;
     int dim;
-    focal_status st = focal_model_forward(m, x, n, 0, &logits);
+    if (s->cache && !s->feat && (st = cache_features(s, m)) != FOCAL_OK)
+        return st;
+    int cached = s->feat != NULL;
+    for (int k = 0; cached && k < n; k++)
+        cached = s->row[idx[k]] >= 0;
+    if (cached) {
+        for (int k = 0; k < n; k++)
+            memcpy(s->batch + (size_t)k * (size_t)s->dim, s->feat + (size_t)s->row[idx[k]] * (size_t)s->dim,
+                   (size_t)s->dim * sizeof *s->batch);
+        *feat = s->batch;
+        return FOCAL_OK;
+    }
+    const float *logits;
+    if ((st = focal_model_forward(m, x, n, 0, &logits)) != FOCAL_OK)
+        return st;
+    *feat = focal_model_last_input(m, &dim);
+    return FOCAL_OK;
+}
+
+focal_status focal_stage2_step(struct focal_stage2_ctx *s, struct focal_model *m, struct focal_optim *o,
+                               const struct focal_loss *l, const int *idx, const float *x, const void *targets,
+                               int n, double *loss)
+{
+    const float *feat;
+    int dim;
+    focal_status st = features(s, m, idx, x, n, &feat);
     if (st != FOCAL_OK)
         return st;
-    if ((st = focal_train_step(s->clf, o, l, focal_model_last_input(m, &dim), targets, n, loss)) != FOCAL_OK)
+    if ((st = focal_train_step(s->clf, o, l, feat, targets, n, loss)) != FOCAL_OK)
         return st;
     if (s->scheme == FOCAL_STAGE2_WB) {
         float *w, *b;
