@@ -129,6 +129,10 @@ struct focal_run_config {
                                     this run's settings, and its data and splits must be this run's */
     double max_norm;             /* WB: the per-class MaxNorm radius of the classifier's weight
                                     rows, > 0; default 0.1 (the paper's) */
+    double ema_decay;            /* in [0, 1): validate, select and keep an exponential moving
+                                    average of the weights (and batch-norm statistics) updated
+                                    after every step with rate min(ema_decay, (1+t)/(10+t)), t the
+                                    step; 0: off (the trained weights themselves) */
 };
 /* Defaults: Adam lr 1e-3, batch 32, 10 epochs, shuffle, no augmentation, seed 0,
  * patience 0, select AUTO, no DRW (β 0.9999), no second stage (MaxNorm 0.1);

@@ -168,6 +168,18 @@ focal_status focal_run_folder_open(struct focal_dir_lock *lock, const char *dir,
 focal_status focal_run_write_scores(const char *path, const struct focal_dataset *d, int outputs, const int *val,
                                     int n_val, const double *vp, const int *test, int n_test, const double *tp);
 
+/* ---- the weight average (ema.c) ---- */
+
+/* A model like m (its network, input, outputs, head and batch) holding a copy
+ * of m's parameters and buffers; *ema is the caller's to free. */
+focal_status focal_run_ema_create(struct focal_model **ema, const struct focal_model *m, const char *origin);
+/* Copies m's parameters and buffers into ema (the same network). */
+void focal_run_ema_copy(struct focal_model *ema, const struct focal_model *m);
+/* The averaging rate after optimiser step `step` (1-based): min(decay, (1 + step) / (10 + step)). */
+double focal_run_ema_rate(double decay, long step);
+/* ema = d·ema + (1 − d)·m over every parameter and buffer, d = focal_run_ema_rate(decay, step). */
+void focal_run_ema_update(struct focal_model *ema, const struct focal_model *m, double decay, long step);
+
 /* ---- ensembles (ensemble.c) ---- */
 
 /* When dir/run.json describes an ensemble: *is_ens = 1, and *r receives its
@@ -192,7 +204,8 @@ void focal_stage2_free(struct focal_stage2_ctx *s);
 /* Reads cfg->stage2_from's run.json (a finished single run that is not a
  * second stage itself) into *s, and *own = *cfg with its network (the
  * strings live in *s). FOCAL_ERR_ARG for a bad scheme, tau-norm with epochs
- * other than 1, WB without a positive max_norm, an unfinished run;
+ * other than 1, WB without a positive max_norm, a weight average (ema), an
+ * unfinished run;
  * focal_read_json's errors naming the folder. */
 focal_status focal_stage2_open(struct focal_stage2_ctx **s, const struct focal_run_config *cfg,
                                struct focal_run_config *own);

@@ -86,6 +86,10 @@ focal_status focal_stage2_open(struct focal_stage2_ctx **out, const struct focal
     if (cfg->stage2 == FOCAL_STAGE2_TAU_NORM && cfg->epochs != 1)
         return focal_fail(FOCAL_ERR_ARG, "tau-norm trains nothing: its one epoch is the search for tau; "
                           "epochs is %d, expected 1", cfg->epochs);
+    if (cfg->ema_decay != 0)
+        return focal_fail(FOCAL_ERR_ARG, "a second stage keeps its features exactly and an average of the weights "
+                          "(ema decay %g) would move them; leave the average out (stage 1 may have one)",
+                          cfg->ema_decay);
     if (cfg->stage2 == FOCAL_STAGE2_WB && !(isfinite(cfg->max_norm) && cfg->max_norm > 0))
         return focal_fail(FOCAL_ERR_ARG, "weight balancing's MaxNorm radius is %g; expected a number > 0",
                           cfg->max_norm);

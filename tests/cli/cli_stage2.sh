@@ -66,7 +66,10 @@ fails "--from without --stage2" 2 "--from names the stage-1 run" train $common -
 fails "--model with --stage2" 2 "leave out --model" train $common --model mlp --stage2 crt --from r1 --out x4
 fails "an unknown scheme" 2 "expected crt, tau-norm or wb" train $common --stage2 lws --from r1 --out x5
 fails "a missing stage 1" 1 "nowhere/run.json" train $common --stage2 crt --from nowhere --out x6
-expect "no folder is left by the refusals" test ! -e x1 -a ! -e x2 -a ! -e x3 -a ! -e x4 -a ! -e x5 -a ! -e x6
+fails "a weight average (it would move the features)" 2 "would move them" \
+    train $common --stage2 crt --from r1 --ema 0.9 --out x7
+expect "no folder is left by the refusals" \
+    test ! -e x1 -a ! -e x2 -a ! -e x3 -a ! -e x4 -a ! -e x5 -a ! -e x6 -a ! -e x7
 
 # stage 1 changes: resuming its stage 2 is refused, naming the fingerprint
 run train $common --epochs 5 --out r1 --overwrite
