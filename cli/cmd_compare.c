@@ -55,8 +55,8 @@ static const struct builtin {
     { "db", "loss:db", "loss:db", NULL,
       "distribution-balanced loss (Wu et al. 2020; alpha .1, beta 10, mu .2, lambda 2, kappa .05); sigmoid tasks" },
     { "crt", "loss:ce,stage2:crt", "loss:ce,stage2:crt", "loss:ce,stage2:crt",
-      "classifier re-training (cRT, Kang et al. 2020): ce's features frozen, the classifier re-initialised and "
-      "trained alone with class-balanced sampling (as many epochs as stage 1)" },
+      "classifier re-training (cRT, Kang et al. 2020): ce's features frozen, its classifier re-initialised and "
+      "trained alone with class-balanced sampling for --epochs" },
     { "tau-norm", "loss:ce,stage2:tau-norm", "loss:ce,stage2:tau-norm", "loss:ce,stage2:tau-norm",
       "tau-normalised classifier (Kang et al. 2020): ce's classifier rows w/|w|^tau, tau from 0, 0.1, ..., 2 "
       "chosen on validation; no training" },
@@ -98,8 +98,22 @@ void cmd_compare_help(FILE *fp)
 "\n"
 "Methods (--methods, comma-separated; default " DEFAULT_METHODS ";\n"
 "a method that does not fit the task is left out with a note)\n", fp);
-    for (size_t i = 0; i < N_BUILTINS; i++)
-        fprintf(fp, "  %-17s %s\n", builtins[i].name, builtins[i].what);
+    for (size_t i = 0; i < N_BUILTINS; i++) {
+        /* the description wrapped at 80 columns, continued under itself */
+        const char *w = builtins[i].what;
+        fprintf(fp, "  %-17s", builtins[i].name);
+        for (int col = 19; *w;) {
+            size_t len = strcspn(w, " ");
+            if (col > 19 && col + 1 + (int)len > 80) {
+                fprintf(fp, "\n%19s", "");
+                col = 19;
+            }
+            fprintf(fp, " %.*s", (int)len, w);
+            col += 1 + (int)len;
+            w += len + (w[len] == ' ');
+        }
+        fputc('\n', fp);
+    }
     fputs(
 "  --method NAME=SPEC   define a method: SPEC is KEY:VALUE,... with keys loss,\n"
 "                       gamma, alpha, beta, gamma-pos, gamma-neg, margin,\n"
@@ -113,8 +127,11 @@ void cmd_compare_help(FILE *fp)
 "stage from it into their own run folder; when a one-stage method of the\n"
 "comparison has exactly that recipe (crt and tau-norm: ce), its run is the\n"
 "stage 1 (trained once; the output says so), else it trains in\n"
-"DIR/runs/<method>/stage1/seed<k>. A second stage trains for --epochs (tau-norm:\n"
-"one epoch, the tau search); its train s counts stage 1 and stage 2.\n"
+"DIR/runs/<method>/stage1/seed<k>. A second stage trains for --epochs\n"
+"(tau-norm: one epoch, the tau search); its train s counts stage 1 and 2.\n"
+"--stage2 S --from RUN1 given to compare itself makes every (one-stage) method\n"
+"a second stage of the one finished run RUN1: the losses compared on its\n"
+"features.\n"
 "  --seeds N            seeds per method (default 3); seed k uses --seed + k.\n"
 "\n"
 "Every 'focal train' option applies to all methods (a method's spec overrides\n"

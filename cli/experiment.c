@@ -192,13 +192,9 @@ int exp_train(struct trainopt *t, const struct focal_dataset *d, const int *trai
               int n_val, const int *test, int n_test, const char *dir, int *skipped)
 {
     *skipped = 0;
-    if (t->cfg.stage2 == FOCAL_STAGE2_NONE)
+    /* a second stage of a given run (--stage2 --from for every run) is one run */
+    if (t->cfg.stage2 == FOCAL_STAGE2_NONE || !t->stage1_dir)
         return train_one(t, d, train, n_train, val, n_val, test, n_test, dir, skipped);
-    if (!t->stage1_dir) {
-        cli_error("%s: a second stage (%s) in an experiment needs the folder of its stage 1", dir,
-                  focal_stage2_name(t->cfg.stage2));
-        return CLI_EXIT_USAGE;
-    }
     return train_two_stages(t, d, train, n_train, val, n_val, test, n_test, dir, skipped);
 }
 

@@ -48,8 +48,9 @@ int exp_stage1_dir(char *buf, size_t size, const char *out, int k, int seed, con
  * settings that did not finish is resumed, one with other settings is
  * removed and run again (saying what changed). The run folder is locked
  * while it trains. *skipped = 1 when nothing had to be done. A second stage
- * (t->cfg.stage2) first trains its stage 1 so into t->stage1_dir (which it
- * needs), then itself from it. Returns an exit status. */
+ * (t->cfg.stage2) with t->stage1_dir first trains its stage 1 so into that
+ * folder, then itself from it (without, it is a run from t->cfg.stage2_from).
+ * Returns an exit status. */
 int exp_train(struct trainopt *t, const struct focal_dataset *d, const int *train, int n_train, const int *val,
               int n_val, const int *test, int n_test, const char *dir, int *skipped);
 
