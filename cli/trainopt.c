@@ -572,8 +572,13 @@ static void on_epoch(void *ctx, const struct focal_epoch_record *r)
     progress_clear(&v->p);
     if (v->t->quiet || v->t->brief)
         return;
-    printf("epoch %3d  train loss %.5f  val loss %.5f  val %s %.4f%s  %.1f s\n", r->epoch, r->train_loss,
-           r->val_loss, v->metric, r->select_value, r->improved ? " *" : "", r->seconds);
+    /* a tau-norm second stage trains nothing: its epoch is the search for tau */
+    if (isnan(r->train_loss) && v->t->cfg.stage2 == FOCAL_STAGE2_TAU_NORM)
+        printf("epoch %3d  tau search        ", r->epoch);
+    else
+        printf("epoch %3d  train loss %.5f", r->epoch, r->train_loss);
+    printf("  val loss %.5f  val %s %.4f%s  %.1f s\n", r->val_loss, v->metric, r->select_value,
+           r->improved ? " *" : "", r->seconds);
     fflush(stdout);
 }
 

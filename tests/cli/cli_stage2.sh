@@ -48,6 +48,8 @@ expect "tau-norm's run.json records tau in [0, 2]" \
          END { if (!found) exit 1 }' tau/run.json
 expect "tau-norm records its search on validation" grep -q '"chosen_by":[[:space:]]*"auc"' tau/run.json
 expect "tau-norm is one epoch" test "$(wc -l < tau/history.csv)" -eq 2
+run train --data m.csv --batch 32 --seed 1 --loss ce --stage2 tau-norm --from r1 --out tau-shown
+expect "its epoch line says it is the tau search" grep -q "^epoch   1  tau search  *val loss" "$T/stdout"
 fails "tau-norm with --epochs 3 is refused" 2 "expected 1" \
     train $common --epochs 3 --stage2 tau-norm --from r1 --out tau3
 expect "and leaves no folder" test ! -e tau3
