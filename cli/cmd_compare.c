@@ -57,6 +57,16 @@ static const struct builtin {
     { "ldam-drw", NULL, NULL, "loss:ldam,reweight-from:80%",
       "LDAM (margin 0.5, scale 30) on a normalised last layer, with DRW (effective number, beta 0.9999) after "
       "80% of the epochs (Cao et al. 2019); multi-class" },
+    { "crt", "loss:ce,stage2:crt", "loss:ce,stage2:crt", "loss:ce,stage2:crt",
+      "classifier re-training (cRT, Kang et al. 2020): ce's features frozen, its classifier re-initialised and "
+      "trained alone with class-balanced sampling for --epochs" },
+    { "tau-norm", "loss:ce,stage2:tau-norm", "loss:ce,stage2:tau-norm", "loss:ce,stage2:tau-norm",
+      "tau-normalised classifier (Kang et al. 2020): ce's classifier rows w/|w|^tau, tau from 0, 0.1, ..., 2 "
+      "chosen on validation; no training" },
+    { "wb", "loss:ce,weight-decay:0.005,stage2:wb", "loss:ce,weight-decay:0.005,stage2:wb",
+      "loss:ce,weight-decay:0.005,stage2:wb",
+      "weight balancing (Alshammari et al. 2022): ce with weight decay 5e-3, then the classifier trained alone "
+      "with class-balanced weights (effective:0.9999), weight decay 5e-3 and per-class MaxNorm 0.1" },
 };
 #define N_BUILTINS (sizeof builtins / sizeof builtins[0])
 
@@ -91,15 +101,41 @@ void cmd_compare_help(FILE *fp)
 "\n"
 "Methods (--methods, comma-separated; default " DEFAULT_METHODS ";\n"
 "a method that does not fit the task is left out with a note)\n", fp);
-    for (size_t i = 0; i < N_BUILTINS; i++)
-        fprintf(fp, "  %-17s %s\n", builtins[i].name, builtins[i].what);
+    for (size_t i = 0; i < N_BUILTINS; i++) {
+        /* the description wrapped at 80 columns, continued under itself */
+        const char *w = builtins[i].what;
+        fprintf(fp, "  %-17s", builtins[i].name);
+        for (int col = 19; *w;) {
+            size_t len = strcspn(w, " ");
+            if (col > 19 && col + 1 + (int)len > 80) {
+                fprintf(fp, "\n%19s", "");
+                col = 19;
+            }
+            fprintf(fp, " %.*s", (int)len, w);
+            col += 1 + (int)len;
+            w += len + (w[len] == ' ');
+        }
+        fputc('\n', fp);
+    }
     fputs(
 "  --method NAME=SPEC   define a method: SPEC is KEY:VALUE,... with keys loss,\n"
 "                       gamma, alpha, beta, gamma-pos, gamma-neg, margin,\n"
 "                       epsilon, label-smoothing, weights (balanced,\n"
 "                       effective:B or W1,...), sampler, prior, reweight-from\n"
-"                       (E or P%), reweight-beta, mixup; e.g.\n"
+"                       (E or P%), reweight-beta, mixup, weight-decay, stage2\n"
+"                       (crt, tau-norm, wb), max-norm; e.g.\n"
 "                       --method fl1=loss:focal,gamma:1 --methods ce,fl1\n"
+"\n"
+"Two-stage methods (a spec with stage2, see 'focal train --stage2') train\n"
+"their stage 1 (the spec without stage2 and max-norm) and then the second\n"
+"stage from it into their own run folder; when a one-stage method of the\n"
+"comparison has exactly that recipe (crt and tau-norm: ce), its run is the\n"
+"stage 1 (trained once; the output says so), else it trains in\n"
+"DIR/runs/<method>/stage1/seed<k>. A second stage trains for --epochs\n"
+"(tau-norm: one epoch, the tau search); its train s counts stage 1 and 2.\n"
+"--stage2 S --from RUN1 given to compare itself makes every (one-stage) method\n"
+"a second stage of the one finished run RUN1: the losses compared on its\n"
+"features.\n"
 "  --seeds N            seeds per method (default 3); seed k uses --seed + k.\n"
 "\n"
 "Every 'focal train' option applies to all methods (a method's spec overrides\n"
@@ -348,7 +384,12 @@ int cmd_compare(int argc, char **argv)
         printf("compare: %d methods x %ld seeds on %s (%d train, %d val, %d test); choosing by validation %s\n",
                n_methods, seeds, base.data.path, n_train, n_val, n_test, exp_metric_label((enum exp_metric)key));
 
-    /* the runs */
+    /* the runs; a two-stage method's stage 1 may be another method's run (exp_stage1_dir) */
+    const char *names[MAX_METHODS], *specs[MAX_METHODS];
+    for (int i = 0; i < n_methods; i++) {
+        names[i] = m[i].name;
+        specs[i] = m[i].spec_text;
+    }
     int total = n_methods * (int)seeds, done = 0;
     for (int i = 0; i < n_methods; i++) {
         for (int s = 0; s < seeds; s++) {
@@ -361,6 +402,9 @@ int cmd_compare(int argc, char **argv)
                 goto out;
             }
             snprintf(dir, sizeof dir, "%s/runs/%s/seed%d", base.out, m[i].name, s);
+            char stage1[4096];
+            if (exp_stage1_dir(stage1, sizeof stage1, base.out, i, s, names, specs, n_methods, base.quiet))
+                t.stage1_dir = stage1;
             double t0 = progress_now();
             status = exp_train(&t, d, train, n_train, val, n_val, test, n_test, dir, &skipped);
             /* the γ of a focal-type loss: one with γ that the names focal or poly1 stand for */

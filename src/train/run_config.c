@@ -33,6 +33,7 @@ void focal_run_defaults(struct focal_run_config *cfg)
     cfg->batch = 32;
     cfg->select = FOCAL_SELECT_AUTO;
     cfg->reweight_beta = 0.9999;
+    cfg->max_norm = 0.1;
 }
 
 enum focal_select focal_select_resolve(enum focal_select s, enum focal_task task)
