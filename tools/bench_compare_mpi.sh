@@ -4,7 +4,7 @@
 # on this machine, and the ratio (ideal 2.00 on two free cores).
 #
 #     tools/bench_compare_mpi.sh [--focal PATH] [--n 1000] [--size 32]
-#                                [--methods ce,focal,asl,cb] [--seeds 2] [--epochs 4]
+#                                [--methods ce,focal,asl,cb] [--seeds 3] [--epochs 10]
 #
 # A script run by hand, never a test. The data is the quick start's synthetic
 # fundus set (`focal synth --n N --size S`), the network examples/small-cnn.net;
@@ -13,12 +13,14 @@
 # the seed ensembles and the report included), first on one process, then under
 # `mpirun --oversubscribe -np 2`. The single process and the two ranks give the
 # same results (tests/mpi/compare_same.sh); only the wall time is compared.
-# Other load on the machine lowers the 2-rank number: the uptime load average
-# is printed beside the table.
+# busy is the share of the ranks' wall time that went into runs (the rest:
+# start-up, data loading, waiting for work, the ensembles and the report).
+# Other load on the machine lowers the 2-rank ratio, since then the two ranks
+# do not get two cores: the load average is printed above the table.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 focal=${FOCAL_BIN:-$src/build/focal}
-n=1000 size=32 methods=ce,focal,asl,cb seeds=2 epochs=4
+n=1000 size=32 methods=ce,focal,asl,cb seeds=3 epochs=10
 while [ $# -gt 0 ]; do
     case $1 in
     --focal) focal=$2; shift 2 ;;
@@ -27,7 +29,7 @@ while [ $# -gt 0 ]; do
     --methods) methods=$2; shift 2 ;;
     --seeds) seeds=$2; shift 2 ;;
     --epochs) epochs=$2; shift 2 ;;
-    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench_compare_mpi.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -44,7 +46,7 @@ load=$(cut -d' ' -f1-3 /proc/loadavg)
 n_methods=$(echo "$methods" | tr ',' '\n' | grep -c .)
 runs=$((n_methods * seeds))
 args=(compare --data data --size "${size}x$size" --model "$src/examples/small-cnn.net" --methods "$methods"
-      --seeds "$seeds" --epochs "$epochs" --threads 1 --quiet)
+      --seeds "$seeds" --epochs "$epochs" --threads 1)
 
 # timed OUT CMD...: runs CMD, prints its wall seconds
 timed() {
@@ -63,8 +65,13 @@ if ! diff <(grep -v ',seconds,' one/results.csv) <(grep -v ',seconds,' two/resul
 fi
 
 echo "focal compare: $n_methods methods x $seeds seeds = $runs runs of small-cnn, $epochs epochs, on $n synthetic ${size}x$size images ($(nproc) cores; load average at the start: $load)"
-printf '%-26s %6s %10s %10s %8s\n' configuration runs "wall s" runs/min ratio
-awk -v n="$runs" -v s1="$s1" -v s2="$s2" 'BEGIN {
-    printf "%-26s %6d %10.1f %10.2f %8.2f\n", "1 rank x 1 thread", n, s1, n * 60 / s1, 1
-    printf "%-26s %6d %10.1f %10.2f %8.2f\n", "2 ranks x 1 thread (MPI)", n, s2, n * 60 / s2, s1 / s2 }'
-echo "same results.csv on both (all but the training seconds)"
+# in_runs LOG: the seconds its runs' lines report, summed over the ranks
+in_runs() {
+    sed -nE 's/^\[[0-9]+\/[0-9]+\] .*\(([0-9.]+) s(, rank [0-9]+)?\)$/\1/p' "$1" | awk '{ s += $1 } END { print s }'
+}
+printf '%-26s %6s %10s %10s %8s %6s\n' configuration runs "wall s" runs/min ratio busy
+awk -v n="$runs" -v s1="$s1" -v s2="$s2" -v b1="$(in_runs one.log)" -v b2="$(in_runs two.log)" 'BEGIN {
+    printf "%-26s %6d %10.1f %10.2f %8.2f %5.0f%%\n", "1 rank x 1 thread", n, s1, n * 60 / s1, 1, 100 * b1 / s1
+    printf "%-26s %6d %10.1f %10.2f %8.2f %5.0f%%\n", "2 ranks x 1 thread (MPI)", n, s2, n * 60 / s2, s1 / s2,
+           100 * b2 / (2 * s2) }'
+echo "same results.csv on both (all but the training seconds); busy: the share of the ranks' wall time spent in runs"
