@@ -226,6 +226,8 @@ int trainopt_take(struct trainopt *t, int id, const char *v)
     case TRAINOPT_REWEIGHT_BETA:
         return cli_parse_double_in("--reweight-beta", v, 0.0, 0, 1.0, 1, "a number in [0, 1)", &c->reweight_beta)
                    ? -1 : 1;
+    case TRAINOPT_EMA:
+        return cli_parse_double_in("--ema", v, 0.0, 0, 1.0, 1, "a decay in [0, 1) (0: off)", &c->ema_decay) ? -1 : 1;
     case TRAINOPT_PATIENCE:
         if (cli_parse_long("--patience", v, 0, 100000, &k))
             return -1;
@@ -670,6 +672,9 @@ void trainopt_help(FILE *fp)
 "                       E, then class-balanced weights (effective number,\n"
 "                       --reweight-beta, default 0.9999) from E on; multi-class\n"
 "                       and multi-label data.\n"
+"  --ema D              validate, select and keep an exponential moving average\n"
+"                       of the weights, updated after every step with rate\n"
+"                       min(D, (1+t)/(10+t)) at step t (0: off).\n"
 "  --steps-csv FILE     also write every optimiser step (step, epoch, the\n"
 "                       learning rate it used, its batch loss) to FILE.\n"
 "  --augment LIST       none (default) or hflip, vflip, rot90, rotate=DEG,\n"

@@ -95,6 +95,10 @@ struct focal_run_config {
                                     in place of loss.class_weights; 0: off. Multi-class and
                                     multi-label data */
     double reweight_beta;        /* DRW's β in [0, 1); default 0.9999 */
+    double ema_decay;            /* in [0, 1): validate, select and keep an exponential moving
+                                    average of the weights (and batch-norm statistics) updated
+                                    after every step with rate min(ema_decay, (1+t)/(10+t)), t the
+                                    step; 0: off (the trained weights themselves) */
 };
 /* Defaults: Adam lr 1e-3, batch 32, 10 epochs, shuffle, no augmentation, seed 0,
  * patience 0, select AUTO, no DRW (β 0.9999); model_desc and loss are the

@@ -208,6 +208,7 @@ struct run_ctx {
     int outputs;
     struct focal_optim_config optim_cfg; /* the configuration's, with the cosine span filled in */
     struct focal_model *model;
+    struct focal_model *ema;         /* the weight average (ema.c), or NULL */
     struct focal_optim *optim;
     struct focal_ckpt_meta meta;     /* normalisation and names to save */
     struct focal_run_state state;
@@ -275,7 +276,7 @@ static focal_status run_prior(struct run_ctx *r, const int *train, int n_train)
 }
 
 /* Saves a checkpoint of the model (with extra text) at dir/name. */
-static focal_status save_ckpt(struct run_ctx *r, const char *name, char *extra)
+static focal_status save_ckpt(struct run_ctx *r, const struct focal_model *m, const char *name, char *extra)
 {
     char path[4096];
     focal_status st = focal_run_path(path, sizeof path, r->out, name);
@@ -283,7 +284,7 @@ static focal_status save_ckpt(struct run_ctx *r, const char *name, char *extra)
         return st;
     r->meta.epoch = r->state.epoch;
     r->meta.extra = extra;
-    st = focal_checkpoint_save(path, r->model, &r->meta);
+    st = focal_checkpoint_save(path, m, &r->meta);
     r->meta.extra = NULL;
     return st;
 }
@@ -323,7 +324,7 @@ static focal_status end_epoch_files(struct run_ctx *r, struct focal_epoch_record
         s->best_value = rec->select_value;
         s->bad_epochs = 0;
         memcpy(s->thresholds, r->thresholds, (size_t)r->outputs * sizeof *s->thresholds);
-        if ((st = save_ckpt(r, "model.safetensors", NULL)) != FOCAL_OK)
+        if ((st = save_ckpt(r, r->ema ? r->ema : r->model, "model.safetensors", NULL)) != FOCAL_OK)
             return st;
     } else {
         s->bad_epochs++;
@@ -336,8 +337,10 @@ static focal_status end_epoch_files(struct run_ctx *r, struct focal_epoch_record
     if (!text)
         return focal_fail(FOCAL_ERR_NOMEM, "out of memory");
     char path[4096];
-    st = save_ckpt(r, "last.safetensors", text);
+    st = save_ckpt(r, r->model, "last.safetensors", text);
     free(text);
+    if (st == FOCAL_OK && r->ema)
+        st = save_ckpt(r, r->ema, "last.ema.safetensors", NULL);
     if (st == FOCAL_OK && (st = focal_run_path(path, sizeof path, r->out, "last.optim.safetensors")) == FOCAL_OK)
         st = focal_optim_save(path, r->optim);
     if (st == FOCAL_OK)
@@ -374,6 +377,14 @@ static focal_status resume_run(struct run_ctx *r)
     if ((st = focal_run_path(path, sizeof path, r->dir, "last.optim.safetensors")) != FOCAL_OK ||
         (st = focal_optim_load(path, r->optim)) != FOCAL_OK)
         goto fail;
+    if (r->ema) {
+        struct focal_model *e = NULL;
+        if ((st = focal_run_path(path, sizeof path, r->dir, "last.ema.safetensors")) != FOCAL_OK ||
+            (st = focal_checkpoint_load(path, r->cfg->batch, &e, NULL)) != FOCAL_OK)
+            goto fail;
+        focal_model_free(r->ema);
+        r->ema = e;
+    }
     /* the normalisation of the original run, exactly */
     r->meta.channels = meta.channels;
     memcpy(r->meta.mean, meta.mean, sizeof meta.mean);
@@ -444,6 +455,8 @@ static focal_status train_epoch(struct run_ctx *r, int epoch, const int *train, 
         }
         if (st != FOCAL_OK)
             goto out;
+        if (r->ema)
+            focal_run_ema_update(r->ema, r->model, cfg->ema_decay, focal_optim_steps(r->optim));
         sum += v * b;
         seen += b;
         if (cb && cb->step)
@@ -545,6 +558,8 @@ focal_status focal_run_train(const struct focal_run_config *cfg, const struct fo
                                  cfg->batch)) != FOCAL_OK ||
         (st = focal_model_init(r.model, cfg->seed, head == FOCAL_HEAD_SIGMOID ? cfg->prior : 0.0)) != FOCAL_OK)
         goto out;
+    if (cfg->ema_decay > 0 && (st = focal_run_ema_create(&r.ema, r.model, cfg->model_name)) != FOCAL_OK)
+        goto out;
     r.optim_cfg = cfg->optim;
     if (r.optim_cfg.schedule == FOCAL_SCHED_COSINE && r.optim_cfg.total_steps == 0 &&
         (st = run_total_steps(cfg, d, train, n_train, &r.optim_cfg.total_steps)) != FOCAL_OK)
@@ -577,8 +592,8 @@ focal_status focal_run_train(const struct focal_run_config *cfg, const struct fo
         r.loss.class_weights = r.drw && epoch >= cfg->reweight_from ? r.drw : cfg->loss.class_weights;
         if ((st = train_epoch(&r, epoch, train, n_train, &rec.train_loss, cb, t0)) != FOCAL_OK)
             goto out;
-        if ((st = focal_run_scores(r.model, d, val, n_val, r.meta.mean, r.meta.std, &r.loss, r.probs,
-                                   &rec.val_loss)) != FOCAL_OK ||
+        if ((st = focal_run_scores(r.ema ? r.ema : r.model, d, val, n_val, r.meta.mean, r.meta.std, &r.loss,
+                                   r.probs, &rec.val_loss)) != FOCAL_OK ||
             (st = focal_run_summarise(d, val, n_val, r.probs, r.thresholds, 1, &sum)) != FOCAL_OK)
             goto out;
         rec.val_map = sum.map;
@@ -602,6 +617,7 @@ out:
     state_free(&r.state);
     focal_optim_free(r.optim);
     focal_model_free(r.model);
+    focal_model_free(r.ema);
     free(r.x);
     free(r.targets);
     free(r.probs);
