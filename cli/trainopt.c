@@ -574,6 +574,23 @@ static int check_classes(const struct focal_dataset *d, const int *train, int n_
     return rc;
 }
 
+/* One line per split of the finished run's metrics.json: what the kept
+ * checkpoint scores with the thresholds chosen on validation. */
+static void print_result(const char *dir, enum focal_task task)
+{
+    struct focal_run_metrics m;
+    if (focal_run_read_metrics(dir, &m) != FOCAL_OK)
+        return; /* the run is written; its summary is only a courtesy */
+    for (int sp = 0; sp < 1 + m.have_test; sp++) {
+        const struct focal_split_summary *x = sp ? &m.test : &m.val;
+        const int one = task == FOCAL_TASK_BINARY; /* the positive class's AP and AUC */
+        printf("%-10s %s %.4f  %s %.4f  macro F1 %.4f  balanced acc. %.4f  accuracy %.4f\n",
+               sp ? "test" : "validation", one ? "AP" : "mAP", x->map, one ? "ROC-AUC" : "macro ROC-AUC", x->auc,
+               x->macro_f1, x->balanced_accuracy, x->accuracy);
+    }
+    focal_run_metrics_release(&m);
+}
+
 int trainopt_run(struct trainopt *t, const struct focal_dataset *d, const int *train, int n_train, const int *val,
                  int n_val, const int *test, int n_test, const char *dir)
 {
@@ -634,9 +651,11 @@ int trainopt_run(struct trainopt *t, const struct focal_dataset *d, const int *t
             rmdir(dir); /* a folder this run made and left empty goes again; one with files stays */
         return st == FOCAL_ERR_ARG ? CLI_EXIT_USAGE : CLI_EXIT_DATA;
     }
-    if (!t->quiet && !t->brief)
+    if (!t->quiet && !t->brief) {
         printf("wrote %s/model.safetensors, history.csv, run.json, metrics.json (%.1f s)\n", dir,
                progress_now() - view.start);
+        print_result(dir, d->task);
+    }
     return CLI_EXIT_OK;
 }
 
