@@ -5,6 +5,7 @@
 #
 #     tools/bench_compare_mpi.sh [--focal PATH] [--n 1000] [--size 32]
 #                                [--methods ce,focal,asl,cb] [--seeds 3] [--epochs 10]
+#                                [--setsid]
 #
 # A script run by hand, never a test. The data is the quick start's synthetic
 # fundus set (`focal synth --n N --size S`), the network examples/small-cnn.net;
@@ -16,11 +17,16 @@
 # busy is the share of the ranks' wall time that went into runs (the rest:
 # start-up, data loading, waiting for work, the ensembles and the report).
 # Other load on the machine lowers the 2-rank ratio, since then the two ranks
-# do not get two cores: the load average is printed above the table.
+# do not get two cores: the load average is printed above the table. Where
+# the kernel groups processes by session for scheduling (autogroup, Linux's
+# default on desktops and many servers), the ranks of one mpirun on a busy
+# machine share a single session's CPU share, so two ranks get little more CPU
+# than one process: --setsid starts every process (the single one too) in a
+# session of its own, as separate cores or nodes would run them.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 focal=${FOCAL_BIN:-$src/build/focal}
-n=1000 size=32 methods=ce,focal,asl,cb seeds=3 epochs=10
+n=1000 size=32 methods=ce,focal,asl,cb seeds=3 epochs=10 own=()
 while [ $# -gt 0 ]; do
     case $1 in
     --focal) focal=$2; shift 2 ;;
@@ -29,7 +35,8 @@ while [ $# -gt 0 ]; do
     --methods) methods=$2; shift 2 ;;
     --seeds) seeds=$2; shift 2 ;;
     --epochs) epochs=$2; shift 2 ;;
-    -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --setsid) own=(setsid); shift ;;
+    -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "bench_compare_mpi.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -57,14 +64,14 @@ timed() {
     t1=$(date +%s.%N)
     awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
 }
-s1=$(timed one "$focal" "${args[@]}")
-s2=$(timed two mpirun --oversubscribe -np 2 "$focal" "${args[@]}")
+s1=$(timed one ${own[@]+"${own[@]}"} "$focal" "${args[@]}")
+s2=$(timed two mpirun --oversubscribe -np 2 ${own[@]+"${own[@]}"} "$focal" "${args[@]}")
 if ! diff <(grep -v ',seconds,' one/results.csv) <(grep -v ',seconds,' two/results.csv) >/dev/null; then
     echo "bench_compare_mpi.sh: the two configurations' results.csv differ" >&2
     exit 1
 fi
 
-echo "focal compare: $n_methods methods x $seeds seeds = $runs runs of small-cnn, $epochs epochs, on $n synthetic ${size}x$size images ($(nproc) cores; load average at the start: $load)"
+echo "focal compare: $n_methods methods x $seeds seeds = $runs runs of small-cnn, $epochs epochs, on $n synthetic ${size}x$size images ($(nproc) cores${own[@]+, each process in its own session}; load average at the start: $load)"
 # in_runs LOG: the seconds its runs' lines report, summed over the ranks
 in_runs() {
     sed -nE 's/^\[[0-9]+\/[0-9]+\] .*\(([0-9.]+) s(, rank [0-9]+)?\)$/\1/p' "$1" | awk '{ s += $1 } END { print s }'
