@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -109,7 +110,7 @@ static int stage2_key(const char *item, size_t len)
 }
 
 /* 1 when spec names a second stage. */
-static int two_stage(const char *spec)
+int exp_two_stage(const char *spec)
 {
     for (const char *p = spec; *p;) {
         size_t len = strcspn(p, ",");
@@ -143,10 +144,10 @@ static int same_stage1(const char *a, const char *b)
 int exp_stage1_dir(char *buf, size_t size, const char *out, int k, int seed, const char *const *names,
                    const char *const *specs, int n, int quiet)
 {
-    if (!two_stage(specs[k]))
+    if (!exp_two_stage(specs[k]))
         return 0;
     int j = 0;
-    while (j < n && (two_stage(specs[j]) || !same_stage1(specs[k], specs[j])))
+    while (j < n && (exp_two_stage(specs[j]) || !same_stage1(specs[k], specs[j])))
         j++;
     if (j < n) {
         snprintf(buf, size, "%s/runs/%s/seed%d", out, names[j], seed);
@@ -156,7 +157,7 @@ int exp_stage1_dir(char *buf, size_t size, const char *out, int k, int seed, con
         return 1;
     }
     /* else the first two-stage method with this stage 1 keeps it */
-    for (j = 0; j < k && !(two_stage(specs[j]) && same_stage1(specs[k], specs[j])); j++)
+    for (j = 0; j < k && !(exp_two_stage(specs[j]) && same_stage1(specs[k], specs[j])); j++)
         ;
     snprintf(buf, size, "%s/runs/%s/stage1/seed%d", out, names[j], seed);
     if (!quiet && seed == 0 && j < k)
@@ -167,6 +168,28 @@ int exp_stage1_dir(char *buf, size_t size, const char *out, int k, int seed, con
 static int train_one(struct trainopt *t, const struct focal_dataset *d, const int *train, int n_train,
                      const int *val, int n_val, const int *test, int n_test, const char *dir, int *skipped);
 
+/* Waits while another process (another rank of an MPI job) holds the lock of
+ * run folder dir: a stage 1 that is another method's run, or the shared
+ * stage 1 of another two-stage method, being trained there. */
+static int wait_for_folder(const char *dir)
+{
+    if (exp_mkdirs(dir) != 0)
+        return CLI_EXIT_DATA;
+    for (;;) {
+        struct focal_dir_lock l = { -1, NULL };
+        focal_status st = focal_dir_lock(&l, dir);
+        if (st == FOCAL_OK) {
+            focal_dir_unlock(&l);
+            return CLI_EXIT_OK;
+        }
+        if (st != FOCAL_ERR_BUSY) {
+            cli_error("%s", focal_last_error());
+            return CLI_EXIT_DATA;
+        }
+        nanosleep(&(struct timespec){ 0, 200 * 1000 * 1000 }, NULL);
+    }
+}
+
 /* A two-stage method: its stage 1 (t without the second stage) into
  * t->stage1_dir, then the second stage from it into dir. */
 static int train_two_stages(struct trainopt *t, const struct focal_dataset *d, const int *train, int n_train,
@@ -174,6 +197,8 @@ static int train_two_stages(struct trainopt *t, const struct focal_dataset *d, c
 {
     struct trainopt s1 = *t;
     int skip1, skip2;
+    if (wait_for_folder(t->stage1_dir) != CLI_EXIT_OK)
+        return CLI_EXIT_DATA;
     s1.model_text = NULL;
     s1.class_weights = NULL;
     s1.cfg.stage2 = FOCAL_STAGE2_NONE;

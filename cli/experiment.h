@@ -39,6 +39,8 @@ int exp_apply_spec(struct trainopt *t, char *spec);
  * OUT/runs/<name>/stage1/seed<seed>. Into buf; unless quiet, says so for
  * seed 0 when it is another method's. Returns 1, or 0 (buf untouched) for a
  * one-stage method. */
+/* Whether a method spec has a second stage (stage2:...). */
+int exp_two_stage(const char *spec);
 int exp_stage1_dir(char *buf, size_t size, const char *out, int k, int seed, const char *const *names,
                    const char *const *specs, int n, int quiet);
 
