@@ -141,7 +141,8 @@ struct focal_run_config {
                                     `dense-norm` for LDAM (focal_model_normalise_head); recorded
                                     in run.json */
 };
-/* Defaults: Adam lr 1e-3, batch 32, 10 epochs, shuffle, no augmentation, seed 0,
+/* Defaults: Adam lr 1e-3 annealed by one cosine over the whole run (no
+ * warm-up), batch 32, 10 epochs, shuffle, no augmentation, seed 0,
  * patience 0, select AUTO, no DRW (β 0.9999), no second stage (MaxNorm 0.1);
  * model_desc and loss are the caller's to set. */
 void focal_run_defaults(struct focal_run_config *cfg);
@@ -214,7 +215,8 @@ focal_status focal_run_split(const struct focal_dataset *d, double val_frac, dou
  * holder's pid); every epoch's files and the final metrics are each one
  * atomic commit. With RESUME, `dir` must hold a run with the same settings
  * (configuration and data); training continues after its last completed
- * epoch (epochs may be raised). FOCAL_ERR_NUMERIC when the loss becomes NaN
+ * epoch (epochs may be raised; a cosine schedule with total_steps 0 is then
+ * stretched over the new length from the step reached). FOCAL_ERR_NUMERIC when the loss becomes NaN
  * or Inf: training stops, the files of the last good epoch stay, and the
  * message names the epoch and batch. */
 focal_status focal_run_train(const struct focal_run_config *cfg, const struct focal_dataset *d,

@@ -27,6 +27,8 @@ void focal_run_defaults(struct focal_run_config *cfg)
     memset(cfg, 0, sizeof *cfg);
     focal_loss_init(&cfg->loss, FOCAL_LOSS_BCE);
     focal_optim_defaults(&cfg->optim, FOCAL_OPTIM_ADAM);
+    /* the default recipe (README "The default recipe"): one cosine over the run */
+    cfg->optim.schedule = FOCAL_SCHED_COSINE;
     cfg->sampler = FOCAL_SAMPLER_SHUFFLE;
     cfg->repeat_threshold = 0.1;
     cfg->epochs = 10;
