@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "focal.h"
 #include "args.h"
 #include "progress.h"
@@ -163,6 +165,7 @@ int trainopt_take(struct trainopt *t, int id, const char *v)
         if (cli_parse_long("--epochs", v, 1, 100000, &k))
             return -1;
         c->epochs = (int)k;
+        t->epochs_given = 1;
         return 1;
     case TRAINOPT_BATCH:
         if (cli_parse_long("--batch", v, 2, 65536, &k))
@@ -256,6 +259,21 @@ int trainopt_take(struct trainopt *t, int id, const char *v)
         }
         c->posthoc = FOCAL_POSTHOC_TAU;
         return 1;
+    case TRAINOPT_STAGE2:
+        if (focal_stage2_parse(v, &c->stage2) != FOCAL_OK || c->stage2 == FOCAL_STAGE2_NONE) {
+            cli_error("--stage2: '%s'; expected crt, tau-norm or wb", v);
+            return -1;
+        }
+        return 1;
+    case TRAINOPT_FROM:
+        if (!*v) {
+            cli_error("--from: the folder name is empty; expected the finished stage-1 run folder");
+            return -1;
+        }
+        c->stage2_from = v;
+        return 1;
+    case TRAINOPT_MAX_NORM:
+        return cli_parse_double_in("--max-norm", v, 0.0, 1, HUGE_VAL, 0, "a radius > 0", &c->max_norm) ? -1 : 1;
     case TRAINOPT_EMA:
         return cli_parse_double_in("--ema", v, 0.0, 0, 1.0, 1, "a decay in [0, 1) (0: off)", &c->ema_decay) ? -1 : 1;
     case TRAINOPT_PATIENCE:
@@ -315,8 +333,55 @@ int trainopt_parse(struct trainopt *t, int argc, char **argv, const char *cmd)
     return CLI_EXIT_OK;
 }
 
+/* What a second stage's scheme means unless the options say otherwise: cRT
+ * samples class-balanced (Kang et al.); WB's second stage weighs the loss
+ * class-balanced (effective number, beta 0.9999, as Alshammari et al.'s
+ * code). Returns 0, or -1 after printing an error. */
+static int stage2_defaults(struct trainopt *t, const char *ctx)
+{
+    struct focal_run_config *c = &t->cfg;
+    if (c->stage2 == FOCAL_STAGE2_NONE) {
+        if (c->stage2_from) {
+            cli_error("%s%s--from names the stage-1 run of a second stage; give --stage2 crt, tau-norm or wb",
+                      ctx ? ctx : "", ctx ? ": " : "");
+            return -1;
+        }
+        return 0;
+    }
+    if (c->stage2 == FOCAL_STAGE2_CRT && !t->sampler_name)
+        c->sampler = FOCAL_SAMPLER_CLASS_BALANCED;
+    if (c->stage2 == FOCAL_STAGE2_WB && !t->weights)
+        t->weights = "effective:0.9999";
+    if (c->stage2 == FOCAL_STAGE2_TAU_NORM && !t->epochs_given)
+        c->epochs = 1;
+    return 0;
+}
+
+int trainopt_stage2_data(struct trainopt *t)
+{
+    if (t->cfg.stage2 == FOCAL_STAGE2_NONE || !t->cfg.stage2_from)
+        return CLI_EXIT_OK;
+    char path[4096];
+    struct cJSON *o;
+    snprintf(path, sizeof path, "%s/run.json", t->cfg.stage2_from);
+    if (focal_read_json(path, &o) != FOCAL_OK) {
+        cli_error("--from: %s", focal_last_error());
+        return CLI_EXIT_DATA;
+    }
+    const cJSON *in = cJSON_GetObjectItemCaseSensitive(o, "input");
+    if (cJSON_GetArraySize(in) == 3 && cJSON_IsNumber(cJSON_GetArrayItem(in, 1)) &&
+        cJSON_IsNumber(cJSON_GetArrayItem(in, 2))) {
+        t->data.default_height = cJSON_GetArrayItem(in, 1)->valueint;
+        t->data.default_width = cJSON_GetArrayItem(in, 2)->valueint;
+    }
+    cJSON_Delete(o);
+    return CLI_EXIT_OK;
+}
+
 int trainopt_resolve_loss(struct trainopt *t, enum focal_task task, const char *ctx, int warn)
 {
+    if (stage2_defaults(t, ctx) != 0)
+        return CLI_EXIT_USAGE;
     enum focal_loss_kind kind;
     if (focal_loss_kind_for_task(t->loss_name, task, &kind) != FOCAL_OK) {
         cli_error("%s%s--loss: %s", ctx ? ctx : "", ctx ? ": " : "", focal_last_error());
@@ -571,8 +636,13 @@ static void on_epoch(void *ctx, const struct focal_epoch_record *r)
     progress_clear(&v->p);
     if (v->t->quiet || v->t->brief)
         return;
-    printf("epoch %3d  train loss %.5f  val loss %.5f  val %s %.4f%s  %.1f s\n", r->epoch, r->train_loss,
-           r->val_loss, v->metric, r->select_value, r->improved ? " *" : "", r->seconds);
+    /* a tau-norm second stage trains nothing: its epoch is the search for tau */
+    if (isnan(r->train_loss) && v->t->cfg.stage2 == FOCAL_STAGE2_TAU_NORM)
+        printf("epoch %3d  tau search        ", r->epoch);
+    else
+        printf("epoch %3d  train loss %.5f", r->epoch, r->train_loss);
+    printf("  val loss %.5f  val %s %.4f%s  %.1f s\n", r->val_loss, v->metric, r->select_value,
+           r->improved ? " *" : "", r->seconds);
     fflush(stdout);
 }
 
@@ -661,11 +731,18 @@ int trainopt_run(struct trainopt *t, const struct focal_dataset *d, const int *t
     int status = trainopt_resolve_loss(t, d->task, NULL, 1);
     if (status != CLI_EXIT_OK)
         return status;
+    if (t->cfg.stage2 != FOCAL_STAGE2_NONE && !t->cfg.stage2_from) {
+        cli_error("--stage2 %s needs --from RUNDIR: the finished run whose features it keeps",
+                  focal_stage2_name(t->cfg.stage2));
+        return CLI_EXIT_USAGE;
+    }
     if (t->weights && resolve_weights(t, d, train, n_train) != 0)
         return CLI_EXIT_USAGE;
     if (check_classes(d, train, n_train) != 0)
         return CLI_EXIT_DATA;
-    if (resolve_model(t, d) != 0 || (t->cfg.loss.kind == FOCAL_LOSS_LDAM && ldam_head(t) != 0))
+    if (t->cfg.stage2 == FOCAL_STAGE2_NONE && resolve_model(t, d) != 0)
+        return CLI_EXIT_USAGE; /* a second stage's network is its stage 1's */
+    if (t->cfg.stage2 == FOCAL_STAGE2_NONE && t->cfg.loss.kind == FOCAL_LOSS_LDAM && ldam_head(t) != 0)
         return CLI_EXIT_USAGE;
     t->cfg.fundus_crop = t->data.img.fundus_crop;
     t->cfg.data = t->data.path;
@@ -688,7 +765,10 @@ int trainopt_run(struct trainopt *t, const struct focal_dataset *d, const int *t
     view.metric = focal_select_name(focal_select_resolve(t->cfg.select, d->task));
     if (!t->quiet && !t->brief) {
         print_counts(t, d, train, n_train, n_val, n_test);
-        printf("model %s, loss %s, %d epochs of batch %d, %s lr %g, seed %llu, %d threads\n", t->cfg.model_name,
+        if (t->cfg.stage2 != FOCAL_STAGE2_NONE)
+            printf("stage 2 %s of %s: ", focal_stage2_name(t->cfg.stage2), t->cfg.stage2_from);
+        printf("model %s, loss %s, %d epochs of batch %d, %s lr %g, seed %llu, %d threads\n",
+               t->cfg.model_name ? t->cfg.model_name : "of stage 1",
                focal_loss_kind_name(t->cfg.loss.kind), t->cfg.epochs, t->cfg.batch,
                focal_optim_kind_name(t->cfg.optim.kind),
                t->cfg.optim.lr, (unsigned long long)t->cfg.seed, focal_get_threads());
@@ -761,8 +841,9 @@ void trainopt_help(FILE *fp)
 "  --momentum M, --nesterov, --weight-decay W\n"
 "                       SGD momentum; weight decay (not on biases and batch-norm\n"
 "                       parameters).\n"
-"  --schedule S         constant (default), cosine (over the whole run) or\n"
-"                       step:STEPS,GAMMA.   --warmup N   linear warm-up steps.\n"
+"  --schedule S         cosine (default: one cosine from --lr to 0 over the whole\n"
+"                       run), constant or step:STEPS,GAMMA.\n"
+"  --warmup N           linear warm-up steps (default 0).\n"
 "  --clip-norm C        clip the gradient's L2 norm to C.\n"
 "  --reweight-from E    deferred re-weighting (DRW, Cao et al. 2019): plain\n"
 "                       training until epoch E, then class-balanced weights\n"
@@ -788,6 +869,19 @@ void trainopt_help(FILE *fp)
 "                       TAU on a tie); run.json records TAU and the grid.\n"
 "                       Default off. Binary and multi-label runs refuse it:\n"
 "                       their thresholds, chosen on validation, absorb a shift.\n"
+"  --stage2 S           a second stage of the finished run --from RUNDIR (same\n"
+"                       data and splits): its features frozen, only the last\n"
+"                       layer changes. crt: classifier re-training (Kang et al.\n"
+"                       2020): re-initialised, trained with --sampler\n"
+"                       class-balanced unless given; tau-norm: tau-normalised\n"
+"                       classifier (Kang et al. 2020), rows w/|w|^tau, tau from\n"
+"                       0, 0.1, ..., 2 chosen on validation by --select; no\n"
+"                       training, one epoch; wb: weight balancing's second stage\n"
+"                       (Alshammari et al. 2022): stage 1's classifier trained\n"
+"                       with class weights effective:0.9999 unless given, and\n"
+"                       per-class MaxNorm (--max-norm) after every step.\n"
+"  --from RUNDIR        the stage-1 run of --stage2 (a finished run).\n"
+"  --max-norm R         wb: the radius of each class's weight row (default 0.1).\n"
 "  --ema D              validate, select and keep an exponential moving average\n"
 "                       of the weights, updated after every step with rate\n"
 "                       min(D, (1+t)/(10+t)) at step t (0: off).\n"
@@ -807,7 +901,9 @@ void trainopt_help(FILE *fp)
 "                       gradients and activations for one batch need more than\n"
 "                       SIZE (e.g. 4G, 512M; default: the machine's memory).\n"
 "  --resume             continue the run in RUNDIR after its last committed\n"
-"                       epoch (same settings and data; --epochs may be raised).\n"
+"                       epoch (same settings and data; --epochs may be raised:\n"
+"                       a cosine schedule is then stretched over the new\n"
+"                       length from the step reached, so its rate rises again).\n"
 "  --overwrite          replace the run RUNDIR holds; without it (or --resume)\n"
 "                       a folder that holds a run is refused.\n"
 "  --quiet              print nothing but errors.\n"

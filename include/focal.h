@@ -42,7 +42,7 @@
  *   focal/nn.h     networks, optimisers, checkpoints
  *   focal/train.h  the training step; training runs, loading, predicting and
  *                  evaluating a finished run (with test-time flips), ensembles
- *                  of runs
+ *                  of runs, a second stage retraining a run's classifier
  * A program that uses only the losses includes "focal/loss.h" and needs
  * none of the image, BLAS or oneDNN libraries (see the README's "Installed
  * targets").

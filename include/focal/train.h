@@ -44,7 +44,8 @@ focal_status focal_train_step(struct focal_model *m, struct focal_optim *o, cons
  *   history.csv              one row per epoch: train loss, validation loss and
  *                            metrics, learning rate, seconds
  *   run.json                 task, class names, thresholds, image options, the
- *                            configuration and the best epoch
+ *                            configuration and the best epoch (a second stage:
+ *                            "stage2", its stage-1 run, scheme and findings)
  *   metrics.json             {"val": {...}, "test": {...}} (test only when the
  *                            run has test samples), each as focal metrics --json
  *   scores.csv               split,id, each output's probability, then its 0/1
@@ -94,6 +95,32 @@ enum focal_posthoc { FOCAL_POSTHOC_OFF, FOCAL_POSTHOC_AUTO, FOCAL_POSTHOC_TAU };
 /* AUTO's grid: τ = k·FOCAL_POSTHOC_GRID_STEP for k = 0 .. FOCAL_POSTHOC_GRID_N − 1. */
 #define FOCAL_POSTHOC_GRID_N 9
 #define FOCAL_POSTHOC_GRID_STEP 0.25
+/* Decoupled training's second stage (Kang et al. 2020, "Decoupling
+ * Representation and Classifier for Long-Tailed Recognition"; Alshammari et
+ * al. 2022, "Long-Tailed Recognition via Weight Balancing"): a run that starts
+ * from the best checkpoint of a finished run (stage 1) on the same data and
+ * splits, keeps every layer but the last `dense classes` (the features)
+ * exactly as stage 1 left them — evaluated in evaluation mode (batch-norm
+ * running statistics, no dropout), no gradient computed for them — and
+ * changes only the classifier. */
+enum focal_stage2 {
+    FOCAL_STAGE2_NONE,       /* an ordinary run */
+    FOCAL_STAGE2_CRT,        /* classifier re-training (cRT, Kang et al.): the classifier is
+                                re-initialised (seed, prior) and trained alone with the run's loss,
+                                optimiser and sampler (focal train defaults to class-balanced) */
+    FOCAL_STAGE2_TAU_NORM,   /* τ-normalisation (Kang et al.), no training: each class's weight row
+                                becomes w_c/‖w_c‖^τ (the bias stays), τ chosen on validation by the
+                                selection metric from 0, 0.1, ..., 2 (the smallest τ on ties; τ 0
+                                is stage 1's classifier); one epoch, the search */
+    FOCAL_STAGE2_WB,         /* weight balancing's second stage (Alshammari et al.): stage 1's
+                                classifier trained further alone with the run's loss, optimiser and
+                                weight decay, each class's weight row projected onto the ball of
+                                radius max_norm after every step (per-class MaxNorm) */
+    FOCAL_STAGE2_COUNT
+};
+/* "none", "crt", "tau-norm", "wb". */
+const char *focal_stage2_name(enum focal_stage2 s);
+focal_status focal_stage2_parse(const char *name, enum focal_stage2 *s);
 
 struct focal_run_config {
     const char *model_desc;      /* network description (focal_model_create) */
@@ -121,6 +148,12 @@ struct focal_run_config {
     enum focal_posthoc posthoc;  /* post-hoc logit adjustment of a multi-class (softmax) run; OFF by
                                     default (see enum focal_posthoc) */
     double posthoc_tau;          /* FOCAL_POSTHOC_TAU: the τ to apply, in [0, 100] */
+    enum focal_stage2 stage2;    /* a second stage (see enum focal_stage2); NONE: an ordinary run */
+    const char *stage2_from;     /* stage 2: the finished stage-1 run folder. Its network replaces
+                                    model_desc and model_name; its settings' fingerprint is part of
+                                    this run's settings, and its data and splits must be this run's */
+    double max_norm;             /* WB: the per-class MaxNorm radius of the classifier's weight
+                                    rows, > 0; default 0.1 (the paper's) */
     double ema_decay;            /* in [0, 1): validate, select and keep an exponential moving
                                     average of the weights (and batch-norm statistics) updated
                                     after every step with rate min(ema_decay, (1+t)/(10+t)), t the
@@ -133,9 +166,11 @@ struct focal_run_config {
                                     `dense-norm` for LDAM (focal_model_normalise_head); recorded
                                     in run.json */
 };
-/* Defaults: Adam lr 1e-3, batch 32, 10 epochs, shuffle, no augmentation, seed 0,
- * patience 0, select AUTO, no DRW (β 0.9999), no post-hoc logit adjustment
- * (posthoc_tau 1 for TAU); model_desc and loss are the caller's to set. */
+/* Defaults: Adam lr 1e-3 annealed by one cosine over the whole run (no
+ * warm-up), batch 32, 10 epochs, shuffle, no augmentation, seed 0,
+ * patience 0, select AUTO, no DRW (β 0.9999), no second stage (MaxNorm 0.1),
+ * no post-hoc logit adjustment (posthoc_tau 1 for TAU); model_desc and loss
+ * are the caller's to set. */
 void focal_run_defaults(struct focal_run_config *cfg);
 
 /* One epoch of a run: a row of history.csv. */
@@ -206,7 +241,8 @@ focal_status focal_run_split(const struct focal_dataset *d, double val_frac, dou
  * holder's pid); every epoch's files and the final metrics are each one
  * atomic commit. With RESUME, `dir` must hold a run with the same settings
  * (configuration and data); training continues after its last completed
- * epoch (epochs may be raised). FOCAL_ERR_NUMERIC when the loss becomes NaN
+ * epoch (epochs may be raised; a cosine schedule with total_steps 0 is then
+ * stretched over the new length from the step reached). FOCAL_ERR_NUMERIC when the loss becomes NaN
  * or Inf: training stops, the files of the last good epoch stay, and the
  * message names the epoch and batch. */
 focal_status focal_run_train(const struct focal_run_config *cfg, const struct focal_dataset *d,

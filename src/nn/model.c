@@ -371,6 +371,13 @@ float *focal_model_dlogits(struct focal_model *m)
     return m->dlogits;
 }
 
+const float *focal_model_last_input(const struct focal_model *m, int *dim)
+{
+    const struct layer *L = &m->layers[m->nl - 1];
+    *dim = L->ic * L->ih * L->iw;
+    return m->last_in ? L->in : NULL;
+}
+
 void focal_model_tensor(const struct focal_model *m, size_t i, struct focal_tensor_info *info)
 {
     *info = m->tensors[i];

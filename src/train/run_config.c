@@ -27,6 +27,8 @@ void focal_run_defaults(struct focal_run_config *cfg)
     memset(cfg, 0, sizeof *cfg);
     focal_loss_init(&cfg->loss, FOCAL_LOSS_BCE);
     focal_optim_defaults(&cfg->optim, FOCAL_OPTIM_ADAM);
+    /* the default recipe (README "The default recipe"): one cosine over the run */
+    cfg->optim.schedule = FOCAL_SCHED_COSINE;
     cfg->sampler = FOCAL_SAMPLER_SHUFFLE;
     cfg->repeat_threshold = 0.1;
     cfg->epochs = 10;
@@ -35,6 +37,7 @@ void focal_run_defaults(struct focal_run_config *cfg)
     cfg->reweight_beta = 0.9999;
     cfg->posthoc = FOCAL_POSTHOC_OFF;
     cfg->posthoc_tau = 1.0;
+    cfg->max_norm = 0.1;
 }
 
 enum focal_select focal_select_resolve(enum focal_select s, enum focal_task task)

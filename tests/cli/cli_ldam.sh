@@ -8,7 +8,7 @@ NAME=cli_ldam
 cd "$T" || exit 1
 
 # an imbalanced three-class table: class 2 rare
-longtail_table m.csv
+imbalanced_table 777 > m.csv
 
 # --- the preset gets the normalised classifier
 run train --data m.csv --model mlp --epochs 3 --batch 32 --seed 1 --loss ldam --out r-ldam
@@ -66,7 +66,7 @@ at() { awk -F, -v e="$2" 'NR > 1 && $1 == e { print $2, $3 }' "$1/history.csv"; 
 expect "ldam-drw trains as plain ldam through epoch 4" test "$(upto cmp/runs/ldam-drw/seed0 4)" = "$(upto r-ldam5 4)"
 expect "and re-weights in epoch 5" test "$(at cmp/runs/ldam-drw/seed0 5)" != "$(at r-ldam5 5)"
 expect "compare --help describes ldam-drw with its paper" \
-    sh -c '"$FOCAL_BIN" compare --help | grep -q "ldam-drw .*Cao et al. 2019"'
+    sh -c '"$FOCAL_BIN" compare --help | grep -A2 "^  ldam-drw " | grep -q "Cao et al. 2019"'
 run compare --data m.csv --method 'd3=loss:ce,reweight-from:3' --methods d3 --seeds 1 --epochs 4 --batch 32 \
     --out cmp2 --quiet
 expect "a spec takes reweight-from" grep -q '"from_epoch":[[:space:]]*3' cmp2/runs/d3/seed0/run.json

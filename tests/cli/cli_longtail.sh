@@ -7,7 +7,7 @@ NAME=cli_longtail
 cd "$T" || exit 1
 
 # an imbalanced three-class table: class 2 rare
-longtail_table m.csv
+imbalanced_table 777 > m.csv
 rare=$(awk -F, '$4 == 2' m.csv | wc -l)
 expect "class 2 is rare ($rare of 600)" test "$rare" -gt 5 -a "$rare" -lt 60
 

@@ -40,18 +40,18 @@ fails() {
     else bad "$desc: rc=$rc (expected $want) stdout='$out' stderr='$err' (expected to contain '$text')"; fi
 }
 
-# no_temp_files DIR: no leftover temporary file in DIR.
-no_temp_files() { ! ls -a "$1" | grep -q '\.tmp\.'; }
-
-# longtail_table FILE: an imbalanced three-class table of 600 rows (three
-# features, the class last; class 2 rare, about 1 in 20).
-longtail_table() {
-    awk 'BEGIN { s = 777
+# imbalanced_table SEED: prints 600 rows x0,x1,x2,y of an imbalanced
+# three-class table drawn with SEED: class 2 (x0 + x1 > 2.2) is rare.
+imbalanced_table() {
+    awk -v s="$1" 'BEGIN {
       for (i = 0; i < 600; i++) {
         for (j = 0; j < 3; j++) { s = (s * 1103515245 + 12345) % 2147483648; x[j] = s / 2147483648 * 4 - 2 }
         y = (x[0] + x[1] > 2.2) ? 2 : (x[2] > 0 ? 1 : 0)
-        printf "%.4f,%.4f,%.4f,%d\n", x[0], x[1], x[2], y } }' > "$1"
+        printf "%.4f,%.4f,%.4f,%d\n", x[0], x[1], x[2], y } }'
 }
+
+# no_temp_files DIR: no leftover temporary file in DIR.
+no_temp_files() { ! ls -a "$1" | grep -q '\.tmp\.'; }
 
 # finish: the closing tally; the script ends with `finish`.
 finish() {
