@@ -11,7 +11,7 @@ NAME=cli_posthoc
 cd "$T" || exit 1
 
 # an imbalanced three-class table: class 2 rare
-longtail_table m.csv
+imbalanced_table 777 > m.csv
 common=(--data m.csv --epochs 3 --batch 32 --seed 1 --threads 1 --loss ce)
 
 # --- the option and its help ------------------------------------------------------------

@@ -1,8 +1,7 @@
 # harness.sh — shared helpers of the shell tests (sourced, not run).
 # The sourcing script sets NAME first; then: ok/bad count checks, run captures
 # the program's stdout/stderr/status, expect and fails assert, no_temp_files
-# looks for leftovers of atomic writes, longtail_table writes a small
-# long-tailed table, finish prints "N passed, M failed"
+# looks for leftovers of atomic writes, finish prints "N passed, M failed"
 # and returns the exit status.
 if [ -z "${FOCAL_BIN:-}" ] || [ ! -x "$FOCAL_BIN" ]; then
     echo "$NAME: set FOCAL_BIN to the focal program" >&2

@@ -112,7 +112,7 @@ train --data synth --size 32x32 --model norm.net --out r_norm
 check dense-norm r_norm 10 multilabel images synth/Test
 
 # --- post-hoc logit adjustment (multi-class table, mlp): the shift is a constant in the graph --
-longtail_table m3.csv
+imbalanced_table 777 > m3.csv
 train --data m3.csv --model mlp --epochs 2 --out r_plain
 train --data m3.csv --model mlp --epochs 2 --posthoc-la 1 --out r_posthoc
 check mlp-plain r_plain 3 multiclass table m3.csv 600
