@@ -60,7 +60,8 @@ static const struct builtin {
       "distribution-balanced loss (Wu et al. 2020; alpha .1, beta 10, mu .2, lambda 2, kappa .05); sigmoid tasks" },
     { "ldam-drw", NULL, NULL, "loss:ldam,reweight-from:80%",
       "LDAM (margin 0.5, scale 30) on a normalised last layer, with DRW (effective number, beta 0.9999) after "
-      "80% of the epochs (Cao et al. 2019); multi-class" },
+      "80% of the epochs (Cao et al. 2019); multi-class (a --model file's last dense layer becomes dense-norm "
+      "for it)" },
     { "crt", "loss:ce,stage2:crt", "loss:ce,stage2:crt", "loss:ce,stage2:crt",
       "classifier re-training (cRT, Kang et al. 2020): ce's features frozen, its classifier re-initialised and "
       "trained alone with class-balanced sampling for --epochs" },

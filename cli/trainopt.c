@@ -562,7 +562,9 @@ static int ldam_head(struct trainopt *t)
         cli_error("--loss ldam: %s", focal_last_error());
         return -1;
     }
-    if (changed && !focal_model_preset(name)) {
+    /* a comparison runs every method on one network: its ldam methods get the
+     * normalised head, recorded in their run.json, as presets do */
+    if (changed && !focal_model_preset(name) && !t->experiment) {
         cli_error("--model %s: --loss ldam needs LDAM's normalised classifier as the last layer: write "
                   "`dense-norm classes` in place of `dense classes` (on a plain dense layer LDAM's scaled margins "
                   "diverge)", name);
