@@ -5,9 +5,10 @@
 #include "focal/train.h"
 #include "base/internal.h"
 #include "nn/model_internal.h"
+#include "train/run_internal.h"
 
-focal_status focal_train_step(struct focal_model *m, struct focal_optim *o, const struct focal_loss *l,
-                              const float *x, const void *targets, int n, double *loss)
+focal_status focal_step_loss(struct focal_model *m, const struct focal_loss *l, const float *x, const void *targets,
+                             int n, double *value)
 {
     /* refuse before the forward pass, which changes batch-norm statistics and
      * the dropout generator */
@@ -24,15 +25,21 @@ focal_status focal_train_step(struct focal_model *m, struct focal_optim *o, cons
     const float *logits;
     if ((st = focal_model_forward(m, x, n, 1, &logits)) != FOCAL_OK)
         return st;
+    return softmax ? focal_softmax_loss(l, (size_t)n, classes, logits, targets, dlogits, NULL, value)
+                   : focal_sigmoid_loss(l, (size_t)n, classes, logits, targets, dlogits, NULL, value);
+}
+
+focal_status focal_train_step(struct focal_model *m, struct focal_optim *o, const struct focal_loss *l,
+                              const float *x, const void *targets, int n, double *loss)
+{
     double value = 0;
-    st = softmax ? focal_softmax_loss(l, (size_t)n, classes, logits, targets, dlogits, NULL, &value)
-                 : focal_sigmoid_loss(l, (size_t)n, classes, logits, targets, dlogits, NULL, &value);
+    focal_status st = focal_step_loss(m, l, x, targets, n, &value);
     if (st != FOCAL_OK)
         return st;
     if (!isfinite(value))
         return focal_fail(FOCAL_ERR_NUMERIC, "the loss is %g; parameters left unchanged", value);
     focal_model_zero_grad(m);
-    if ((st = focal_model_backward(m, dlogits, n)) != FOCAL_OK)
+    if ((st = focal_model_backward(m, focal_model_dlogits(m), n)) != FOCAL_OK)
         return st;
     if ((st = focal_optim_step(o, NULL)) != FOCAL_OK)
         return st;
