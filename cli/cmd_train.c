@@ -11,8 +11,46 @@
 #include "dataopt.h"
 #include "ensemble.h"
 #include "lossopt.h"
+#include "mpi.h"
+#include "mpi_train.h"
 #include "progress.h"
 #include "trainopt.h"
+
+/* Sets t up for data-parallel training when the launcher started several
+ * ranks: every rank trains its share, rank 0 alone prints and writes. */
+static int data_parallel(struct trainopt *t, struct mpi_train *mt, int sync_bn, long seeds)
+{
+    if (!mpi_train_init(mt)) {
+        if (sync_bn && !t->quiet)
+            cli_warn("--sync-bn synchronises batch norm over the ranks of 'mpirun -np N focal train' (N >= 2); "
+                     "one process has the whole batch's statistics anyway");
+        return CLI_EXIT_OK;
+    }
+    if (seeds > 0) {
+        cli_error("--seeds trains one run after another; under mpirun run 'focal train' once per seed, or use "
+                  "'mpirun focal compare' to spread runs over the ranks");
+        return CLI_EXIT_USAGE;
+    }
+    t->cfg.comm = &mt->comm;
+    t->cfg.sync_bn = sync_bn;
+    if (mt->comm.rank != 0) {
+        t->quiet = 1;
+        t->steps_csv = NULL;
+    }
+    return CLI_EXIT_OK;
+}
+
+/* The data-parallel run's throughput and its time in MPI_Allreduce (rank 0's). */
+static void print_data_parallel(const struct trainopt *t, const struct mpi_train *mt)
+{
+    const int n = mt->comm.size;
+    printf("data parallel: %d ranks, batch %d (%d-%d per rank), %s batch norm; %.1f img/s in training steps "
+           "(%ld images, %.2f s), %.1f%% of it in MPI_Allreduce (%.3f s, %ld calls, %.1f MB per rank)\n",
+           n, t->cfg.batch, t->cfg.batch / n, (t->cfg.batch + n - 1) / n, t->cfg.sync_bn ? "synchronised" : "per-rank",
+           t->train_seconds > 0 ? (double)t->train_samples / t->train_seconds : 0.0, t->train_samples,
+           t->train_seconds, t->train_seconds > 0 ? 100.0 * mt->allreduce_s / t->train_seconds : 0.0,
+           mt->allreduce_s, mt->allreduce_calls, mt->allreduce_bytes / 1e6);
+}
 
 int cmd_train(int argc, char **argv)
 {
@@ -20,12 +58,17 @@ int cmd_train(int argc, char **argv)
     struct focal_dataset *d = NULL;
     int *train = NULL, *val = NULL, *test = NULL, n_train = 0, n_val = 0, n_test = 0;
     long seeds; /* --seeds K: a seed ensemble (ensemble.h) */
+    int sync_bn;
+    struct mpi_train mt; /* under mpirun -np N: data-parallel training */
+    mpi_train_take_options(&argc, argv, &sync_bn);
     int status = ensemble_take_seeds(&argc, argv, &seeds);
     if (status != CLI_EXIT_OK)
         return status;
     status = trainopt_parse(&t, argc, argv, "train");
     if (status != CLI_EXIT_OK)
         return status < 0 ? CLI_EXIT_OK : status;
+    if ((status = data_parallel(&t, &mt, sync_bn, seeds)) != CLI_EXIT_OK)
+        goto out;
     if ((status = dataopt_load(&t.data, &d, t.quiet)) != CLI_EXIT_OK)
         goto out;
     if ((status = dataopt_splits(&t.data, d, t.cfg.seed, &train, &n_train, &val, &n_val, &test, &n_test)) !=
@@ -35,6 +78,8 @@ int cmd_train(int argc, char **argv)
         status = ensemble_train_seeds(&t, seeds, d, train, n_train, val, n_val, test, n_test);
     else
         status = trainopt_run(&t, d, train, n_train, val, n_val, test, n_test, t.out);
+    if (status == CLI_EXIT_OK && t.cfg.comm && !t.quiet)
+        print_data_parallel(&t, &mt);
 out:
     free(train);
     free(val);
@@ -66,6 +111,20 @@ void cmd_train_help(FILE *fp)
 "it (a second 'focal train' on it fails, naming the process); a RUNDIR that\n"
 "holds a run is refused unless --resume or --overwrite is given.\n"
 "\n"
+"Data-parallel training: 'mpirun -np N focal train ...' (a build with MPI)\n"
+"splits every batch of B among N ranks (B >= 2N; shares differ by at most one\n"
+"sample), sums their gradients with MPI_Allreduce and applies the same update on\n"
+"every rank: the run equals one process's on batch B up to float rounding, and\n"
+"the same N, seed and threads repeat it bit for bit. Rank 0 alone validates and\n"
+"writes RUNDIR; --resume needs the same N. Batch norm uses each rank's own\n"
+"samples (as PyTorch DDP) unless --sync-bn; dropout masks are drawn per rank, so\n"
+"with dropout the run depends on N. A last batch of fewer than 2N samples is\n"
+"dropped. Rank 0 ends with the images/s and the share of time in MPI_Allreduce.\n"
+"\n"
+"  --sync-bn            under mpirun: batch norm with the statistics of the whole\n"
+"                       batch over all ranks (SyncBatchNorm; Ioffe & Szegedy\n"
+"                       2015 over the global batch), so that N ranks train as one\n"
+"                       process would; default off (per-rank statistics).\n"
 "  --seeds K            train K seeds (--seed, --seed + 1, ...) into RUNDIR/seed<k>\n"
 "                       and make RUNDIR their ensemble (see 'focal ensemble'):\n"
 "                       eval and predict on RUNDIR average the K models.\n"
