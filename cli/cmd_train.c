@@ -20,17 +20,18 @@
  * ranks: every rank trains its share, rank 0 alone prints and writes. */
 static int data_parallel(struct trainopt *t, struct mpi_train *mt, int sync_bn, long seeds)
 {
-    if (!mpi_train_init(mt)) {
-        if (sync_bn && !t->quiet)
-            cli_warn("--sync-bn synchronises batch norm over the ranks of 'mpirun -np N focal train' (N >= 2); "
-                     "one process has the whole batch's statistics anyway");
-        return CLI_EXIT_OK;
-    }
-    if (seeds > 0) {
+    const int ranks = mpi_train_init(mt) ? mt->comm.size : 1;
+    if (ranks < 2 && sync_bn && !t->quiet)
+        cli_warn("--sync-bn synchronises batch norm over the ranks of 'mpirun -np N focal train' (N >= 2); "
+                 "one process has the whole batch's statistics anyway");
+    if (ranks >= 2 && seeds > 0) {
         cli_error("--seeds trains one run after another; under mpirun run 'focal train' once per seed, or use "
                   "'mpirun focal compare' to spread runs over the ranks");
         return CLI_EXIT_USAGE;
     }
+    if (!mt->comm.sum_float || seeds > 0)
+        return CLI_EXIT_OK;
+    /* under mpirun, one rank included: the library trains data-parallel from 2 ranks on */
     t->cfg.comm = &mt->comm;
     t->cfg.sync_bn = sync_bn;
     if (mt->comm.rank != 0) {
@@ -40,16 +41,21 @@ static int data_parallel(struct trainopt *t, struct mpi_train *mt, int sync_bn, 
     return CLI_EXIT_OK;
 }
 
-/* The data-parallel run's throughput and its time in MPI_Allreduce (rank 0's). */
+/* The run's throughput and (over 2 or more ranks) its time in MPI_Allreduce, rank 0's. */
 static void print_data_parallel(const struct trainopt *t, const struct mpi_train *mt)
 {
     const int n = mt->comm.size;
-    printf("data parallel: %d ranks, batch %d (%d-%d per rank), %s batch norm; %.1f img/s in training steps "
-           "(%ld images, %.2f s), %.1f%% of it in MPI_Allreduce (%.3f s, %ld calls, %.1f MB per rank)\n",
-           n, t->cfg.batch, t->cfg.batch / n, (t->cfg.batch + n - 1) / n, t->cfg.sync_bn ? "synchronised" : "per-rank",
+    printf("data parallel: %d rank%s, batch %d (%d-%d per rank), %s batch norm; %.1f img/s in training steps "
+           "(%ld images, %.2f s)",
+           n, n == 1 ? "" : "s", t->cfg.batch, t->cfg.batch / n, (t->cfg.batch + n - 1) / n,
+           t->cfg.sync_bn && n > 1 ? "synchronised" : "per-rank",
            t->train_seconds > 0 ? (double)t->train_samples / t->train_seconds : 0.0, t->train_samples,
-           t->train_seconds, t->train_seconds > 0 ? 100.0 * mt->allreduce_s / t->train_seconds : 0.0,
-           mt->allreduce_s, mt->allreduce_calls, mt->allreduce_bytes / 1e6);
+           t->train_seconds);
+    if (n > 1)
+        printf(", %.1f%% of it in MPI_Allreduce (%.3f s; %ld steps, each summing %zu parameters, %.2f MB)",
+               t->train_seconds > 0 ? 100.0 * mt->allreduce_s / t->train_seconds : 0.0, mt->allreduce_s,
+               mt->grad_sums, mt->grad_values, 4e-6 * (double)mt->grad_values);
+    putchar('\n');
 }
 
 int cmd_train(int argc, char **argv)

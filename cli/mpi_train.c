@@ -44,6 +44,12 @@ static int sum(struct mpi_train *t, void *buf, size_t n, MPI_Datatype type, size
 
 static int sum_float(void *ctx, float *buf, size_t n)
 {
+    struct mpi_train *t = ctx;
+    if (n > t->grad_values) {
+        t->grad_values = n;
+        t->grad_sums = 0;
+    }
+    t->grad_sums += n == t->grad_values;
     return sum(ctx, buf, n, MPI_FLOAT, sizeof *buf);
 }
 
@@ -57,7 +63,9 @@ int mpi_train_init(struct mpi_train *t)
 {
     memset(t, 0, sizeof *t);
 #if FOCAL_HAVE_MPI
-    if (cli_mpi_size() < 2)
+    int started = 0;
+    MPI_Initialized(&started);
+    if (!started)
         return 0;
     t->comm.ctx = t;
     t->comm.rank = cli_mpi_rank();

@@ -50,4 +50,7 @@ expect "--seeds under mpirun is refused" grep -q -- '--seeds trains one run afte
 run train --data "$T/t.csv" --seed 7 --threads 1 --batch 20 --epochs 1 --sync-bn --out single
 expect "--sync-bn without mpirun trains" test "$rc" -eq 0
 expect "... with a warning" grep -q -- '--sync-bn synchronises batch norm over the ranks' "$T/stderr"
+run train --help
+expect "train --help documents --sync-bn" grep -qF -- "--sync-bn" "$T/stdout"
+expect "train --help documents mpirun" grep -qF -- "mpirun -np N focal train" "$T/stdout"
 finish
