@@ -122,7 +122,7 @@ int cmd_eval(int argc, char **argv)
         cli_warn("--size is ignored: the model takes %dx%d images", run.width, run.height);
     focal_run_image_options(&run, &dopt.img);
     focal_run_data_options(&run, &dopt.data);
-    dopt.size_given = 1; /* the run's size */
+    dopt.size_given = 2; /* the run's size, not the user's: no warnings about it */
     if ((status = dataopt_load(&dopt, &d, quiet)) != CLI_EXIT_OK)
         goto out;
     const int *idx;

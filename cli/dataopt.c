@@ -263,7 +263,7 @@ int dataopt_load(struct dataopt *o, struct focal_dataset **d, int quiet)
         return CLI_EXIT_DATA;
     }
     if (!(*d)->paths) {
-        if (o->size_given || o->img.fundus_crop)
+        if (o->size_given == 1 || o->img.fundus_crop)
             cli_warn("--size and --crop apply to image files; %s holds its data already decoded", o->path);
         return CLI_EXIT_OK;
     }

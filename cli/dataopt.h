@@ -31,7 +31,7 @@ struct dataopt {
     const char *path;                 /* --data */
     struct focal_data_options data;
     struct focal_image_options img;
-    int size_given;
+    int size_given;                   /* 1: --size; 2: the run's size (eval), never the user's */
     int default_width, default_height; /* without --size, for images of several sizes: the network's */
     double val_frac, test_frac;
     double long_tail;                 /* --long-tail ρ, 0: off */

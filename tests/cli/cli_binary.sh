@@ -74,4 +74,13 @@ run train --data bin "${common[@]}" --epochs 1 --size 20x20 --out r20
 expect "--size 20x20: two images enlarged" \
     grep -qF "images: 2 of $((n_all + 2)) are smaller than 20x20 and are enlarged to it (bilinear)" "$T/stdout"
 
+# data already decoded (npz): eval applies the run's size without a word about --size
+run train --data "$src/tests/fixtures/datasets/tiny.npz" --epochs 1 --batch 8 --out rn --quiet
+expect "train on a .npz succeeds" test "$rc" -eq 0
+run eval --model rn --data "$src/tests/fixtures/datasets/tiny.npz" --json
+expect "eval on the .npz succeeds" test "$rc" -eq 0
+expect "eval on the .npz warns of nothing it was not given" test -z "$err"
+run eval --model rn --data "$src/tests/fixtures/datasets/tiny.npz" --size 20x20 --json
+expect "an explicit --size still draws a warning" grep -qF -- "--size is ignored: the model takes" "$T/stderr"
+
 finish
