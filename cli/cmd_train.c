@@ -37,6 +37,7 @@ static int data_parallel(struct trainopt *t, struct mpi_train *mt, int sync_bn, 
     if (mt->comm.rank != 0) {
         t->quiet = 1;
         t->steps_csv = NULL;
+        cli_warnings_off();
     }
     return CLI_EXIT_OK;
 }

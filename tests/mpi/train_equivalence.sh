@@ -3,8 +3,9 @@
 # each train as one process with batch B, within float32 rounding, over 20
 # steps (per-step losses from --steps-csv and the saved weights): a network
 # without batch norm on 2 ranks and on 3 (uneven shares of every batch, and an
-# uneven last batch), and a network with batch norm under --sync-bn; per-rank
-# batch norm (the default) differs; the same N reruns bit for bit.
+# uneven last batch), a network with batch norm under --sync-bn, and images
+# with augmentation; per-rank batch norm (the default) differs; the same N
+# reruns bit for bit.
 NAME=train_equivalence
 . "$(dirname "$0")/train_harness.sh"
 
@@ -32,6 +33,23 @@ for setup in "2 24 plain" "3 26 plain" "3 26 bn --sync-bn" "2 24 bn --sync-bn"; 
     weights "dp_$n$model/last.safetensors" > wn
     expect "$tag: the weights equal one process's" close wn w1 1e-5 1e-4
 done
+
+# images with augmentation: each sample is augmented as at its place in the
+# whole batch, whichever rank takes it (3 ranks: 2 samples each)
+run synth --out syn --n 80 --size 16
+printf 'conv 4 3\nrelu\nmaxpool 2\nflatten\ndense classes\n' > conv.txt
+aug=(--data syn --model conv.txt --epochs 2 --batch 6 --seed 2 --threads 1 --quiet
+     --augment hflip,vflip,rotate=15,brightness=0.1)
+run train "${aug[@]}" --out img1 --steps-csv img1.csv
+expect "augmented images: one process trains" test "$rc" -eq 0
+warned=$(grep -c 'warning:' "$T/stderr")
+mpi 3 train "${aug[@]}" --out img3 --steps-csv img3.csv
+expect "augmented images: 3 ranks train (rc $rc: $err)" test "$rc" -eq 0
+expect "augmented images: the per-step losses equal one process's" close img3.csv img1.csv 1e-6 1e-5
+weights img1/last.safetensors > w1
+weights img3/last.safetensors > wn
+expect "augmented images: the weights equal one process's" close wn w1 1e-5 1e-4
+expect "augmented images: rank 0 alone warns ($warned warnings)" test "$(grep -c 'warning:' "$T/stderr")" -eq "$warned"
 
 # per-rank batch norm: each rank normalises its own 12 samples
 mpi 2 train "${common[@]}" --model bn.txt --batch 24 --out dp_local --steps-csv dp_local.csv
