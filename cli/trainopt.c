@@ -226,6 +226,8 @@ int trainopt_take(struct trainopt *t, int id, const char *v)
     case TRAINOPT_REWEIGHT_BETA:
         return cli_parse_double_in("--reweight-beta", v, 0.0, 0, 1.0, 1, "a number in [0, 1)", &c->reweight_beta)
                    ? -1 : 1;
+    case TRAINOPT_EMA:
+        return cli_parse_double_in("--ema", v, 0.0, 0, 1.0, 1, "a decay in [0, 1) (0: off)", &c->ema_decay) ? -1 : 1;
     case TRAINOPT_PATIENCE:
         if (cli_parse_long("--patience", v, 0, 100000, &k))
             return -1;
@@ -579,6 +581,23 @@ static int check_classes(const struct focal_dataset *d, const int *train, int n_
     return rc;
 }
 
+/* One line per split of the finished run's metrics.json: what the kept
+ * checkpoint scores with the thresholds chosen on validation. */
+static void print_result(const char *dir, enum focal_task task)
+{
+    struct focal_run_metrics m;
+    if (focal_run_read_metrics(dir, &m) != FOCAL_OK)
+        return; /* the run is written; its summary is only a courtesy */
+    for (int sp = 0; sp < 1 + m.have_test; sp++) {
+        const struct focal_split_summary *x = sp ? &m.test : &m.val;
+        const int one = task == FOCAL_TASK_BINARY; /* the positive class's AP and AUC */
+        printf("%-10s %s %.4f  %s %.4f  macro F1 %.4f  balanced acc. %.4f  accuracy %.4f\n",
+               sp ? "test" : "validation", one ? "AP" : "mAP", x->map, one ? "ROC-AUC" : "macro ROC-AUC", x->auc,
+               x->macro_f1, x->balanced_accuracy, x->accuracy);
+    }
+    focal_run_metrics_release(&m);
+}
+
 int trainopt_run(struct trainopt *t, const struct focal_dataset *d, const int *train, int n_train, const int *val,
                  int n_val, const int *test, int n_test, const char *dir)
 {
@@ -642,9 +661,11 @@ int trainopt_run(struct trainopt *t, const struct focal_dataset *d, const int *t
             rmdir(dir); /* a folder this run made and left empty goes again; one with files stays */
         return st == FOCAL_ERR_ARG ? CLI_EXIT_USAGE : CLI_EXIT_DATA;
     }
-    if (!t->quiet && !t->brief)
+    if (!t->quiet && !t->brief) {
         printf("wrote %s/model.safetensors, history.csv, run.json, metrics.json (%.1f s)\n", dir,
                progress_now() - view.start);
+        print_result(dir, d->task);
+    }
     return CLI_EXIT_OK;
 }
 
@@ -680,6 +701,9 @@ void trainopt_help(FILE *fp)
 "                       E, then class-balanced weights (effective number,\n"
 "                       --reweight-beta, default 0.9999) from E on; multi-class\n"
 "                       and multi-label data.\n"
+"  --ema D              validate, select and keep an exponential moving average\n"
+"                       of the weights, updated after every step with rate\n"
+"                       min(D, (1+t)/(10+t)) at step t (0: off).\n"
 "  --steps-csv FILE     also write every optimiser step (step, epoch, the\n"
 "                       learning rate it used, its batch loss) to FILE.\n"
 "  --augment LIST       none (default) or hflip, vflip, rot90, rotate=DEG,\n"

@@ -110,6 +110,10 @@ struct focal_run_config {
                                     in place of loss.class_weights; 0: off. Multi-class and
                                     multi-label data */
     double reweight_beta;        /* DRW's β in [0, 1); default 0.9999 */
+    double ema_decay;            /* in [0, 1): validate, select and keep an exponential moving
+                                    average of the weights (and batch-norm statistics) updated
+                                    after every step with rate min(ema_decay, (1+t)/(10+t)), t the
+                                    step; 0: off (the trained weights themselves) */
     /* Data-parallel training: with comm (size >= 2), every rank calls
      * focal_run_train with the same arguments; each takes its share of every
      * global batch of `batch` samples (at least 2 per rank; a last batch of

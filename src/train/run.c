@@ -212,6 +212,7 @@ struct run_ctx {
     int outputs;
     struct focal_optim_config optim_cfg; /* the configuration's, with the cosine span filled in */
     struct focal_model *model;
+    struct focal_model *ema;         /* the weight average (ema.c), or NULL */
     struct focal_optim *optim;
     struct focal_ckpt_meta meta;     /* normalisation and names to save */
     struct focal_run_state state;
@@ -279,7 +280,7 @@ static focal_status run_prior(struct run_ctx *r, const int *train, int n_train)
 }
 
 /* Saves a checkpoint of the model (with extra text) at dir/name. */
-static focal_status save_ckpt(struct run_ctx *r, const char *name, char *extra)
+static focal_status save_ckpt(struct run_ctx *r, const struct focal_model *m, const char *name, char *extra)
 {
     char path[4096];
     focal_status st = focal_run_path(path, sizeof path, r->out, name);
@@ -287,7 +288,7 @@ static focal_status save_ckpt(struct run_ctx *r, const char *name, char *extra)
         return st;
     r->meta.epoch = r->state.epoch;
     r->meta.extra = extra;
-    st = focal_checkpoint_save(path, r->model, &r->meta);
+    st = focal_checkpoint_save(path, m, &r->meta);
     r->meta.extra = NULL;
     return st;
 }
@@ -327,6 +328,8 @@ static focal_status end_epoch_files(struct run_ctx *r, struct focal_epoch_record
         s->best_value = rec->select_value;
         s->bad_epochs = 0;
         memcpy(s->thresholds, r->thresholds, (size_t)r->outputs * sizeof *s->thresholds);
+        if ((st = save_ckpt(r, r->ema ? r->ema : r->model, "model.safetensors", NULL)) != FOCAL_OK)
+            return st;
     } else {
         s->bad_epochs++;
     }
@@ -334,14 +337,14 @@ static focal_status end_epoch_files(struct run_ctx *r, struct focal_epoch_record
         s->stopped = 1;
     if (state_push(s, rec) != 0)
         return focal_fail(FOCAL_ERR_NOMEM, "out of memory");
-    if (rec->improved && (st = save_ckpt(r, "model.safetensors", NULL)) != FOCAL_OK)
-        return st;
     char *text = state_text(s, r->settings, r->outputs);
     if (!text)
         return focal_fail(FOCAL_ERR_NOMEM, "out of memory");
     char path[4096];
-    st = save_ckpt(r, "last.safetensors", text);
+    st = save_ckpt(r, r->model, "last.safetensors", text);
     free(text);
+    if (st == FOCAL_OK && r->ema)
+        st = save_ckpt(r, r->ema, "last.ema.safetensors", NULL);
     if (st == FOCAL_OK && (st = focal_run_path(path, sizeof path, r->out, "last.optim.safetensors")) == FOCAL_OK)
         st = focal_optim_save(path, r->optim);
     if (st == FOCAL_OK)
@@ -378,6 +381,14 @@ static focal_status resume_run(struct run_ctx *r)
     if ((st = focal_run_path(path, sizeof path, r->dir, "last.optim.safetensors")) != FOCAL_OK ||
         (st = focal_optim_load(path, r->optim)) != FOCAL_OK)
         goto fail;
+    if (r->ema) {
+        struct focal_model *e = NULL;
+        if ((st = focal_run_path(path, sizeof path, r->dir, "last.ema.safetensors")) != FOCAL_OK ||
+            (st = focal_checkpoint_load(path, r->cfg->batch, &e, NULL)) != FOCAL_OK)
+            goto fail;
+        focal_model_free(r->ema);
+        r->ema = e;
+    }
     /* the normalisation of the original run, exactly */
     r->meta.channels = meta.channels;
     memcpy(r->meta.mean, meta.mean, sizeof meta.mean);
@@ -459,6 +470,8 @@ static focal_status train_epoch(struct run_ctx *r, int epoch, const int *train, 
         }
         if (st != FOCAL_OK)
             goto out;
+        if (r->ema)
+            focal_run_ema_update(r->ema, r->model, cfg->ema_decay, focal_optim_steps(r->optim));
         sum += v * b;
         seen += b;
         if (cb && cb->step)
@@ -479,8 +492,8 @@ static focal_status epoch_files(struct run_ctx *r, struct focal_epoch_record *re
 {
     struct focal_run_summary sum;
     const struct focal_dataset *d = r->d;
-    focal_status st = focal_run_scores(r->model, d, val, n_val, r->meta.mean, r->meta.std, &r->loss, r->probs,
-                                       &rec->val_loss);
+    focal_status st = focal_run_scores(r->ema ? r->ema : r->model, d, val, n_val, r->meta.mean, r->meta.std,
+                                       &r->loss, r->probs, &rec->val_loss);
     if (st != FOCAL_OK || (st = focal_run_summarise(d, val, n_val, r->probs, r->thresholds, 1, &sum)) != FOCAL_OK)
         return st;
     rec->val_map = sum.map;
@@ -594,6 +607,8 @@ focal_status focal_run_train(const struct focal_run_config *cfg, const struct fo
                                  cfg->batch)) != FOCAL_OK ||
         (st = focal_model_init(r.model, cfg->seed, head == FOCAL_HEAD_SIGMOID ? cfg->prior : 0.0)) != FOCAL_OK)
         goto out;
+    if (cfg->ema_decay > 0 && (st = focal_run_ema_create(&r.ema, r.model, cfg->model_name)) != FOCAL_OK)
+        goto out;
     r.optim_cfg = cfg->optim;
     if (r.optim_cfg.schedule == FOCAL_SCHED_COSINE && r.optim_cfg.total_steps == 0 &&
         (st = run_total_steps(cfg, d, train, n_train, &r.optim_cfg.total_steps)) != FOCAL_OK)
@@ -659,6 +674,7 @@ out:
     state_free(&r.state);
     focal_optim_free(r.optim);
     focal_model_free(r.model);
+    focal_model_free(r.ema);
     free(r.x);
     free(r.targets);
     free(r.probs);

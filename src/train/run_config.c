@@ -93,6 +93,8 @@ cJSON *focal_run_config_json(const struct focal_run_config *cfg, int classes)
         cJSON_AddNumberToObject(dj, "from_epoch", cfg->reweight_from);
         cJSON_AddNumberToObject(dj, "beta", cfg->reweight_beta);
     }
+    if (cfg->ema_decay > 0)
+        cJSON_AddNumberToObject(o, "ema_decay", cfg->ema_decay);
     cJSON *oj = cJSON_AddObjectToObject(o, "optimizer");
     static const char *const okinds[] = { "sgd", "adam", "adamw" };
     static const char *const scheds[] = { "constant", "step", "cosine" };

@@ -167,6 +167,18 @@ focal_status focal_run_folder_open(struct focal_dir_lock *lock, const char *dir,
 focal_status focal_run_write_scores(const char *path, const struct focal_dataset *d, int outputs, const int *val,
                                     int n_val, const double *vp, const int *test, int n_test, const double *tp);
 
+/* ---- the weight average (ema.c) ---- */
+
+/* A model like m (its network, input, outputs, head and batch) holding a copy
+ * of m's parameters and buffers; *ema is the caller's to free. */
+focal_status focal_run_ema_create(struct focal_model **ema, const struct focal_model *m, const char *origin);
+/* Copies m's parameters and buffers into ema (the same network). */
+void focal_run_ema_copy(struct focal_model *ema, const struct focal_model *m);
+/* The averaging rate after optimiser step `step` (1-based): min(decay, (1 + step) / (10 + step)). */
+double focal_run_ema_rate(double decay, long step);
+/* ema = d·ema + (1 − d)·m over every parameter and buffer, d = focal_run_ema_rate(decay, step). */
+void focal_run_ema_update(struct focal_model *ema, const struct focal_model *m, double decay, long step);
+
 /* ---- ensembles (ensemble.c) ---- */
 
 /* When dir/run.json describes an ensemble: *is_ens = 1, and *r receives its

@@ -32,6 +32,10 @@ done
 expect "run.json: binary task with one threshold" grep -q '"task":[[:space:]]*"binary"' r1/run.json
 expect "the model learned (validation AUC of the last epoch > 0.8)" \
     awk -F, 'NR == 5 { exit !($5 > 0.8) }' r1/history.csv
+test_auc=$(sed -n '/"test"/,$p' r1/metrics.json | sed -n 's/.*"roc_auc_macro": *\([0-9.e-]*\).*/\1/p' | head -1)
+expect "the last lines give the kept model's validation and test figures (test AUC $test_auc)" \
+    grep -qE "^test +AP [0-9.]+  ROC-AUC $(printf '%.4f' "$test_auc")  macro F1 " "$T/stdout"
+expect "... validation first" grep -qE "^validation +AP [0-9.]+  ROC-AUC [0-9.]+" "$T/stdout"
 
 # --- eval reproduces the run's test metrics --------------------------------------------
 run eval --model r1 --data t.csv --json
