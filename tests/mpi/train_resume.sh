@@ -20,6 +20,14 @@ expect "resumed best model equals the uninterrupted one" cmp -s full/model.safet
 expect "resumed metrics equal the uninterrupted ones" cmp -s full/metrics.json part/metrics.json
 expect "run.json records the rank count" grep -q '"ranks":[[:space:]]*2' full/run.json
 
+# the weight average (--ema) is rank 0's to keep and resume, like the rest
+mpi 2 train "${common[@]}" --ema 0.9 --epochs 2 --out ema_full
+expect "--ema under mpirun (rc $rc: $err)" test "$rc" -eq 0
+mpi 2 train "${common[@]}" --ema 0.9 --epochs 1 --out ema_part
+mpi 2 train "${common[@]}" --ema 0.9 --epochs 2 --out ema_part --resume
+expect "--ema: the resumed best model equals the uninterrupted one" \
+    cmp -s ema_full/model.safetensors ema_part/model.safetensors
+
 mpi 3 train "${common[@]}" --epochs 4 --out part --resume
 expect "resume with 3 ranks of a 2-rank run fails" test "$rc" -ne 0
 expect "... naming the rank count" grep -q 'data_parallel.ranks 2 -> 3' "$T/stderr"
