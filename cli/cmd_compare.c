@@ -14,6 +14,8 @@
 #include "commands.h"
 #include "ensemble.h"
 #include "experiment.h"
+#include "mpi.h"
+#include "mpi_dispatch.h"
 
 #define MAX_METHODS 32
 #define MAX_SEEDS 100
@@ -54,6 +56,19 @@ static const struct builtin {
       "Balanced Softmax (Ren et al. 2020; la with tau 1 by name); multi-class" },
     { "db", "loss:db", "loss:db", NULL,
       "distribution-balanced loss (Wu et al. 2020; alpha .1, beta 10, mu .2, lambda 2, kappa .05); sigmoid tasks" },
+    { "ldam-drw", NULL, NULL, "loss:ldam,reweight-from:80%",
+      "LDAM (margin 0.5, scale 30) on a normalised last layer, with DRW (effective number, beta 0.9999) after "
+      "80% of the epochs (Cao et al. 2019); multi-class" },
+    { "crt", "loss:ce,stage2:crt", "loss:ce,stage2:crt", "loss:ce,stage2:crt",
+      "classifier re-training (cRT, Kang et al. 2020): ce's features frozen, its classifier re-initialised and "
+      "trained alone with class-balanced sampling for --epochs" },
+    { "tau-norm", "loss:ce,stage2:tau-norm", "loss:ce,stage2:tau-norm", "loss:ce,stage2:tau-norm",
+      "tau-normalised classifier (Kang et al. 2020): ce's classifier rows w/|w|^tau, tau from 0, 0.1, ..., 2 "
+      "chosen on validation; no training" },
+    { "wb", "loss:ce,weight-decay:0.005,stage2:wb", "loss:ce,weight-decay:0.005,stage2:wb",
+      "loss:ce,weight-decay:0.005,stage2:wb",
+      "weight balancing (Alshammari et al. 2022): ce with weight decay 5e-3, then the classifier trained alone "
+      "with class-balanced weights (effective:0.9999), weight decay 5e-3 and per-class MaxNorm 0.1" },
 };
 #define N_BUILTINS (sizeof builtins / sizeof builtins[0])
 
@@ -86,16 +101,54 @@ void cmd_compare_help(FILE *fp)
 "again. DIR and each run folder are locked while in use; the results and the\n"
 "report always come from the runs of this command.\n"
 "\n"
+"On a cluster, 'mpirun -np N focal compare ...' (or 'srun -n N focal compare\n"
+"...' under Slurm) shares the runs out over N processes (ranks): rank 0 hands\n"
+"each run to whichever rank is free and trains runs itself in between; each\n"
+"run is trained by one rank with --threads threads, and gives the same result\n"
+"as in one process. Each run's line names its rank; rank 0 makes the seed\n"
+"ensembles, the table and the files once every run is in. DIR must be on a\n"
+"filesystem that every rank sees. A run that fails is named with its rank and\n"
+"the others go on; the command then exits non-zero without results, and run\n"
+"again it redoes only what is missing (as it does after a rank dies, which\n"
+"ends the whole job).\n"
+"\n"
 "Methods (--methods, comma-separated; default " DEFAULT_METHODS ";\n"
 "a method that does not fit the task is left out with a note)\n", fp);
-    for (size_t i = 0; i < N_BUILTINS; i++)
-        fprintf(fp, "  %-17s %s\n", builtins[i].name, builtins[i].what);
+    for (size_t i = 0; i < N_BUILTINS; i++) {
+        /* the description wrapped at 80 columns, continued under itself */
+        const char *w = builtins[i].what;
+        fprintf(fp, "  %-17s", builtins[i].name);
+        for (int col = 19; *w;) {
+            size_t len = strcspn(w, " ");
+            if (col > 19 && col + 1 + (int)len > 80) {
+                fprintf(fp, "\n%19s", "");
+                col = 19;
+            }
+            fprintf(fp, " %.*s", (int)len, w);
+            col += 1 + (int)len;
+            w += len + (w[len] == ' ');
+        }
+        fputc('\n', fp);
+    }
     fputs(
 "  --method NAME=SPEC   define a method: SPEC is KEY:VALUE,... with keys loss,\n"
 "                       gamma, alpha, beta, gamma-pos, gamma-neg, margin,\n"
 "                       epsilon, label-smoothing, weights (balanced,\n"
-"                       effective:B or W1,...), sampler, prior; e.g.\n"
+"                       effective:B or W1,...), sampler, prior, reweight-from\n"
+"                       (E or P%), reweight-beta, mixup, weight-decay, stage2\n"
+"                       (crt, tau-norm, wb), max-norm; e.g.\n"
 "                       --method fl1=loss:focal,gamma:1 --methods ce,fl1\n"
+"\n"
+"Two-stage methods (a spec with stage2, see 'focal train --stage2') train\n"
+"their stage 1 (the spec without stage2 and max-norm) and then the second\n"
+"stage from it into their own run folder; when a one-stage method of the\n"
+"comparison has exactly that recipe (crt and tau-norm: ce), its run is the\n"
+"stage 1 (trained once; the output says so), else it trains in\n"
+"DIR/runs/<method>/stage1/seed<k>. A second stage trains for --epochs\n"
+"(tau-norm: one epoch, the tau search); its train s counts stage 1 and 2.\n"
+"--stage2 S --from RUN1 given to compare itself makes every (one-stage) method\n"
+"a second stage of the one finished run RUN1: the losses compared on its\n"
+"features.\n"
 "  --seeds N            seeds per method (default 3); seed k uses --seed + k.\n"
 "\n"
 "Every 'focal train' option applies to all methods (a method's spec overrides\n"
@@ -217,6 +270,115 @@ static int write_csv(const char *dir, struct method *m, int n, int seeds)
     return 0;
 }
 
+/* The runs of a comparison, for dispatch_run: job j is method k / seeds,
+ * seed k % seeds, k = order[j] (under MPI the two-stage methods come last,
+ * so that their stage 1, often another method's run, is mostly done by
+ * then), or k = j. */
+struct compare_jobs {
+    const struct trainopt *base;
+    struct method *m;
+    int n_methods, seeds;
+    const struct focal_dataset *d;
+    const int *train, *val, *test;
+    int n_train, n_val, n_test;
+    const int *rare;
+    int n_rare, key;
+    int done;                           /* runs reported so far */
+    int shared;                         /* the runs are shared over MPI ranks */
+    const char *const *names, *const *specs; /* per method, for exp_stage1_dir */
+    const int *order;                   /* n_methods × seeds, or NULL */
+};
+
+/* The method and seed of job j. */
+static void job_of(const struct compare_jobs *c, int j, int *i, int *s)
+{
+    const int k = c->order ? c->order[j] : j;
+    *i = k / c->seeds;
+    *s = k % c->seeds;
+}
+
+/* The run folder of method i, seed s. */
+static void run_dir(char *dir, size_t size, const struct compare_jobs *c, int i, int s)
+{
+    snprintf(dir, size, "%s/runs/%s/seed%d", c->base->out, c->m[i].name, s);
+}
+
+/* dispatch_jobs.run: trains one method and seed on this rank. */
+static int compare_run(void *ctx, int job, int *skipped)
+{
+    struct compare_jobs *c = ctx;
+    int i, s, status = CLI_EXIT_USAGE;
+    job_of(c, job, &i, &s);
+    struct trainopt t = exp_run_options(c->base, c->base->cfg.seed + (uint64_t)s);
+    char dir[4096];
+    char *spec = strdup(c->m[i].spec);
+    *skipped = 0;
+    if (spec && exp_apply_spec(&t, spec) == 0) {
+        run_dir(dir, sizeof dir, c, i, s);
+        /* a two-stage method's stage 1 may be another method's run (exp_stage1_dir) */
+        char stage1[4096];
+        if (exp_stage1_dir(stage1, sizeof stage1, c->base->out, i, s, c->names, c->specs, c->n_methods,
+                           c->base->quiet || cli_mpi_rank() != 0))
+            t.stage1_dir = stage1;
+        status = exp_train(&t, c->d, c->train, c->n_train, c->val, c->n_val, c->test, c->n_test, dir, skipped);
+    } else if (!spec) {
+        cli_error("out of memory");
+        status = CLI_EXIT_DATA;
+    }
+    trainopt_free(&t);
+    free(spec);
+    return status;
+}
+
+/* Makes method i's seed ensemble (ensemble.h) from its seeds' scores. */
+static int compare_ensemble(struct compare_jobs *c, int i)
+{
+    struct method *m = &c->m[i];
+    char mdir[4096];
+    snprintf(mdir, sizeof mdir, "%s/runs/%s", c->base->out, m->name);
+    snprintf(m->ens_name, sizeof m->ens_name, "%s (ensemble of %d)", m->name, c->seeds);
+    if (ensemble_of_seeds(mdir, c->seeds, m->res, c->rare, c->n_rare, &m->ens) != 0)
+        return CLI_EXIT_DATA;
+    m->have_ens = 1;
+    if (!c->base->quiet) {
+        printf("[ensemble] %-16s %d seeds  val %s %.4f\n", m->name, c->seeds,
+               exp_metric_label((enum exp_metric)c->key), m->ens.values[EXP_VAL][c->key]);
+        fflush(stdout);
+    }
+    return CLI_EXIT_OK;
+}
+
+/* dispatch_jobs.done (rank 0): reads a finished run's numbers and prints its
+ * line; one process makes a method's seed ensemble after its last seed. */
+static int compare_done(void *ctx, const struct dispatch_outcome *o)
+{
+    struct compare_jobs *c = ctx;
+    int i, s;
+    job_of(c, o->job, &i, &s);
+    struct method *m = &c->m[i];
+    char dir[4096], where[32] = "";
+    if (c->shared)
+        snprintf(where, sizeof where, ", rank %d", o->rank);
+    if (o->status != CLI_EXIT_OK) {
+        cli_error("compare: method %s, seed %d failed%s; %s", m->name, s, where,
+                  c->shared ? "the other runs go on" : "run the command again to continue");
+        return o->status;
+    }
+    run_dir(dir, sizeof dir, c, i, s);
+    if (exp_read_result(dir, c->rare, c->n_rare, &m->res[s]) != 0)
+        return CLI_EXIT_DATA;
+    c->done++;
+    if (!c->base->quiet) {
+        printf("[%d/%d] %-16s seed %d  val %s %.4f%s  (%.1f s%s)\n", c->done, c->n_methods * c->seeds, m->name, s,
+               exp_metric_label((enum exp_metric)c->key), m->res[s].values[EXP_VAL][c->key],
+               o->skipped ? "  finished before, skipped" : "", o->seconds, where);
+        fflush(stdout);
+    }
+    if (!c->shared && s == c->seeds - 1 && c->seeds >= 2)
+        return compare_ensemble(c, i);
+    return CLI_EXIT_OK;
+}
+
 int cmd_compare(int argc, char **argv)
 {
     struct trainopt base;
@@ -270,7 +432,7 @@ int cmd_compare(int argc, char **argv)
         cli_error("compare: --resume is not needed: run the same command again and finished runs are skipped");
         goto out;
     }
-    if ((status = dataopt_load(&base.data, &d, base.quiet)) != CLI_EXIT_OK ||
+    if ((status = dataopt_load(&base.data, &d, base.quiet || cli_mpi_rank() != 0)) != CLI_EXIT_OK ||
         (status = dataopt_splits(&base.data, d, base.cfg.seed, &train, &n_train, &val, &n_val, &test, &n_test)) !=
             CLI_EXIT_OK)
         goto out;
@@ -290,7 +452,7 @@ int cmd_compare(int argc, char **argv)
             goto out;
         }
         if (na) {
-            if (user_methods)
+            if (user_methods && cli_mpi_rank() == 0)
                 cli_warn("method %s does not apply to %s data; left out", name,
                          d->task == FOCAL_TASK_MULTICLASS ? "multi-class"
                          : d->task == FOCAL_TASK_BINARY   ? "binary" : "multi-label");
@@ -318,6 +480,11 @@ int cmd_compare(int argc, char **argv)
         if (bad && scratch)
             cli_error("%s: its spec '%s' is not valid", ctx, spec);
         bad = bad || (status = trainopt_check(&probe, d, train, n_train, ctx)) != CLI_EXIT_OK;
+        if (!bad) {
+            /* the γ of a focal-type loss: one with γ that the names focal or poly1 stand for */
+            const struct focal_loss_info *info = focal_loss_info(probe.cfg.loss.kind);
+            mm->gamma = (info->params & FOCAL_PARAM_GAMMA) && info->generic ? probe.cfg.loss.gamma : NAN;
+        }
         free(scratch);
         trainopt_free(&probe);
         if (bad)
@@ -328,7 +495,8 @@ int cmd_compare(int argc, char **argv)
         cli_error("compare: no method applies to this data");
         goto out;
     }
-    if ((status = exp_begin(base.out, &lock)) != CLI_EXIT_OK)
+    /* rank 0 holds the experiment; the other ranks train only the runs it gives them */
+    if (cli_mpi_rank() == 0 && (status = exp_begin(base.out, &lock)) != CLI_EXIT_OK)
         goto out;
     status = CLI_EXIT_USAGE;
 
@@ -340,60 +508,46 @@ int cmd_compare(int argc, char **argv)
                   "balanced-accuracy or accuracy", focal_select_name(sel));
         goto out;
     }
-    if (!base.quiet)
+    if (!base.quiet && cli_mpi_rank() == 0)
         printf("compare: %d methods x %ld seeds on %s (%d train, %d val, %d test); choosing by validation %s\n",
                n_methods, seeds, base.data.path, n_train, n_val, n_test, exp_metric_label((enum exp_metric)key));
 
-    /* the runs */
-    int total = n_methods * (int)seeds, done = 0;
+    /* the runs: methods x seeds, over the ranks of an MPI job (mpi_dispatch.h) */
+    struct compare_jobs cj = { .base = &base, .m = m, .n_methods = n_methods, .seeds = (int)seeds, .d = d,
+                               .train = train, .val = val, .test = test, .n_train = n_train, .n_val = n_val,
+                               .n_test = n_test, .rare = rare, .n_rare = n_rare, .key = key,
+                               .shared = cli_mpi_size() > 1 };
+    const char *names[MAX_METHODS], *specs[MAX_METHODS];
     for (int i = 0; i < n_methods; i++) {
-        for (int s = 0; s < seeds; s++) {
-            struct trainopt t = exp_run_options(&base, base.cfg.seed + (uint64_t)s);
-            char dir[4096];
-            int skipped;
-            char *spec = strdup(m[i].spec);
-            if (!spec || exp_apply_spec(&t, spec) != 0) {
-                free(spec);
-                goto out;
-            }
-            snprintf(dir, sizeof dir, "%s/runs/%s/seed%d", base.out, m[i].name, s);
-            double t0 = progress_now();
-            status = exp_train(&t, d, train, n_train, val, n_val, test, n_test, dir, &skipped);
-            /* the γ of a focal-type loss: one with γ that the names focal or poly1 stand for */
-            const struct focal_loss_info *info = focal_loss_info(t.cfg.loss.kind);
-            m[i].gamma = (info->params & FOCAL_PARAM_GAMMA) && info->generic ? t.cfg.loss.gamma : NAN;
-            trainopt_free(&t);
-            free(spec);
-            if (status != CLI_EXIT_OK) {
-                cli_error("compare: method %s, seed %d failed; run the command again to continue", m[i].name, s);
-                goto out;
-            }
-            status = CLI_EXIT_DATA;
-            if (exp_read_result(dir, rare, n_rare, &m[i].res[s]) != 0)
-                goto out;
-            done++;
-            if (!base.quiet) {
-                printf("[%d/%d] %-16s seed %d  val %s %.4f%s  (%.1f s)\n", done, total, m[i].name, s,
-                       exp_metric_label((enum exp_metric)key), m[i].res[s].values[EXP_VAL][key],
-                       skipped ? "  finished before, skipped" : "", progress_now() - t0);
-                fflush(stdout);
-            }
-        }
-        /* the method's seed ensemble (ensemble.h), from its seeds' scores */
-        if (seeds >= 2) {
-            char mdir[4096];
-            snprintf(mdir, sizeof mdir, "%s/runs/%s", base.out, m[i].name);
-            snprintf(m[i].ens_name, sizeof m[i].ens_name, "%s (ensemble of %ld)", m[i].name, seeds);
-            if (ensemble_of_seeds(mdir, (int)seeds, m[i].res, rare, n_rare, &m[i].ens) != 0)
-                goto out;
-            m[i].have_ens = 1;
-            if (!base.quiet) {
-                printf("[ensemble] %-16s %ld seeds  val %s %.4f\n", m[i].name, seeds,
-                       exp_metric_label((enum exp_metric)key), m[i].ens.values[EXP_VAL][key]);
-                fflush(stdout);
-            }
-        }
+        names[i] = m[i].name;
+        specs[i] = m[i].spec_text;
     }
+    cj.names = names;
+    cj.specs = specs;
+    int order[MAX_METHODS * MAX_SEEDS], n_jobs = 0;
+    for (int two = 0; two < 2; two++)
+        for (int i = 0; i < n_methods; i++)
+            if (exp_two_stage(specs[i]) == two)
+                for (int s = 0; s < seeds; s++)
+                    order[n_jobs++] = i * (int)seeds + s;
+    if (cj.shared)
+        cj.order = order;
+    struct dispatch_jobs jobs = { n_methods * (int)seeds, &cj, compare_run, compare_done };
+    int failed = 0;
+    status = dispatch_run(&jobs, &failed);
+    if (cli_mpi_rank() != 0)
+        goto out;   /* rank 0 reports the runs and writes the results */
+    if (status != CLI_EXIT_OK) {
+        if (cj.shared)
+            cli_error("compare: %d of %d runs failed (named above), the others finished; run the command again "
+                      "to redo only what is missing", failed, jobs.n);
+        goto out;
+    }
+    /* the seed ensembles that are not made yet (all of them under MPI) */
+    for (int i = 0; i < n_methods; i++)
+        if (seeds >= 2 && !m[i].have_ens && (status = compare_ensemble(&cj, i)) != CLI_EXIT_OK)
+            goto out;
+    status = CLI_EXIT_DATA;
 
     /* summary */
     int have_test = n_test > 0, best = -1, second = -1;

@@ -76,7 +76,15 @@ int cmd_train(int argc, char **argv)
         return status < 0 ? CLI_EXIT_OK : status;
     if ((status = data_parallel(&t, &mt, sync_bn, seeds)) != CLI_EXIT_OK)
         goto out;
-    if ((status = dataopt_load(&t.data, &d, t.quiet)) != CLI_EXIT_OK)
+    if (t.cfg.stage2 != FOCAL_STAGE2_NONE && (t.model || seeds > 0)) {
+        cli_error("--stage2: %s", t.model ? "a second stage keeps the network of its stage-1 run (--from); "
+                  "leave out --model" : "train each seed's stage 1 and give one to --from; --seeds trains "
+                  "stage 1 runs");
+        status = CLI_EXIT_USAGE;
+        goto out;
+    }
+    if ((status = trainopt_stage2_data(&t)) != CLI_EXIT_OK ||
+        (status = dataopt_load(&t.data, &d, t.quiet)) != CLI_EXIT_OK)
         goto out;
     if ((status = dataopt_splits(&t.data, d, t.cfg.seed, &train, &n_train, &val, &n_val, &test, &n_test)) !=
         CLI_EXIT_OK)
@@ -132,6 +140,15 @@ void cmd_train_help(FILE *fp)
 "                       batch over all ranks (SyncBatchNorm; Ioffe & Szegedy\n"
 "                       2015 over the global batch), so that N ranks train as one\n"
 "                       process would; default off (per-rank statistics).\n"
+"Decoupled training: --stage2 crt|tau-norm|wb --from RUN1 makes a second stage\n"
+"of the finished run RUN1 (same data, splits and --seed): every layer but the\n"
+"last (the features) stays bit-identical to RUN1's best checkpoint, runs in\n"
+"evaluation mode (batch-norm running statistics) and gets no gradient; only\n"
+"the classifier changes. RUN1's fingerprint is part of the stage-2 run's\n"
+"settings (a changed RUN1 refuses --resume); run.json's \"stage2\" names RUN1,\n"
+"the scheme and what it found. The result is a run like any other (eval,\n"
+"predict, export, --resume).\n"
+"\n"
 "  --seeds K            train K seeds (--seed, --seed + 1, ...) into RUNDIR/seed<k>\n"
 "                       and make RUNDIR their ensemble (see 'focal ensemble'):\n"
 "                       eval and predict on RUNDIR average the K models.\n"
@@ -140,5 +157,7 @@ void cmd_train_help(FILE *fp)
     trainopt_help_all(fp,
 "  focal synth --out synth\n"
 "  focal train --data synth --loss focal --alpha 0.25 --epochs 10 --out runs/focal\n"
-"  focal train --data retinamnist.npz --loss ce --class-weights balanced --out runs/ce\n");
+"  focal train --data retinamnist.npz --loss ce --class-weights balanced --out runs/ce\n"
+"  focal train --data synth --loss ce --out runs/ce\n"
+"  focal train --data synth --loss ce --stage2 crt --from runs/ce --out runs/crt\n");
 }

@@ -13,6 +13,8 @@
 #include "args.h"
 #include "commands.h"
 #include "experiment.h"
+#include "mpi.h"
+#include "mpi_dispatch.h"
 
 #define MAX_GRID 16
 #define MAX_FOLDS 20
@@ -41,6 +43,11 @@ void cmd_tune_help(FILE *fp)
 "DIR to continue after an interruption (as with 'focal compare', a run is kept\n"
 "only when its settings and data are this command's; otherwise it is run\n"
 "again; --overwrite runs everything again).\n"
+"\n"
+"'mpirun -np N focal tune ...' (or 'srun -n N ...') shares the grid's runs over N\n"
+"ranks as 'focal compare' does (see its --help): the same results as one\n"
+"process, DIR on a filesystem every rank sees; rank 0 then trains the best\n"
+"setting alone.\n"
 "\n"
 "  --loss NAME          focal (default), poly1 or asl ... any loss with gamma.\n"
 "  --gamma LIST         gamma values (default 0,0.5,1,2,5).\n"
@@ -117,6 +124,86 @@ static int cell_apply(struct trainopt *t, const struct cell_opts *o, const struc
     return trainopt_take(t, LOSSOPT_ALPHA, o->alpha) < 0 ? -1 : 0;
 }
 
+/* The grid's runs, for dispatch_run: job j is cell j / folds (gamma
+ * j / folds / na, alpha j / folds % na), fold j % folds. */
+struct tune_jobs {
+    const struct trainopt *base;
+    const struct focal_dataset *d;
+    const int *train, *fold;
+    int n_train;
+    int *tr, *va;                          /* scratch: a fold's training and validation samples */
+    double *counts;                        /* scratch: class counts */
+    const double *gammas, *alphas;
+    int na, folds;
+    const int *rare;
+    int n_rare, key;
+    int done, total;                       /* runs reported so far, of all runs (the best included) */
+    double (*vals)[MAX_GRID][MAX_FOLDS];   /* [gamma][alpha][fold]: the validation metric */
+    int shared;                            /* the runs are shared over MPI ranks */
+};
+
+/* The run folder of a job. */
+static void tune_dir(char *dir, size_t size, const struct tune_jobs *c, int job)
+{
+    int cell = job / c->folds;
+    snprintf(dir, size, "%s/runs/g%g-a%g/fold%d", c->base->out, c->gammas[cell / c->na], c->alphas[cell % c->na],
+             job % c->folds);
+}
+
+/* dispatch_jobs.run: trains one grid cell on one fold on this rank. */
+static int tune_run(void *ctx, int job, int *skipped)
+{
+    struct tune_jobs *c = ctx;
+    int cell = job / c->folds, f = job % c->folds, ntr = 0, nva = 0;
+    for (int k = 0; k < c->n_train; k++) {
+        if (c->fold[k] == f)
+            c->va[nva++] = c->train[k];
+        else
+            c->tr[ntr++] = c->train[k];
+    }
+    focal_dataset_class_counts(c->d, c->tr, ntr, c->counts);
+    struct cell_opts co;
+    struct trainopt t = exp_run_options(c->base, c->base->cfg.seed);
+    char dir[4096];
+    int status = CLI_EXIT_USAGE;
+    *skipped = 0;
+    tune_dir(dir, sizeof dir, c, job);
+    if (cell_options(&co, c->gammas[cell / c->na], c->alphas[cell % c->na], c->d, c->counts, ntr) == 0 &&
+        cell_apply(&t, &co, c->d) == 0)
+        status = exp_train(&t, c->d, c->tr, ntr, c->va, nva, NULL, 0, dir, skipped);
+    trainopt_free(&t);
+    free(co.weights);
+    return status;
+}
+
+/* dispatch_jobs.done (rank 0): reads a finished run's validation metric and
+ * prints its line. */
+static int tune_done(void *ctx, const struct dispatch_outcome *o)
+{
+    struct tune_jobs *c = ctx;
+    int cell = o->job / c->folds, gi = cell / c->na, ai = cell % c->na, f = o->job % c->folds;
+    char dir[4096], where[32] = "";
+    if (c->shared)
+        snprintf(where, sizeof where, ", rank %d", o->rank);
+    if (o->status != CLI_EXIT_OK) {
+        cli_error("tune: gamma %g, alpha %g, fold %d failed%s; %s", c->gammas[gi], c->alphas[ai], f, where,
+                  c->shared ? "the other runs go on" : "run the command again to continue");
+        return o->status;
+    }
+    struct exp_result r;
+    tune_dir(dir, sizeof dir, c, o->job);
+    if (exp_read_result(dir, c->rare, c->n_rare, &r) != 0)
+        return CLI_EXIT_DATA;
+    c->vals[gi][ai][f] = r.values[EXP_VAL][c->key];
+    if (!c->base->quiet) {
+        printf("[%d/%d] gamma %-4g alpha %-5g fold %d  %s %.4f%s  (%.1f s%s)\n", ++c->done, c->total, c->gammas[gi],
+               c->alphas[ai], f, exp_metric_label((enum exp_metric)c->key), c->vals[gi][ai][f],
+               o->skipped ? "  finished before, skipped" : "", o->seconds, where);
+        fflush(stdout);
+    }
+    return CLI_EXIT_OK;
+}
+
 int cmd_tune(int argc, char **argv)
 {
     struct trainopt base;
@@ -159,7 +246,7 @@ int cmd_tune(int argc, char **argv)
         cli_error("tune: %s is required (see 'focal tune --help')", base.out ? "--data PATH" : "--out DIR");
         goto out;
     }
-    if ((status = dataopt_load(&base.data, &d, base.quiet)) != CLI_EXIT_OK ||
+    if ((status = dataopt_load(&base.data, &d, base.quiet || cli_mpi_rank() != 0)) != CLI_EXIT_OK ||
         (status = dataopt_splits(&base.data, d, base.cfg.seed, &train, &n_train, &val, &n_val, &test, &n_test)) !=
             CLI_EXIT_OK)
         goto out;
@@ -193,7 +280,8 @@ int cmd_tune(int argc, char **argv)
                 goto out;
             }
         }
-    if ((status = exp_begin(base.out, &lock)) != CLI_EXIT_OK)
+    /* rank 0 holds the experiment; the other ranks train only the runs it gives them */
+    if (cli_mpi_rank() == 0 && (status = exp_begin(base.out, &lock)) != CLI_EXIT_OK)
         goto out;
     status = CLI_EXIT_DATA;
     int rare[3], n_rare = exp_rarest(d, train, n_train, rare);
@@ -207,56 +295,31 @@ int cmd_tune(int argc, char **argv)
         goto out;
     }
     const char *mlabel = exp_metric_label((enum exp_metric)key);
-    if (!base.quiet)
+    if (!base.quiet && cli_mpi_rank() == 0)
         printf("tune: %d gamma x %d alpha x %ld folds of the %d training samples; validation %s\n", ng, na, folds,
                n_train, mlabel);
 
-    /* the grid */
-    int total = ng * na * (int)folds + 1, done = 0, bg = -1, ba = -1;
+    /* the grid: gamma x alpha x folds, over the ranks of an MPI job (mpi_dispatch.h) */
+    static double vals[MAX_GRID][MAX_GRID][MAX_FOLDS];
+    struct tune_jobs tj = { .base = &base, .d = d, .train = train, .n_train = n_train, .fold = fold, .tr = tr,
+                            .va = va, .counts = counts, .gammas = gammas, .alphas = alphas, .na = na,
+                            .folds = (int)folds, .rare = rare, .n_rare = n_rare, .key = key,
+                            .total = ng * na * (int)folds + 1, .vals = vals, .shared = cli_mpi_size() > 1 };
+    struct dispatch_jobs jobs = { ng * na * (int)folds, &tj, tune_run, tune_done };
+    int failed = 0, bg = -1, ba = -1;
+    status = dispatch_run(&jobs, &failed);
+    if (cli_mpi_rank() != 0)
+        goto out;   /* rank 0 reports the runs, trains the best setting and writes the results */
+    if (status != CLI_EXIT_OK) {
+        if (tj.shared)
+            cli_error("tune: %d of %d runs failed (named above), the others finished; run the command again to "
+                      "redo only what is missing", failed, jobs.n);
+        goto out;
+    }
+    status = CLI_EXIT_DATA;
     for (int gi = 0; gi < ng; gi++)
         for (int ai = 0; ai < na; ai++) {
-            double vals[MAX_FOLDS];
-            for (int f = 0; f < folds; f++) {
-                int ntr = 0, nva = 0;
-                for (int k = 0; k < n_train; k++) {
-                    if (fold[k] == f)
-                        va[nva++] = train[k];
-                    else
-                        tr[ntr++] = train[k];
-                }
-                focal_dataset_class_counts(d, tr, ntr, counts);
-                struct cell_opts co;
-                struct trainopt t = exp_run_options(&base, base.cfg.seed);
-                char dir[4096];
-                int skipped;
-                snprintf(dir, sizeof dir, "%s/runs/g%g-a%g/fold%d", base.out, gammas[gi], alphas[ai], f);
-                double t0 = progress_now();
-                if (cell_options(&co, gammas[gi], alphas[ai], d, counts, ntr) != 0 || cell_apply(&t, &co, d) != 0) {
-                    free(co.weights);
-                    status = CLI_EXIT_USAGE;
-                    goto out;
-                }
-                status = exp_train(&t, d, tr, ntr, va, nva, NULL, 0, dir, &skipped);
-                trainopt_free(&t);
-                free(co.weights);
-                if (status != CLI_EXIT_OK) {
-                    cli_error("tune: gamma %g, alpha %g, fold %d failed; run the command again to continue",
-                              gammas[gi], alphas[ai], f);
-                    goto out;
-                }
-                struct exp_result r;
-                status = CLI_EXIT_DATA;
-                if (exp_read_result(dir, rare, n_rare, &r) != 0)
-                    goto out;
-                vals[f] = r.values[EXP_VAL][key];
-                if (!base.quiet) {
-                    printf("[%d/%d] gamma %-4g alpha %-5g fold %d  %s %.4f%s  (%.1f s)\n", ++done, total, gammas[gi],
-                           alphas[ai], f, mlabel, vals[f], skipped ? "  finished before, skipped" : "",
-                           progress_now() - t0);
-                    fflush(stdout);
-                }
-            }
-            focal_mean_std(&cell_mean[gi][ai], &cell_std[gi][ai], vals, (size_t)folds, 1);
+            focal_mean_std(&cell_mean[gi][ai], &cell_std[gi][ai], vals[gi][ai], (size_t)folds, 1);
             if (isfinite(cell_mean[gi][ai]) && (bg < 0 || cell_mean[gi][ai] > cell_mean[bg][ba])) {
                 bg = gi;
                 ba = ai;

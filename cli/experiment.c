@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -49,6 +50,9 @@ static const struct {
     { "prior", TRAINOPT_PRIOR }, { "gamma", LOSSOPT_GAMMA }, { "alpha", LOSSOPT_ALPHA }, { "beta", LOSSOPT_BETA },
     { "gamma-pos", LOSSOPT_GAMMA_POS }, { "gamma-neg", LOSSOPT_GAMMA_NEG }, { "margin", LOSSOPT_MARGIN },
     { "epsilon", LOSSOPT_EPSILON }, { "label-smoothing", LOSSOPT_LABEL_SMOOTHING },
+    { "reweight-from", TRAINOPT_REWEIGHT_FROM }, { "reweight-beta", TRAINOPT_REWEIGHT_BETA },
+    { "mixup", TRAINOPT_MIXUP }, { "weight-decay", TRAINOPT_WEIGHT_DECAY }, { "stage2", TRAINOPT_STAGE2 },
+    { "max-norm", TRAINOPT_MAX_NORM },
 };
 #define N_SPEC_KEYS (sizeof spec_keys / sizeof spec_keys[0])
 
@@ -65,7 +69,8 @@ int exp_apply_spec(struct trainopt *t, char *spec)
         }
         if (!colon || k == N_SPEC_KEYS || !colon[1]) {
             cli_error("method spec: '%s%s%s' is not KEY:VALUE with KEY one of loss, weights, sampler, prior, gamma, "
-                      "alpha, beta, gamma-pos, gamma-neg, margin, epsilon, label-smoothing", item,
+                      "alpha, beta, gamma-pos, gamma-neg, margin, epsilon, label-smoothing, reweight-from, "
+                      "reweight-beta, mixup, weight-decay, stage2, max-norm", item,
                       colon ? ":" : "", colon ? colon + 1 : "");
             return -1;
         }
@@ -98,8 +103,130 @@ int exp_mkdirs(const char *dir)
     return 0;
 }
 
+/* 1 when the spec has a second-stage key (stage2, max-norm) at item. */
+static int stage2_key(const char *item, size_t len)
+{
+    return (len > 7 && strncmp(item, "stage2:", 7) == 0) || (len > 9 && strncmp(item, "max-norm:", 9) == 0);
+}
+
+/* 1 when spec names a second stage. */
+int exp_two_stage(const char *spec)
+{
+    for (const char *p = spec; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len > 7 && strncmp(p, "stage2:", 7) == 0)
+            return 1;
+        p += len + (p[len] == ',');
+    }
+    return 0;
+}
+
+/* 1 when the stage-1 recipe of the two-stage spec a (its items but the
+ * second stage's) is the spec b, or b's stage-1 recipe when b is two-stage. */
+static int same_stage1(const char *a, const char *b)
+{
+    const char *p = a, *q = b;
+    for (;;) {
+        while (*p && stage2_key(p, strcspn(p, ",")))
+            p += strcspn(p, ",") + (p[strcspn(p, ",")] == ',');
+        while (*q && stage2_key(q, strcspn(q, ",")))
+            q += strcspn(q, ",") + (q[strcspn(q, ",")] == ',');
+        if (!*p || !*q)
+            return !*p && !*q;
+        size_t lp = strcspn(p, ","), lq = strcspn(q, ",");
+        if (lp != lq || strncmp(p, q, lp) != 0)
+            return 0;
+        p += lp + (p[lp] == ',');
+        q += lq + (q[lq] == ',');
+    }
+}
+
+int exp_stage1_dir(char *buf, size_t size, const char *out, int k, int seed, const char *const *names,
+                   const char *const *specs, int n, int quiet)
+{
+    if (!exp_two_stage(specs[k]))
+        return 0;
+    int j = 0;
+    while (j < n && (exp_two_stage(specs[j]) || !same_stage1(specs[k], specs[j])))
+        j++;
+    if (j < n) {
+        snprintf(buf, size, "%s/runs/%s/seed%d", out, names[j], seed);
+        if (!quiet && seed == 0)
+            printf("compare: %s's stage 1 is %s's run of each seed (the same recipe), trained once\n", names[k],
+                   names[j]);
+        return 1;
+    }
+    /* else the first two-stage method with this stage 1 keeps it */
+    for (j = 0; j < k && !(exp_two_stage(specs[j]) && same_stage1(specs[k], specs[j])); j++)
+        ;
+    snprintf(buf, size, "%s/runs/%s/stage1/seed%d", out, names[j], seed);
+    if (!quiet && seed == 0 && j < k)
+        printf("compare: %s's stage 1 is %s's (the same recipe), trained once\n", names[k], names[j]);
+    return 1;
+}
+
+static int train_one(struct trainopt *t, const struct focal_dataset *d, const int *train, int n_train,
+                     const int *val, int n_val, const int *test, int n_test, const char *dir, int *skipped);
+
+/* Waits while another process (another rank of an MPI job) holds the lock of
+ * run folder dir: a stage 1 that is another method's run, or the shared
+ * stage 1 of another two-stage method, being trained there. */
+static int wait_for_folder(const char *dir)
+{
+    if (exp_mkdirs(dir) != 0)
+        return CLI_EXIT_DATA;
+    for (;;) {
+        struct focal_dir_lock l = { -1, NULL };
+        focal_status st = focal_dir_lock(&l, dir);
+        if (st == FOCAL_OK) {
+            focal_dir_unlock(&l);
+            return CLI_EXIT_OK;
+        }
+        if (st != FOCAL_ERR_BUSY) {
+            cli_error("%s", focal_last_error());
+            return CLI_EXIT_DATA;
+        }
+        nanosleep(&(struct timespec){ 0, 200 * 1000 * 1000 }, NULL);
+    }
+}
+
+/* A two-stage method: its stage 1 (t without the second stage) into
+ * t->stage1_dir, then the second stage from it into dir. */
+static int train_two_stages(struct trainopt *t, const struct focal_dataset *d, const int *train, int n_train,
+                            const int *val, int n_val, const int *test, int n_test, const char *dir, int *skipped)
+{
+    struct trainopt s1 = *t;
+    int skip1, skip2;
+    if (wait_for_folder(t->stage1_dir) != CLI_EXIT_OK)
+        return CLI_EXIT_DATA;
+    s1.model_text = NULL;
+    s1.class_weights = NULL;
+    s1.cfg.stage2 = FOCAL_STAGE2_NONE;
+    s1.cfg.stage2_from = NULL;
+    int status = train_one(&s1, d, train, n_train, val, n_val, test, n_test, t->stage1_dir, &skip1);
+    trainopt_free(&s1);
+    if (status != CLI_EXIT_OK)
+        return status;
+    t->cfg.stage2_from = t->stage1_dir;
+    if (t->cfg.stage2 == FOCAL_STAGE2_TAU_NORM)
+        t->cfg.epochs = 1; /* the tau search */
+    status = train_one(t, d, train, n_train, val, n_val, test, n_test, dir, &skip2);
+    *skipped = skip1 && skip2;
+    return status;
+}
+
 int exp_train(struct trainopt *t, const struct focal_dataset *d, const int *train, int n_train, const int *val,
               int n_val, const int *test, int n_test, const char *dir, int *skipped)
+{
+    *skipped = 0;
+    /* a second stage of a given run (--stage2 --from for every run) is one run */
+    if (t->cfg.stage2 == FOCAL_STAGE2_NONE || !t->stage1_dir)
+        return train_one(t, d, train, n_train, val, n_val, test, n_test, dir, skipped);
+    return train_two_stages(t, d, train, n_train, val, n_val, test, n_test, dir, skipped);
+}
+
+static int train_one(struct trainopt *t, const struct focal_dataset *d, const int *train, int n_train,
+                     const int *val, int n_val, const int *test, int n_test, const char *dir, int *skipped)
 {
     *skipped = 0;
     if (exp_mkdirs(dir) != 0)
@@ -156,19 +283,29 @@ static void read_split(const struct focal_split_summary *m, const int *rare, int
     v[EXP_RARE_AP] = cnt ? sum / cnt : NAN;
 }
 
-/* The training seconds of a run: the sum over its history's epochs; NaN
- * when the history cannot be read. */
+/* The training seconds of a run: the sum over its history's epochs, and
+ * for a second stage those of its stage 1 (run.json's stage2.from) too: a
+ * two-stage method's whole budget. NaN when a history cannot be read. */
 static double run_seconds(const char *dir)
 {
     struct focal_epoch_record *rows;
     int n;
     double total = 0;
+    char path[4096];
+    cJSON *o = NULL;
     if (focal_run_read_history(dir, &rows, &n) != FOCAL_OK)
         return NAN;
     for (int e = 0; e < n; e++)
         if (isfinite(rows[e].seconds))
             total += rows[e].seconds;
     free(rows);
+    snprintf(path, sizeof path, "%s/run.json", dir);
+    if (focal_read_json(path, &o) != FOCAL_OK)
+        return NAN;
+    const cJSON *from = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "stage2"), "from");
+    if (cJSON_IsString(from))
+        total += run_seconds(from->valuestring);
+    cJSON_Delete(o);
     return total;
 }
 

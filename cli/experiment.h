@@ -26,17 +26,33 @@ struct exp_result {
 
 /* Applies a method spec "key:value,key:value" (keys: loss, gamma, alpha,
  * beta, gamma-pos, gamma-neg, margin, epsilon, label-smoothing, weights,
- * sampler, prior) to t as if given on the command line. The spec text must
- * outlive t. Returns 0, or -1 after printing an error naming the key. */
+ * sampler, prior, weight-decay, stage2, max-norm) to t as if given on the
+ * command line. The spec text must outlive t. Returns 0, or -1 after
+ * printing an error naming the key. */
 int exp_apply_spec(struct trainopt *t, char *spec);
+
+/* Where the stage 1 of method k's seed `seed` trains, when its spec
+ * (specs[k]) names a second stage (stage2:...): the run folder of a
+ * one-stage method among names/specs[0..n) whose spec is that stage 1's
+ * recipe (k's items but stage2 and max-norm), OUT/runs/<name>/seed<seed>;
+ * else the stage-1 folder of the first two-stage method with that recipe,
+ * OUT/runs/<name>/stage1/seed<seed>. Into buf; unless quiet, says so for
+ * seed 0 when it is another method's. Returns 1, or 0 (buf untouched) for a
+ * one-stage method. */
+/* Whether a method spec has a second stage (stage2:...). */
+int exp_two_stage(const char *spec);
+int exp_stage1_dir(char *buf, size_t size, const char *out, int k, int seed, const char *const *names,
+                   const char *const *specs, int n, int quiet);
 
 /* Trains `t` into run folder dir (created with its parents) unless dir
  * holds a finished run with the same settings — configuration, epochs and
  * data fingerprint, as recorded in its run.json; a run with the same
  * settings that did not finish is resumed, one with other settings is
  * removed and run again (saying what changed). The run folder is locked
- * while it trains. *skipped = 1 when nothing had to be done. Returns an exit
- * status. */
+ * while it trains. *skipped = 1 when nothing had to be done. A second stage
+ * (t->cfg.stage2) with t->stage1_dir first trains its stage 1 so into that
+ * folder, then itself from it (without, it is a run from t->cfg.stage2_from).
+ * Returns an exit status. */
 int exp_train(struct trainopt *t, const struct focal_dataset *d, const int *train, int n_train, const int *val,
               int n_val, const int *test, int n_test, const char *dir, int *skipped);
 

@@ -11,7 +11,9 @@
 
 static int g_rank = 0;
 static int g_size = 1;
+#if FOCAL_HAVE_MPI
 static int g_started = 0;
+#endif
 
 /* The number of processes the launcher says it started, 0 when not launched
  * by one. Open MPI's mpirun, PMIx (srun --mpi=pmix, prte) and PMI/PMI2

@@ -29,9 +29,20 @@ double progress_elapsed(const struct progress *p)
     return progress_now() - p->t0;
 }
 
+static void (*g_tick)(void *ctx);
+static void *g_tick_ctx;
+
+void progress_set_tick(void (*fn)(void *ctx), void *ctx)
+{
+    g_tick = fn;
+    g_tick_ctx = ctx;
+}
+
 void progress_update(struct progress *p, const char *label, long done, long total, const char *unit,
                      const char *extra)
 {
+    if (g_tick)
+        g_tick(g_tick_ctx);
     if (p->quiet || !p->tty || total <= 0)
         return;
     double now = progress_now();

@@ -19,6 +19,12 @@ void progress_start(struct progress *p, int quiet);
 void progress_update(struct progress *p, const char *label, long done, long total, const char *unit,
                      const char *extra);
 
+/* Work to do at every progress_update, quiet or not, on the thread that calls
+ * it (a training's main thread, between batches): fn(ctx); fn NULL for none.
+ * An MPI rank that hands out work answers requests from here while it trains
+ * (mpi_dispatch.c). */
+void progress_set_tick(void (*fn)(void *ctx), void *ctx);
+
 /* Clears the bar so that the next line starts clean. */
 void progress_clear(struct progress *p);
 

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "focal.h"
 #include "args.h"
 #include "progress.h"
@@ -163,6 +165,7 @@ int trainopt_take(struct trainopt *t, int id, const char *v)
         if (cli_parse_long("--epochs", v, 1, 100000, &k))
             return -1;
         c->epochs = (int)k;
+        t->epochs_given = 1;
         return 1;
     case TRAINOPT_BATCH:
         if (cli_parse_long("--batch", v, 2, 65536, &k))
@@ -218,14 +221,46 @@ int trainopt_take(struct trainopt *t, int id, const char *v)
         focal_set_memory_limit(bytes); /* for every network this process builds */
         return 1;
     }
-    case TRAINOPT_REWEIGHT_FROM:
+    case TRAINOPT_REWEIGHT_FROM: {
+        /* E, or P% of the epochs: resolved by trainopt_run once --epochs is known */
+        const size_t len = strlen(v);
+        t->reweight_percent = 0;
+        if (len > 1 && v[len - 1] == '%') {
+            char *end;
+            const double p = strtod(v, &end);
+            if (end != v + len - 1 || !(p > 0 && p < 100)) {
+                cli_error("--reweight-from: '%s' is not valid; expected an epoch E (an integer from 1) or a share P%% "
+                          "of the epochs with P in (0, 100), e.g. 80%%", v);
+                return -1;
+            }
+            t->reweight_percent = p;
+            return 1;
+        }
         if (cli_parse_long("--reweight-from", v, 1, 100000, &k))
             return -1;
         c->reweight_from = (int)k;
         return 1;
+    }
+    case TRAINOPT_MIXUP:
+        return cli_parse_double_in("--mixup", v, 0.0, 0, 1e6, 0, "an alpha from 0 (off) to 1e6", &c->mixup) ? -1 : 1;
     case TRAINOPT_REWEIGHT_BETA:
         return cli_parse_double_in("--reweight-beta", v, 0.0, 0, 1.0, 1, "a number in [0, 1)", &c->reweight_beta)
                    ? -1 : 1;
+    case TRAINOPT_STAGE2:
+        if (focal_stage2_parse(v, &c->stage2) != FOCAL_OK || c->stage2 == FOCAL_STAGE2_NONE) {
+            cli_error("--stage2: '%s'; expected crt, tau-norm or wb", v);
+            return -1;
+        }
+        return 1;
+    case TRAINOPT_FROM:
+        if (!*v) {
+            cli_error("--from: the folder name is empty; expected the finished stage-1 run folder");
+            return -1;
+        }
+        c->stage2_from = v;
+        return 1;
+    case TRAINOPT_MAX_NORM:
+        return cli_parse_double_in("--max-norm", v, 0.0, 1, HUGE_VAL, 0, "a radius > 0", &c->max_norm) ? -1 : 1;
     case TRAINOPT_EMA:
         return cli_parse_double_in("--ema", v, 0.0, 0, 1.0, 1, "a decay in [0, 1) (0: off)", &c->ema_decay) ? -1 : 1;
     case TRAINOPT_PATIENCE:
@@ -285,8 +320,55 @@ int trainopt_parse(struct trainopt *t, int argc, char **argv, const char *cmd)
     return CLI_EXIT_OK;
 }
 
+/* What a second stage's scheme means unless the options say otherwise: cRT
+ * samples class-balanced (Kang et al.); WB's second stage weighs the loss
+ * class-balanced (effective number, beta 0.9999, as Alshammari et al.'s
+ * code). Returns 0, or -1 after printing an error. */
+static int stage2_defaults(struct trainopt *t, const char *ctx)
+{
+    struct focal_run_config *c = &t->cfg;
+    if (c->stage2 == FOCAL_STAGE2_NONE) {
+        if (c->stage2_from) {
+            cli_error("%s%s--from names the stage-1 run of a second stage; give --stage2 crt, tau-norm or wb",
+                      ctx ? ctx : "", ctx ? ": " : "");
+            return -1;
+        }
+        return 0;
+    }
+    if (c->stage2 == FOCAL_STAGE2_CRT && !t->sampler_name)
+        c->sampler = FOCAL_SAMPLER_CLASS_BALANCED;
+    if (c->stage2 == FOCAL_STAGE2_WB && !t->weights)
+        t->weights = "effective:0.9999";
+    if (c->stage2 == FOCAL_STAGE2_TAU_NORM && !t->epochs_given)
+        c->epochs = 1;
+    return 0;
+}
+
+int trainopt_stage2_data(struct trainopt *t)
+{
+    if (t->cfg.stage2 == FOCAL_STAGE2_NONE || !t->cfg.stage2_from)
+        return CLI_EXIT_OK;
+    char path[4096];
+    struct cJSON *o;
+    snprintf(path, sizeof path, "%s/run.json", t->cfg.stage2_from);
+    if (focal_read_json(path, &o) != FOCAL_OK) {
+        cli_error("--from: %s", focal_last_error());
+        return CLI_EXIT_DATA;
+    }
+    const cJSON *in = cJSON_GetObjectItemCaseSensitive(o, "input");
+    if (cJSON_GetArraySize(in) == 3 && cJSON_IsNumber(cJSON_GetArrayItem(in, 1)) &&
+        cJSON_IsNumber(cJSON_GetArrayItem(in, 2))) {
+        t->data.default_height = cJSON_GetArrayItem(in, 1)->valueint;
+        t->data.default_width = cJSON_GetArrayItem(in, 2)->valueint;
+    }
+    cJSON_Delete(o);
+    return CLI_EXIT_OK;
+}
+
 int trainopt_resolve_loss(struct trainopt *t, enum focal_task task, const char *ctx, int warn)
 {
+    if (stage2_defaults(t, ctx) != 0)
+        return CLI_EXIT_USAGE;
     enum focal_loss_kind kind;
     if (focal_loss_kind_for_task(t->loss_name, task, &kind) != FOCAL_OK) {
         cli_error("%s%s--loss: %s", ctx ? ctx : "", ctx ? ": " : "", focal_last_error());
@@ -449,6 +531,34 @@ static int resolve_model(struct trainopt *t, const struct focal_dataset *d)
     return 0;
 }
 
+/* LDAM needs a normalised last layer (Cao et al. 2019): a preset's `dense
+ * classes` becomes `dense-norm classes` (said in one line, recorded in
+ * run.json); a description file without it is refused. */
+static int ldam_head(struct trainopt *t)
+{
+    const char *name = t->cfg.model_name;
+    char *text;
+    int changed;
+    if (focal_model_normalise_head(t->model_text, name, &text, &changed) != FOCAL_OK) {
+        cli_error("--loss ldam: %s", focal_last_error());
+        return -1;
+    }
+    if (changed && !focal_model_preset(name)) {
+        cli_error("--model %s: --loss ldam needs LDAM's normalised classifier as the last layer: write "
+                  "`dense-norm classes` in place of `dense classes` (on a plain dense layer LDAM's scaled margins "
+                  "diverge)", name);
+        free(text);
+        return -1;
+    }
+    free(t->model_text);
+    t->model_text = text;
+    t->cfg.model_desc = text;
+    t->cfg.head_normalised = changed;
+    if (changed && !t->quiet && !t->brief)
+        printf("model %s: its last layer becomes dense-norm (normalised, cosine) for ldam\n", name);
+    return 0;
+}
+
 /* Progress output of one run. */
 struct run_view {
     struct progress p;          /* the bar of the current epoch */
@@ -514,8 +624,13 @@ static void on_epoch(void *ctx, const struct focal_epoch_record *r)
     v->batch_done = 0;
     if (v->t->quiet || v->t->brief)
         return;
-    printf("epoch %3d  train loss %.5f  val loss %.5f  val %s %.4f%s  %.1f s\n", r->epoch, r->train_loss,
-           r->val_loss, v->metric, r->select_value, r->improved ? " *" : "", r->seconds);
+    /* a tau-norm second stage trains nothing: its epoch is the search for tau */
+    if (isnan(r->train_loss) && v->t->cfg.stage2 == FOCAL_STAGE2_TAU_NORM)
+        printf("epoch %3d  tau search        ", r->epoch);
+    else
+        printf("epoch %3d  train loss %.5f", r->epoch, r->train_loss);
+    printf("  val loss %.5f  val %s %.4f%s  %.1f s\n", r->val_loss, v->metric, r->select_value,
+           r->improved ? " *" : "", r->seconds);
     fflush(stdout);
 }
 
@@ -604,14 +719,24 @@ int trainopt_run(struct trainopt *t, const struct focal_dataset *d, const int *t
     int status = trainopt_resolve_loss(t, d->task, NULL, 1);
     if (status != CLI_EXIT_OK)
         return status;
+    if (t->cfg.stage2 != FOCAL_STAGE2_NONE && !t->cfg.stage2_from) {
+        cli_error("--stage2 %s needs --from RUNDIR: the finished run whose features it keeps",
+                  focal_stage2_name(t->cfg.stage2));
+        return CLI_EXIT_USAGE;
+    }
     if (t->weights && resolve_weights(t, d, train, n_train) != 0)
         return CLI_EXIT_USAGE;
     if (check_classes(d, train, n_train) != 0)
         return CLI_EXIT_DATA;
-    if (resolve_model(t, d) != 0)
+    if (t->cfg.stage2 == FOCAL_STAGE2_NONE && resolve_model(t, d) != 0)
+        return CLI_EXIT_USAGE; /* a second stage's network is its stage 1's */
+    if (t->cfg.stage2 == FOCAL_STAGE2_NONE && t->cfg.loss.kind == FOCAL_LOSS_LDAM && ldam_head(t) != 0)
         return CLI_EXIT_USAGE;
     t->cfg.fundus_crop = t->data.img.fundus_crop;
     t->cfg.data = t->data.path;
+    /* --reweight-from P%: plain training for the first floor(P% of the epochs) */
+    if (t->reweight_percent > 0)
+        t->cfg.reweight_from = (int)floor(t->reweight_percent * t->cfg.epochs / 100.0 + 1e-9) + 1;
     focal_set_threads((int)t->threads);
 
     if (t->resume && t->overwrite) {
@@ -629,7 +754,10 @@ int trainopt_run(struct trainopt *t, const struct focal_dataset *d, const int *t
     view.metric = focal_select_name(focal_select_resolve(t->cfg.select, d->task));
     if (!t->quiet && !t->brief) {
         print_counts(t, d, train, n_train, n_val, n_test);
-        printf("model %s, loss %s, %d epochs of batch %d, %s lr %g, seed %llu, %d threads\n", t->cfg.model_name,
+        if (t->cfg.stage2 != FOCAL_STAGE2_NONE)
+            printf("stage 2 %s of %s: ", focal_stage2_name(t->cfg.stage2), t->cfg.stage2_from);
+        printf("model %s, loss %s, %d epochs of batch %d, %s lr %g, seed %llu, %d threads\n",
+               t->cfg.model_name ? t->cfg.model_name : "of stage 1",
                focal_loss_kind_name(t->cfg.loss.kind), t->cfg.epochs, t->cfg.batch,
                focal_optim_kind_name(t->cfg.optim.kind),
                t->cfg.optim.lr, (unsigned long long)t->cfg.seed, focal_get_threads());
@@ -677,6 +805,9 @@ void trainopt_help(FILE *fp)
 "  --model M            a preset (keras-cnn, resnet-mini, mlp) or a network\n"
 "                       description file (see the README); default mlp for\n"
 "                       tables, resnet-mini up to 128 px, keras-cnn above.\n"
+"                       With --loss ldam a preset's last layer becomes\n"
+"                       dense-norm (LDAM's normalised classifier); a file\n"
+"                       must end in `dense-norm classes` then.\n"
 "  --loss NAME          ce, focal or poly1 (the family the task needs: sigmoid\n"
 "                       for binary and multi-label, softmax for multi-class), or\n"
 "                       bce, sigmoid-focal, focal-star, asl, sigmoid-poly1,\n"
@@ -697,10 +828,31 @@ void trainopt_help(FILE *fp)
 "  --schedule S         constant (default), cosine (over the whole run) or\n"
 "                       step:STEPS,GAMMA.   --warmup N   linear warm-up steps.\n"
 "  --clip-norm C        clip the gradient's L2 norm to C.\n"
-"  --reweight-from E    deferred re-weighting (DRW): plain training until epoch\n"
-"                       E, then class-balanced weights (effective number,\n"
-"                       --reweight-beta, default 0.9999) from E on; multi-class\n"
-"                       and multi-label data.\n"
+"  --reweight-from E    deferred re-weighting (DRW, Cao et al. 2019): plain\n"
+"                       training until epoch E, then class-balanced weights\n"
+"                       (effective number, --reweight-beta, default 0.9999)\n"
+"                       from E on; multi-class and multi-label data. P% (e.g.\n"
+"                       80%): plain for the first P% of the epochs (rounded\n"
+"                       down), as the paper's 160 of 200.\n"
+"  --mixup ALPHA        mixup (Zhang et al. 2018): each training batch is mixed\n"
+"                       with a shuffled copy of itself, x = l*x_i + (1-l)*x_j\n"
+"                       with l ~ Beta(ALPHA, ALPHA) per batch, and the loss is\n"
+"                       l*L(y_i) + (1-l)*L(y_j); any loss and task; validation\n"
+"                       and test are not mixed. 0 (default): off; 0.2 to 0.4\n"
+"                       are usual.\n"
+"  --stage2 S           a second stage of the finished run --from RUNDIR (same\n"
+"                       data and splits): its features frozen, only the last\n"
+"                       layer changes. crt: classifier re-training (Kang et al.\n"
+"                       2020): re-initialised, trained with --sampler\n"
+"                       class-balanced unless given; tau-norm: tau-normalised\n"
+"                       classifier (Kang et al. 2020), rows w/|w|^tau, tau from\n"
+"                       0, 0.1, ..., 2 chosen on validation by --select; no\n"
+"                       training, one epoch; wb: weight balancing's second stage\n"
+"                       (Alshammari et al. 2022): stage 1's classifier trained\n"
+"                       with class weights effective:0.9999 unless given, and\n"
+"                       per-class MaxNorm (--max-norm) after every step.\n"
+"  --from RUNDIR        the stage-1 run of --stage2 (a finished run).\n"
+"  --max-norm R         wb: the radius of each class's weight row (default 0.1).\n"
 "  --ema D              validate, select and keep an exponential moving average\n"
 "                       of the weights, updated after every step with rate\n"
 "                       min(D, (1+t)/(10+t)) at step t (0: off).\n"

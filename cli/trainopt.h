@@ -16,7 +16,8 @@ enum trainopt_id {
     TRAINOPT_MOMENTUM, TRAINOPT_NESTEROV, TRAINOPT_WEIGHT_DECAY, TRAINOPT_SCHEDULE, TRAINOPT_WARMUP,
     TRAINOPT_CLIP_NORM, TRAINOPT_SEED, TRAINOPT_THREADS, TRAINOPT_PATIENCE, TRAINOPT_SELECT, TRAINOPT_AUGMENT,
     TRAINOPT_OUT, TRAINOPT_RESUME, TRAINOPT_QUIET, TRAINOPT_HELP, TRAINOPT_STEPS_CSV, TRAINOPT_OVERWRITE,
-    TRAINOPT_MAX_MEMORY, TRAINOPT_REWEIGHT_FROM, TRAINOPT_REWEIGHT_BETA, TRAINOPT_EMA, TRAINOPT_END
+    TRAINOPT_MAX_MEMORY, TRAINOPT_REWEIGHT_FROM, TRAINOPT_REWEIGHT_BETA, TRAINOPT_EMA, TRAINOPT_MIXUP, TRAINOPT_STAGE2,
+    TRAINOPT_FROM, TRAINOPT_MAX_NORM, TRAINOPT_END
 };
 
 #define TRAINOPT_CLI_OPTS                                                                               \
@@ -33,7 +34,9 @@ enum trainopt_id {
     { "--resume", 0, TRAINOPT_RESUME }, { "--quiet", 0, TRAINOPT_QUIET }, { "--help", 0, TRAINOPT_HELP },  \
     { "--steps-csv", 1, TRAINOPT_STEPS_CSV }, { "--overwrite", 0, TRAINOPT_OVERWRITE },              \
     { "--max-memory", 1, TRAINOPT_MAX_MEMORY }, { "--reweight-from", 1, TRAINOPT_REWEIGHT_FROM },     \
-    { "--reweight-beta", 1, TRAINOPT_REWEIGHT_BETA }, { "--ema", 1, TRAINOPT_EMA }
+    { "--reweight-beta", 1, TRAINOPT_REWEIGHT_BETA }, { "--ema", 1, TRAINOPT_EMA },                  \
+    { "--mixup", 1, TRAINOPT_MIXUP }, { "--stage2", 1, TRAINOPT_STAGE2 }, { "--from", 1, TRAINOPT_FROM },           \
+    { "--max-norm", 1, TRAINOPT_MAX_NORM }
 
 struct trainopt {
     struct dataopt data;
@@ -45,12 +48,14 @@ struct trainopt {
     const char *out;
     const char *steps_csv;      /* --steps-csv: every optimiser step's rate and loss, or NULL */
     const char *sampler_name;
-    int optimizer_given, lr_given, weight_decay_given;
+    int optimizer_given, lr_given, weight_decay_given, epochs_given;
     int resume, quiet;
     int overwrite;               /* --overwrite: replace the run RUNDIR holds */
     int experiment;              /* a run of compare/tune: kept if its settings match, else redone */
     int brief;                   /* only the progress bar (experiments print their own lines) */
+    const char *stage1_dir;      /* experiments, a second stage (--stage2): where its stage 1 trains */
     long threads;
+    double reweight_percent;     /* --reweight-from P%: P, or 0 for an epoch given as such */
     /* filled by trainopt_run */
     char *model_text;
     double *class_weights;
@@ -92,6 +97,12 @@ int trainopt_run(struct trainopt *t, const struct focal_dataset *d, const int *t
                  int n_val, const int *test, int n_test, const char *dir);
 
 void trainopt_free(struct trainopt *t);
+
+/* A second stage (--stage2, --from): sets the image size the data is read at
+ * to the stage-1 run's input (its run.json), for data whose images are of
+ * several sizes and no --size. Returns an exit status after printing any
+ * error. Does nothing for an ordinary run. */
+int trainopt_stage2_data(struct trainopt *t);
 
 /* Writes the help lines of the training options. */
 void trainopt_help(FILE *fp);

@@ -443,6 +443,57 @@ static int emit_block(struct ex *x, const char *p, int stride)
     return emit_simple(x, "Relu", ex_printf(x, "%s.relu2", p), 1, r2);
 }
 
+/* The rows of the 2-D tensor `in` divided by their L2 norms clamped below at
+ * 1e-12 (PyTorch's F.normalize, as focal's dense-norm computes it); names
+ * start with p. Returns the result's name, or NULL with the message set. */
+static const char *emit_l2_normalise(struct ex *x, const char *p, const char *in)
+{
+    static const float eps = 1e-12f;
+    const char *nin[1] = {in};
+    Onnx__NodeProto *nd = node(x, "ReduceL2", ex_printf(x, "%s.norm", p), 1, nin);
+    attr_ints(x, nd, "axes", 1, 1);
+    attr_int(x, nd, "keepdims", 1);
+    const int64_t none[1] = {0};
+    const char *e = init_floats(x, ex_printf(x, "%s.eps", p), &eps, 1, 0, none);
+    if (!nd || !e ||
+        emit_simple(x, "Max", ex_printf(x, "%s.clamped", p), 2, (const char *const[]){nd->output[0], e}) ||
+        emit_simple(x, "Div", ex_printf(x, "%s.normalised", p), 2, (const char *const[]){in, x->cur})) {
+        fail(x, "out of memory");
+        return NULL;
+    }
+    return x->cur;
+}
+
+/* dense (Gemm with its bias, if any) or, with norm, dense-norm: the cosine
+ * similarities of the normalised input rows with the normalised weight rows
+ * ("<i>.weight", stored as trained), no bias. */
+static int emit_dense(struct ex *x, const char *p, const char *out, int line, int norm)
+{
+    struct focal_tensor_info w, b;
+    const int wshape[2] = {0, x->c};
+    const char *wn = weight(x, p, "weight", 2, wshape, 0, &w);
+    if (!wn)
+        return -1;
+    if (x->rank != 2)
+        return fail(x, "network line %d: %s after a %dx%dx%d image", line, norm ? "dense-norm" : "dense", x->c,
+                    x->h, x->w);
+    const int bshape[1] = {w.shape[0]};
+    const char *bn = norm ? NULL : weight(x, p, "bias", 1, bshape, 1, &b);
+    if (!bn && !norm && x->err[0])
+        return -1;
+    const char *gin[3] = {x->cur, wn, bn};
+    if (norm && (!(gin[0] = emit_l2_normalise(x, ex_printf(x, "%s.input", p), x->cur)) ||
+                 !(gin[1] = emit_l2_normalise(x, ex_printf(x, "%s.weight", p), wn))))
+        return -1;
+    Onnx__NodeProto *nd = node(x, "Gemm", out, bn ? 3 : 2, gin);
+    attr_int(x, nd, "transB", 1);
+    if (!nd)
+        return fail(x, "out of memory");
+    x->cur = out;
+    x->c = w.shape[0];
+    return 0;
+}
+
 /* Layer i of the network, of the given kind, from its description line. */
 static int emit_layer(struct ex *x, int i, const char *kind, int line)
 {
@@ -518,27 +569,8 @@ static int emit_layer(struct ex *x, int i, const char *kind, int line)
         x->rank = 2;
         return 0;
     }
-    if (strcmp(kind, "dense") == 0) {
-        struct focal_tensor_info w, b;
-        const int wshape[2] = {0, x->c};
-        const char *wn = weight(x, p, "weight", 2, wshape, 0, &w);
-        if (!wn)
-            return -1;
-        if (x->rank != 2)
-            return fail(x, "network line %d: dense after a %dx%dx%d image", line, x->c, x->h, x->w);
-        const int bshape[1] = {w.shape[0]};
-        const char *bn = weight(x, p, "bias", 1, bshape, 1, &b);
-        if (!bn && x->err[0])
-            return -1;
-        const char *gin[3] = {x->cur, wn, bn};
-        Onnx__NodeProto *nd = node(x, "Gemm", out, bn ? 3 : 2, gin);
-        attr_int(x, nd, "transB", 1);
-        if (!nd)
-            return fail(x, "out of memory");
-        x->cur = out;
-        x->c = w.shape[0];
-        return 0;
-    }
+    if (strcmp(kind, "dense") == 0 || strcmp(kind, "dense-norm") == 0)
+        return emit_dense(x, p, out, line, kind[5] == '-');
     if (strcmp(kind, "block") == 0)
         return need_4d(x, p) ? -1 : emit_block(x, p, word_int(tok, n, "stride", 1));
     return fail(x, "network line %d: the exporter does not know layer '%s'", line, kind);

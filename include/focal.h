@@ -45,7 +45,8 @@
  *   focal/train.h  the training step (also one rank's of a data-parallel
  *                  step); training runs, also data-parallel over ranks,
  *                  loading, predicting and evaluating a finished run (with
- *                  test-time flips), ensembles of runs
+ *                  test-time flips), ensembles of runs, a second stage
+ *                  retraining a run's classifier
  * A program that uses only the losses includes "focal/loss.h" and needs
  * none of the image, BLAS or oneDNN libraries (see the README's "Installed
  * targets").

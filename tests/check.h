@@ -46,6 +46,25 @@ static inline const char *check_source_dir(const char *name)
     return NULL;
 }
 
+/* Opens tests/fixtures/<file> of the source tree for reading; NULL, after
+ * saying why (and failing a check when the file cannot be opened), when
+ * FOCAL_SOURCE_DIR is missing or the file cannot be read. */
+static inline FILE *check_open_fixture(const char *name, const char *file)
+{
+    const char *src = check_source_dir(name);
+    if (!src)
+        return NULL;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tests/fixtures/%s", src, file);
+    FILE *f = fopen(path, "r");
+    check_count++;
+    if (!f) {
+        check_failed++;
+        fprintf(stderr, "%s: cannot open %s\n", name, path);
+    }
+    return f;
+}
+
 /* Prints the tally and returns the exit status for main. */
 static inline int check_done(const char *name)
 {

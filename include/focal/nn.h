@@ -30,10 +30,14 @@ extern "C" {
  *   dropout P
  *   flatten
  *   dense N [bias=0|1]                          N may be the word `classes`
+ *   dense-norm N                                normalised (cosine) dense layer, no bias:
+ *                                               out_j = (x/‖x‖)·(w_j/‖w_j‖), each norm
+ *                                               clamped below at 1e-12 (LDAM's classifier,
+ *                                               Cao et al. 2019)
  *   block OC [stride=S]                         ResNet basic block: conv3-BN-ReLU-conv3-BN
  *                                               + shortcut (1×1 conv + BN when the shape
  *                                               changes), add, ReLU
- * The last layer must be `dense classes` (the logits). Limits: OC from 1 to
+ * The last layer must be `dense classes` or `dense-norm classes` (the logits). Limits: OC from 1 to
  * 65536, K, S and P up to 1024 (block: S up to 16), N up to 16777216; every
  * layer's output, a convolution's fan-in (C·K·K) and its im2col matrix
  * (C·K·K × OH·OW) at most 2147483647 values per sample. */
@@ -47,6 +51,14 @@ enum focal_head {
 /* Preset descriptions: "keras-cnn", "resnet-mini", "mlp". Returns the text, or
  * NULL for an unknown name. Owned by the library. */
 const char *focal_model_preset(const char *name);
+
+/* LDAM's classifier for a description: *out receives a malloc'd copy of desc
+ * (the caller frees it) whose last layer line, when it is `dense N
+ * [bias=...]`, is replaced by `dense-norm N` (*changed = 1); a last layer
+ * that is dense-norm already is kept (*changed = 0). FOCAL_ERR_FORMAT (*out
+ * NULL) when the last layer is neither, naming origin and the line;
+ * FOCAL_ERR_NOMEM. */
+focal_status focal_model_normalise_head(const char *desc, const char *origin, char **out, int *changed);
 
 /* Builds a network from a description (`origin` names it in error messages,
  * e.g. a file name; NULL for "network") for inputs of in_c × in_h × in_w and

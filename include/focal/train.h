@@ -59,7 +59,8 @@ focal_status focal_train_step_dp(struct focal_model *m, struct focal_optim *o, c
  *   history.csv              one row per epoch: train loss, validation loss and
  *                            metrics, learning rate, seconds
  *   run.json                 task, class names, thresholds, image options, the
- *                            configuration and the best epoch
+ *                            configuration and the best epoch (a second stage:
+ *                            "stage2", its stage-1 run, scheme and findings)
  *   metrics.json             {"val": {...}, "test": {...}} (test only when the
  *                            run has test samples), each as focal metrics --json
  *   scores.csv               split,id, each output's probability, then its 0/1
@@ -87,6 +88,33 @@ focal_status focal_select_parse(const char *name, enum focal_select *s);
  * and AUC otherwise; any other value is returned as it is. */
 enum focal_select focal_select_resolve(enum focal_select s, enum focal_task task);
 
+/* Decoupled training's second stage (Kang et al. 2020, "Decoupling
+ * Representation and Classifier for Long-Tailed Recognition"; Alshammari et
+ * al. 2022, "Long-Tailed Recognition via Weight Balancing"): a run that starts
+ * from the best checkpoint of a finished run (stage 1) on the same data and
+ * splits, keeps every layer but the last `dense classes` (the features)
+ * exactly as stage 1 left them — evaluated in evaluation mode (batch-norm
+ * running statistics, no dropout), no gradient computed for them — and
+ * changes only the classifier. */
+enum focal_stage2 {
+    FOCAL_STAGE2_NONE,       /* an ordinary run */
+    FOCAL_STAGE2_CRT,        /* classifier re-training (cRT, Kang et al.): the classifier is
+                                re-initialised (seed, prior) and trained alone with the run's loss,
+                                optimiser and sampler (focal train defaults to class-balanced) */
+    FOCAL_STAGE2_TAU_NORM,   /* τ-normalisation (Kang et al.), no training: each class's weight row
+                                becomes w_c/‖w_c‖^τ (the bias stays), τ chosen on validation by the
+                                selection metric from 0, 0.1, ..., 2 (the smallest τ on ties; τ 0
+                                is stage 1's classifier); one epoch, the search */
+    FOCAL_STAGE2_WB,         /* weight balancing's second stage (Alshammari et al.): stage 1's
+                                classifier trained further alone with the run's loss, optimiser and
+                                weight decay, each class's weight row projected onto the ball of
+                                radius max_norm after every step (per-class MaxNorm) */
+    FOCAL_STAGE2_COUNT
+};
+/* "none", "crt", "tau-norm", "wb". */
+const char *focal_stage2_name(enum focal_stage2 s);
+focal_status focal_stage2_parse(const char *name, enum focal_stage2 *s);
+
 struct focal_run_config {
     const char *model_desc;      /* network description (focal_model_create) */
     const char *model_name;      /* preset or file name, recorded and used in messages */
@@ -110,10 +138,23 @@ struct focal_run_config {
                                     in place of loss.class_weights; 0: off. Multi-class and
                                     multi-label data */
     double reweight_beta;        /* DRW's β in [0, 1); default 0.9999 */
+    enum focal_stage2 stage2;    /* a second stage (see enum focal_stage2); NONE: an ordinary run */
+    const char *stage2_from;     /* stage 2: the finished stage-1 run folder. Its network replaces
+                                    model_desc and model_name; its settings' fingerprint is part of
+                                    this run's settings, and its data and splits must be this run's */
+    double max_norm;             /* WB: the per-class MaxNorm radius of the classifier's weight
+                                    rows, > 0; default 0.1 (the paper's) */
     double ema_decay;            /* in [0, 1): validate, select and keep an exponential moving
                                     average of the weights (and batch-norm statistics) updated
                                     after every step with rate min(ema_decay, (1+t)/(10+t)), t the
                                     step; 0: off (the trained weights themselves) */
+    double mixup;                /* mixup (Zhang et al. 2018): α > 0 mixes every training batch with
+                                    a permutation of itself, λ ~ Beta(α, α) per batch, and the loss
+                                    is λ·L(y_i) + (1 − λ)·L(y_perm(i)), any loss and task; drawn
+                                    from the run's seed; validation and test unmixed. 0: off */
+    int head_normalised;         /* 1: model_desc is a preset whose last `dense` layer was made
+                                    `dense-norm` for LDAM (focal_model_normalise_head); recorded
+                                    in run.json */
     /* Data-parallel training: with comm (size >= 2), every rank calls
      * focal_run_train with the same arguments; each takes its share of every
      * global batch of `batch` samples (at least 2 per rank; a last batch of
@@ -129,8 +170,8 @@ struct focal_run_config {
                                     (focal_model_sync_bn); 0: each rank's own (as PyTorch DDP) */
 };
 /* Defaults: Adam lr 1e-3, batch 32, 10 epochs, shuffle, no augmentation, seed 0,
- * patience 0, select AUTO, no DRW (β 0.9999); model_desc and loss are the
- * caller's to set. */
+ * patience 0, select AUTO, no DRW (β 0.9999), no second stage (MaxNorm 0.1);
+ * model_desc and loss are the caller's to set. */
 void focal_run_defaults(struct focal_run_config *cfg);
 
 /* One epoch of a run: a row of history.csv. */

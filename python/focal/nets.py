@@ -29,6 +29,8 @@ Layer semantics (focal.h is the authority; this mirrors it):
   flatten                                  Flatten()
   dense N                                  Linear (N may be `classes`); needs a flat
                                            input (after flatten, gap or dense)
+  dense-norm N                             NormedLinear: cosine similarities of the
+                                           normalised input and weight rows (LDAM)
   block OC [stride=S]                      BasicBlock as described above
 
 The module only builds networks; it writes nothing.
@@ -64,6 +66,20 @@ class BasicBlock(nn.Module):
         y = self.bn2(self.conv2(y))
         s = x if self.shortcut is None else self.shortcut(x)
         return torch.relu(y + s)
+
+
+class NormedLinear(nn.Linear):
+    """LDAM's normalised classifier (Cao et al. 2019), focal's `dense-norm`:
+    out = normalize(x) @ normalize(weight).T, each row divided by its L2 norm
+    clamped below at 1e-12 (F.normalize); no bias. A Linear, so its weight
+    decays as a dense weight does."""
+
+    def __init__(self, in_features, out_features):
+        super().__init__(in_features, out_features, bias=False)
+
+    def forward(self, x):
+        return nn.functional.linear(nn.functional.normalize(x, dim=1, eps=1e-12),
+                                    nn.functional.normalize(self.weight, dim=1, eps=1e-12))
 
 
 class GlobalAvgPool(nn.Module):
@@ -155,6 +171,13 @@ def build_network(desc, in_c, in_h, in_w, classes):
             if len(shape) != 1:
                 raise DescriptionError("line %d: dense needs a flat input; add flatten or gap before it" % num)
             layers.append(nn.Linear(shape[0], n, bias=int(o.get("bias", 1)) != 0))
+            shape = (n,)
+        elif kind == "dense-norm":
+            (n,), _ = _split_args(num, words, 1, set())
+            n = classes if n == "classes" else int(n)
+            if len(shape) != 1:
+                raise DescriptionError("line %d: dense-norm needs a flat input; add flatten or gap before it" % num)
+            layers.append(NormedLinear(shape[0], n))
             shape = (n,)
         elif kind == "block":
             (oc,), o = _split_args(num, words, 1, {"stride"})

@@ -13,7 +13,8 @@ import focal.run
 
 REQUIRES = ("numpy", "torch")
 FOCAL = os.environ.get("FOCAL_BIN") or os.path.join(os.environ["FOCAL_BUILD_DIR"], "focal")
-NETS = {"multilabel": "conv 4 3\nbatchnorm\nrelu\nmaxpool 2\nblock 8 stride=2\ngap\ndense 6\nrelu\ndense classes\n"}
+NETS = {"multilabel": "conv 4 3\nbatchnorm\nrelu\nmaxpool 2\nblock 8 stride=2\ngap\ndense 6\nrelu\ndense classes\n",
+        "dense-norm": "conv 4 3\nrelu\ngap\ndense 6\nrelu\ndense-norm classes\n"}
 
 
 def sh(*args, cwd):
@@ -21,10 +22,10 @@ def sh(*args, cwd):
     assert r.returncode == 0, "focal %s: %s%s" % (" ".join(args), r.stdout, r.stderr)
 
 
-def test_run_matches_focal_predict():
+def check_run_matches_focal_predict(net):
     with tempfile.TemporaryDirectory() as tmp:
         with open(os.path.join(tmp, "net.txt"), "w") as f:
-            f.write(NETS["multilabel"])
+            f.write(NETS[net])
         sh("synth", "--n", "60", "--size", "32", "--out", "D", cwd=tmp)          # resized to 16x16 below
         sh("train", "--data", "D", "--size", "16x16", "--model", "net.txt", "--epochs", "1", "--out", "R",
            "--threads", "1", cwd=tmp)
@@ -50,6 +51,15 @@ def test_run_matches_focal_predict():
         for r, p in zip(rows[1:], got):
             assert [int(v) for v in r[1 + k:]] == [int(p[j] >= model.thresholds[j]) for j in range(k)] or \
                 any(abs(p[j] - model.thresholds[j]) < 1e-5 for j in range(k))
+
+
+def test_run_matches_focal_predict():
+    check_run_matches_focal_predict("multilabel")
+
+
+def test_dense_norm_run_matches_focal_predict():
+    """LDAM's normalised classifier (dense-norm) rebuilt as focal.nets.NormedLinear."""
+    check_run_matches_focal_predict("dense-norm")
 
 
 def test_installed_package():

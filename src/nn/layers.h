@@ -204,4 +204,21 @@ void focal_dense_forward(float *out, const float *inp, const float *w, const flo
 void focal_dense_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                           const float *w, int n, int in, int out_n);
 
+/* ---- normalised dense (dense_norm.c) ------------------------------------------------ */
+
+/* The clamp on a norm before it divides (PyTorch's F.normalize default). */
+#define FOCAL_NORM_EPS 1e-12
+
+/* Cosine similarity of rows, LDAM's classifier (Cao et al. 2019):
+ * out (N,O) = x̂ · ŵᵀ, x̂ = inp/max(‖inp_i‖, eps) row by row, ŵ likewise for
+ * w (O,I); no bias. Saves xn (N,I) = x̂, wn (O,I) = ŵ and nrm (N + O) = the
+ * clamped norms of the rows of inp, then of w, for the backward. */
+void focal_dense_norm_forward(float *out, float *xn, float *wn, float *nrm, const float *inp, const float *w, int n,
+                              int in, int out_n);
+/* dinp (N,I; may be NULL) overwritten; dw (O,I) accumulated; scratch holds
+ * O·I floats. xn, wn, nrm from the forward. Where a norm was clamped the
+ * gradient is the incoming one divided by eps, as PyTorch's. */
+void focal_dense_norm_backward(float *dinp, float *dw, float *scratch, const float *dout, const float *xn,
+                               const float *wn, const float *nrm, int n, int in, int out_n);
+
 #endif

@@ -108,8 +108,16 @@ static focal_status allocate(struct focal_model *m, const struct plan *pl)
         case L_BN:
         case L_AVGPOOL:
         case L_GAP:
+            L->out = alloc_f(B * L->osz, &fail);
+            break;
         case L_DENSE:
             L->out = alloc_f(B * L->osz, &fail);
+            if (L->dnorm) {
+                L->xn = alloc_f(B * L->isz, &fail);
+                L->wn = alloc_f(L->osz * L->isz, &fail);
+                L->dws = alloc_f(L->osz * L->isz, &fail);
+                L->nrm = alloc_f(B + L->osz, &fail);
+            }
             break;
         case L_MAXPOOL:
             L->out = alloc_f(B * L->osz, &fail);
@@ -310,6 +318,10 @@ void focal_model_free(struct focal_model *m)
         free(L->mask);
         free(L->bn.mean);
         free(L->bn.rstd);
+        free(L->xn);
+        free(L->wn);
+        free(L->dws);
+        free(L->nrm);
         if (L->blk) {
             struct block *b = L->blk;
             focal_conv_release(&b->c1.p);
@@ -358,6 +370,13 @@ void focal_model_input_shape(const struct focal_model *m, int *c, int *h, int *w
 float *focal_model_dlogits(struct focal_model *m)
 {
     return m->dlogits;
+}
+
+const float *focal_model_last_input(const struct focal_model *m, int *dim)
+{
+    const struct layer *L = &m->layers[m->nl - 1];
+    *dim = L->ic * L->ih * L->iw;
+    return m->last_in ? L->in : NULL;
 }
 
 void focal_model_tensor(const struct focal_model *m, size_t i, struct focal_tensor_info *info)
@@ -411,7 +430,7 @@ void focal_model_layer_time(const struct focal_model *m, int i, const char **kin
     static const char *const names[] = {"conv", "batchnorm", "relu", "leakyrelu", "maxpool", "avgpool",
                                         "gap", "dropout", "flatten", "dense", "block"};
     const struct layer *L = &m->layers[i];
-    *kind = names[L->kind];
+    *kind = L->dnorm ? "dense-norm" : names[L->kind];
     *line = L->line;
     *forward_s = L->fwd_s;
     *backward_s = L->bwd_s;
@@ -617,6 +636,11 @@ focal_status focal_model_forward(struct focal_model *m, const float *x, int n, i
         case L_FLATTEN:
             break;
         case L_DENSE:
+            if (L->dnorm) {
+                focal_dense_norm_forward(L->out, L->xn, L->wn, L->nrm, cur, m->params + L->dw, n, (int)L->isz,
+                                         L->oc);
+                break;
+            }
             focal_dense_forward(L->out, cur, m->params + L->dw, L->db != (size_t)-1 ? m->params + L->db : NULL, n,
                                 L->ic * L->ih * L->iw, L->oc);
             break;
@@ -732,6 +756,11 @@ focal_status focal_model_backward(struct focal_model *m, const float *dlogits, i
                 memcpy(dx, dy, ilen * sizeof *dx);
             break;
         case L_DENSE:
+            if (L->dnorm) {
+                focal_dense_norm_backward(dx, m->grads + L->dw, L->dws, dy, L->xn, L->wn, L->nrm, n, (int)L->isz,
+                                          L->oc);
+                break;
+            }
             focal_dense_backward(dx, m->grads + L->dw, L->db != (size_t)-1 ? m->grads + L->db : NULL, dy, in,
                                  m->params + L->dw, n, L->ic * L->ih * L->iw, L->oc);
             break;

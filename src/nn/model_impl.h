@@ -51,6 +51,8 @@ struct layer {
     int fused;                  /* relu: computed by the batchnorm before it; out is that layer's */
     int conv_relu;              /* relu: computed by the convolution before it; out is that layer's */
     size_t dw, db;              /* dense weight / bias offsets */
+    int dnorm;                  /* dense: the normalised (cosine) variant, `dense-norm` */
+    float *xn, *wn, *nrm, *dws; /* dense-norm: normalised input and weights, their norms, dw scratch */
     float *out;                 /* output activations (NULL: the layer passes its input through) */
     const float *in;            /* the input of the last forward (for the backward) */
     double fwd_s, bwd_s;        /* profiling totals */

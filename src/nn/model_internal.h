@@ -21,4 +21,9 @@ focal_status focal_model_create_from(struct focal_model **out, const char *desc,
 /* Room for max_batch × classes floats: d loss / d logits of a batch. */
 float *focal_model_dlogits(struct focal_model *m);
 
+/* The input of the network's last layer in the last forward pass: n × *dim
+ * floats (the features its classifier sees), valid until the next forward;
+ * NULL before any forward. */
+const float *focal_model_last_input(const struct focal_model *m, int *dim);
+
 #endif

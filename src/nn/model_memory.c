@@ -49,8 +49,10 @@ static size_t layer_act_bytes(const struct layer *L, size_t B)
     case L_CONV:
     case L_AVGPOOL:
     case L_GAP:
-    case L_DENSE:
         return sat_mul(o, f);
+    case L_DENSE: /* dense-norm: x̂ (B,I), ŵ and dw scratch (O,I) each, B + O norms */
+        return L->dnorm ? sat_mul(sat_add(sat_add(sat_add(o, i), sat_mul(2 * L->osz, L->isz)), B + L->osz), f)
+                        : sat_mul(o, f);
     case L_BN:
         return sat_add(sat_mul(o, f), 2 * (size_t)L->bn.c * f);
     case L_MAXPOOL:

@@ -55,6 +55,47 @@ const char *focal_model_preset(const char *name)
     return NULL;
 }
 
+focal_status focal_model_normalise_head(const char *desc, const char *origin, char **out, int *changed)
+{
+    *out = NULL;
+    *changed = 0;
+    /* the last line with a word before any '#': where its words start and end */
+    const char *word = NULL, *end = NULL;
+    int line = 0, last_line = 0;
+    for (const char *ln = desc; ln && *ln; line++) {
+        const char *nl = strchr(ln, '\n');
+        const char *stop = nl ? nl : ln + strlen(ln);
+        const char *hash = memchr(ln, '#', (size_t)(stop - ln));
+        const char *w = ln + strspn(ln, " \t\r");
+        if (w < (hash ? hash : stop))
+            word = w, end = hash ? hash : stop, last_line = line + 1;
+        ln = nl ? nl + 1 : NULL;
+    }
+    const size_t klen = word ? strcspn(word, " \t\r#\n") : 0;
+    const int is_norm = klen == 10 && strncmp(word, "dense-norm", 10) == 0;
+    if (!word || !(is_norm || (klen == 5 && strncmp(word, "dense", 5) == 0)))
+        return focal_fail(FOCAL_ERR_FORMAT, "%s:%d: the last layer must be `dense classes` or `dense-norm classes` "
+                          "for LDAM's normalised classifier", origin ? origin : "network", last_line);
+    const char *arg = word + klen + strspn(word + klen, " \t\r");
+    const size_t alen = arg < end ? strcspn(arg, " \t\r#\n") : 0;
+    const size_t len = strlen(desc);
+    char *s = malloc(len + 16);
+    if (!s)
+        return focal_fail(FOCAL_ERR_NOMEM, "no memory for a network description");
+    if (is_norm) {
+        memcpy(s, desc, len + 1);
+    } else {
+        /* the line's words become "dense-norm N"; what follows the line stays */
+        const size_t head = (size_t)(word - desc);
+        memcpy(s, desc, head);
+        int n = snprintf(s + head, 16 + alen, "dense-norm %.*s%s", (int)alen, arg, *end == '#' ? " " : "");
+        memcpy(s + head + (size_t)n, end, len - (size_t)(end - desc) + 1);
+        *changed = 1;
+    }
+    *out = s;
+    return FOCAL_OK;
+}
+
 /* ---- parsing ----------------------------------------------------------------- */
 
 #define MAX_TOK 8
@@ -339,11 +380,14 @@ static focal_status parse_layer(struct focal_model *m, struct layer *L, struct l
         *c = *c * *h * *w;
         *h = *w = 1;
         *flat = 1;
-    } else if (strcmp(k, "dense") == 0) {
+    } else if (strcmp(k, "dense") == 0 || strcmp(k, "dense-norm") == 0) {
         static const char *const keys[] = {"bias", NULL};
+        static const char *const nokeys[] = {NULL};
         const char *v[1] = {0};
+        const int dnorm = k[5] == '-';
         int n;
-        if ((st = need_args(pc, t, 1, "dense N|classes [bias=0|1]")) || (st = parse_keys(pc, t, 2, keys, v)))
+        if ((st = need_args(pc, t, 1, dnorm ? "dense-norm N|classes" : "dense N|classes [bias=0|1]")) ||
+            (st = parse_keys(pc, t, 2, dnorm ? nokeys : keys, v)))
             return st;
         if (!*flat)
             return perr(pc, "needs a flat input; add `flatten` or `gap` before it");
@@ -352,10 +396,11 @@ static focal_status parse_layer(struct focal_model *m, struct layer *L, struct l
         else if (parse_int(t->tok[1], 1, MAX_WIDTH, &n))
             return perr(pc, "'%s' is not a valid width; expected an integer from 1 to %d or `classes`", t->tok[1],
                         MAX_WIDTH);
-        int bias = 1;
+        int bias = !dnorm;
         if (v[0] && parse_int(v[0], 0, 1, &bias))
             return perr(pc, "bias '%s' is not valid; expected 0 or 1", v[0]);
         L->kind = L_DENSE;
+        L->dnorm = dnorm;
         L->dw = pl->nparams;
         pl->nparams = sat_add(pl->nparams, (size_t)n * (size_t)*c); /* < 2^24 · 2^31 */
         plan_tensor(pl, name, "weight");
@@ -420,7 +465,7 @@ static focal_status parse_layer(struct focal_model *m, struct layer *L, struct l
     } else {
         pc->kind = NULL;
         return perr(pc, "unknown layer '%s'; expected conv, batchnorm, relu, leakyrelu, maxpool, avgpool, gap, "
-                        "dropout, flatten, dense or block", k);
+                        "dropout, flatten, dense, dense-norm or block", k);
     }
     if ((st = check_values(pc, "makes", *c, *h, *w)))
         return st;
@@ -476,7 +521,8 @@ focal_status focal_model_parse_layers(struct focal_model *m, char *text, const c
             st = perr(&pc, "the network has no layers");
         else if (last->kind != L_DENSE || last->oc != m->classes) {
             pc.line = last->line;
-            st = perr(&pc, "the last layer must be `dense classes` (%d outputs)", m->classes);
+            st = perr(&pc, "the last layer must be `dense classes` or `dense-norm classes` (%d outputs)",
+                      m->classes);
         }
     }
     return st;

@@ -13,6 +13,7 @@
 
 #include "focal/train.h"
 #include "base/internal.h"
+#include "train/mixup.h"
 #include "train/run_internal.h"
 
 double focal_run_now(void)
@@ -28,6 +29,7 @@ static void state_free(struct focal_run_state *s)
 {
     free(s->thresholds);
     free(s->history);
+    cJSON_Delete(s->stage2);
     memset(s, 0, sizeof *s);
 }
 
@@ -81,6 +83,8 @@ static char *state_text(const struct focal_run_state *s, const cJSON *settings, 
     cJSON *h = cJSON_AddArrayToObject(o, "history");
     for (int i = 0; i < s->n_history; i++)
         cJSON_AddItemToArray(h, record_json(&s->history[i]));
+    if (s->stage2)
+        cJSON_AddItemToObject(o, "stage2", cJSON_Duplicate(s->stage2, 1));
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return text;
@@ -127,6 +131,11 @@ static focal_status state_restore(struct focal_run_state *s, const char *text, c
     s->best_value = focal_run_get_num(o, "best_value");
     s->bad_epochs = (int)focal_run_get_num(o, "bad_epochs");
     s->stopped = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "stopped"));
+    const cJSON *found = cJSON_GetObjectItemCaseSensitive(o, "stage2");
+    if (cJSON_IsObject(found) && !(s->stage2 = cJSON_Duplicate(found, 1))) {
+        st = focal_fail(FOCAL_ERR_NOMEM, "out of memory");
+        goto out;
+    }
     int j = 0;
     cJSON_ArrayForEach(item, th) {
         s->thresholds[j++] = cJSON_IsNumber(item) ? item->valuedouble : 0.5;
@@ -187,10 +196,16 @@ static focal_status run_check(const struct focal_run_config *cfg, const struct f
                           cfg->batch);
     if (!cfg->model_desc)
         return focal_fail(FOCAL_ERR_ARG, "no network description");
+    if (!(cfg->mixup >= 0 && cfg->mixup <= 1e6))
+        return focal_fail(FOCAL_ERR_ARG, "mixup alpha %g; expected a number from 0 (off) to 1e6", cfg->mixup);
     const struct focal_comm *comm = focal_dp_comm(cfg);
     if (comm && cfg->batch < 2 * comm->size)
         return focal_fail(FOCAL_ERR_ARG, "batch %d over %d ranks; each rank needs at least 2 samples of every batch "
                           "(batch >= %d)", cfg->batch, comm->size, 2 * comm->size);
+    if (comm && (cfg->mixup > 0 || cfg->stage2 != FOCAL_STAGE2_NONE))
+        return focal_fail(FOCAL_ERR_ARG, "%s trains on one process; data-parallel training (%d ranks) does not "
+                          "support it: run it without mpirun", cfg->mixup > 0 ? "mixup" : "a second stage (--stage2)",
+                          comm->size);
     if (cfg->reweight_from < 0 || !(cfg->reweight_beta >= 0 && cfg->reweight_beta < 1))
         return focal_fail(FOCAL_ERR_ARG, "deferred re-weighting from epoch %d with beta %g; expected an epoch >= 0 "
                           "(0: off) and beta in [0, 1)", cfg->reweight_from, cfg->reweight_beta);
@@ -223,6 +238,9 @@ struct run_ctx {
     struct focal_loss loss;          /* the configuration's, with the class prior of the training split */
     double *prior;                   /* outputs values, when the loss takes a prior */
     double *drw;                     /* outputs class-balanced weights for DRW's epochs, or NULL */
+    struct focal_run_mixup mixup;    /* mixup's buffers (alpha 0: off) */
+    size_t per;                      /* input values per sample */
+    struct focal_stage2_ctx *s2;     /* a second stage (stage2.c), or NULL */
 };
 
 /* DRW's class-balanced weights (cfg->reweight_from > 0) from the training
@@ -376,7 +394,7 @@ static focal_status resume_run(struct run_ctx *r)
     r->optim = NULL;
     r->model = m;
     m = NULL;
-    if ((st = focal_optim_create(&r->optim, &r->optim_cfg, r->model)) != FOCAL_OK)
+    if ((st = focal_optim_create(&r->optim, &r->optim_cfg, focal_stage2_trained(r->s2, r->model))) != FOCAL_OK)
         goto fail;
     if ((st = focal_run_path(path, sizeof path, r->dir, "last.optim.safetensors")) != FOCAL_OK ||
         (st = focal_optim_load(path, r->optim)) != FOCAL_OK)
@@ -459,8 +477,15 @@ static focal_status train_epoch(struct run_ctx *r, int epoch, const int *train, 
         focal_run_targets(r->targets, r->d, order + at + lo, hi - lo);
         double v;
         const double lr = focal_optim_lr(r->optim);
-        st = comm ? focal_train_step_dp(r->model, r->optim, &r->loss, comm, r->x, r->targets, hi - lo, &v)
-                  : focal_train_step(r->model, r->optim, &r->loss, r->x, r->targets, b, &v);
+        if (comm) { /* no mixup or second stage (run_check) */
+            st = focal_train_step_dp(r->model, r->optim, &r->loss, comm, r->x, r->targets, hi - lo, &v);
+        } else {
+            const struct focal_mixup_batch *mix =
+                focal_run_mixup_apply(&r->mixup, r->x, r->targets, b, r->per, r->outputs,
+                                      r->d->task == FOCAL_TASK_MULTICLASS, cfg->seed, epoch, at);
+            st = r->s2 ? focal_stage2_step(r->s2, r->model, r->optim, &r->loss, order + at, r->x, r->targets, b, &v)
+                       : focal_train_step_mixed(r->model, r->optim, &r->loss, r->x, r->targets, mix, b, &v);
+        }
         if (st == FOCAL_ERR_NUMERIC) {
             st = focal_fail(FOCAL_ERR_NUMERIC,
                             "epoch %d, batch %d: %s; training stopped; the run folder keeps epoch %d "
@@ -551,9 +576,18 @@ focal_status focal_run_train(const struct focal_run_config *cfg, const struct fo
     struct focal_dir_lock lock = { -1, NULL };
     enum focal_run_start how;
     char why[256];
-    focal_status st = run_check(cfg, d, n_train, n_val);
-    if (st != FOCAL_OK)
+    struct focal_run_config own;
+    focal_status st;
+    if (cfg->stage2 != FOCAL_STAGE2_NONE) {
+        /* a second stage: the network is the stage-1 run's */
+        if ((st = focal_stage2_open(&r.s2, cfg, &own)) != FOCAL_OK)
+            return st;
+        cfg = &own;
+    }
+    if ((st = run_check(cfg, d, n_train, n_val)) != FOCAL_OK) {
+        focal_stage2_free(r.s2);
         return st;
+    }
     r.cfg = cfg;
     r.d = d;
     r.dir = r.out = dir;
@@ -562,33 +596,26 @@ focal_status focal_run_train(const struct focal_run_config *cfg, const struct fo
     const struct focal_comm *comm = focal_dp_comm(cfg);
     const int writer = !comm || comm->rank == 0;
     if ((st = run_prior(&r, train, n_train)) != FOCAL_OK || (st = run_drw(&r, train, n_train)) != FOCAL_OK ||
-        (writer && (st = make_dir(dir)) != FOCAL_OK)) {
-        free(r.prior);
-        free(r.drw);
-        return st;
-    }
+        (writer && (st = make_dir(dir)) != FOCAL_OK))
+        goto out_unlocked;
     r.settings = focal_run_settings_json(cfg, r.outputs, d, train, n_train, val, n_val, test, n_test);
     if (!r.settings) {
-        free(r.prior);
-        free(r.drw);
-        return focal_fail(FOCAL_ERR_NOMEM, "out of memory");
+        st = focal_fail(FOCAL_ERR_NOMEM, "out of memory");
+        goto out_unlocked;
     }
+    if (r.s2 && (st = focal_stage2_settings(r.s2, cfg->stage2_from, r.settings)) != FOCAL_OK)
+        goto out_unlocked;
     why[0] = '\0';
     how = FOCAL_RUN_STARTED;
     if (writer)
         st = focal_run_folder_open(&lock, dir, mode, r.settings, &how, why, sizeof why);
     if (comm) { /* how rank 0 found the folder, once it has finished with it */
-        int h = (int)how;
-        st = focal_dp_agree(comm, st, &h);
-        how = (enum focal_run_start)h;
+        int hw = (int)how;
+        st = focal_dp_agree(comm, st, &hw);
+        how = (enum focal_run_start)hw;
     }
-    if (st != FOCAL_OK) {
-        focal_dir_unlock(&lock);
-        cJSON_Delete(r.settings);
-        free(r.prior);
-        free(r.drw);
-        return st;
-    }
+    if (st != FOCAL_OK)
+        goto out; /* unlocks what rank 0 locked */
     if (cb && cb->start)
         cb->start(cb->ctx, how, why);
     if (how == FOCAL_RUN_UP_TO_DATE)
@@ -597,26 +624,33 @@ focal_status focal_run_train(const struct focal_run_config *cfg, const struct fo
     int c, h, w;
     focal_run_input_size(d, &c, &h, &w);
     enum focal_head head = d->task == FOCAL_TASK_MULTICLASS ? FOCAL_HEAD_SOFTMAX : FOCAL_HEAD_SIGMOID;
-    if ((st = focal_run_norm(d, train, n_train, &r.meta.channels, r.meta.mean, r.meta.std)) != FOCAL_OK)
-        goto out;
     r.meta.seed = cfg->seed;
     r.meta.num_classes = r.outputs;
     /* binary runs have one output, named after the positive class */
     r.meta.class_names = d->task == FOCAL_TASK_BINARY ? d->class_names + 1 : d->class_names;
-    if ((st = focal_model_create(&r.model, cfg->model_desc, cfg->model_name, c, h, w, r.outputs, head,
-                                 cfg->batch)) != FOCAL_OK ||
-        (st = focal_model_init(r.model, cfg->seed, head == FOCAL_HEAD_SIGMOID ? cfg->prior : 0.0)) != FOCAL_OK)
+    if (r.s2) {
+        if ((st = focal_stage2_model(r.s2, cfg, r.outputs, head, &r.model, &r.meta)) != FOCAL_OK)
+            goto out;
+    } else if ((st = focal_run_norm(d, train, n_train, &r.meta.channels, r.meta.mean, r.meta.std)) != FOCAL_OK ||
+               (st = focal_model_create(&r.model, cfg->model_desc, cfg->model_name, c, h, w, r.outputs, head,
+                                        cfg->batch)) != FOCAL_OK ||
+               (st = focal_model_init(r.model, cfg->seed, head == FOCAL_HEAD_SIGMOID ? cfg->prior : 0.0)) !=
+                   FOCAL_OK) {
         goto out;
+    }
     if (cfg->ema_decay > 0 && (st = focal_run_ema_create(&r.ema, r.model, cfg->model_name)) != FOCAL_OK)
         goto out;
     r.optim_cfg = cfg->optim;
     if (r.optim_cfg.schedule == FOCAL_SCHED_COSINE && r.optim_cfg.total_steps == 0 &&
         (st = run_total_steps(cfg, d, train, n_train, &r.optim_cfg.total_steps)) != FOCAL_OK)
         goto out;
-    if ((st = focal_optim_create(&r.optim, &r.optim_cfg, r.model)) != FOCAL_OK)
+    if ((st = focal_optim_create(&r.optim, &r.optim_cfg, focal_stage2_trained(r.s2, r.model))) != FOCAL_OK)
         goto out;
 
     size_t per = (size_t)c * (size_t)h * (size_t)w;
+    r.per = per;
+    if ((st = focal_run_mixup_init(&r.mixup, cfg->mixup, cfg->batch, per, r.outputs)) != FOCAL_OK)
+        goto out;
     r.x = malloc((size_t)cfg->batch * per * sizeof *r.x);
     r.targets = malloc((size_t)cfg->batch * (size_t)r.outputs * sizeof(float));
     r.probs = malloc((size_t)n_val * (size_t)r.outputs * sizeof *r.probs);
@@ -632,6 +666,8 @@ focal_status focal_run_train(const struct focal_run_config *cfg, const struct fo
         goto out;
     if (comm && cfg->sync_bn && (st = focal_model_sync_bn(r.model, comm)) != FOCAL_OK)
         goto out;
+    if (r.s2)
+        focal_stage2_cache(r.s2, d, train, n_train, &cfg->augment, r.meta.mean, r.meta.std);
 
     for (int epoch = r.state.epoch + 1; epoch <= cfg->epochs && !r.state.stopped; epoch++) {
         struct focal_epoch_record rec = { 0 };
@@ -640,7 +676,15 @@ focal_status focal_run_train(const struct focal_run_config *cfg, const struct fo
         rec.lr = focal_optim_lr(r.optim);
         /* DRW: plain until reweight_from, class-balanced from it on */
         r.loss.class_weights = r.drw && epoch >= cfg->reweight_from ? r.drw : cfg->loss.class_weights;
-        if ((st = train_epoch(&r, epoch, train, n_train, &rec.train_loss, cb, t0)) != FOCAL_OK)
+        if (cfg->stage2 == FOCAL_STAGE2_TAU_NORM) {
+            /* nothing to train: the epoch is the search for tau */
+            rec.train_loss = NAN;
+            st = focal_stage2_tau(r.s2, r.model, d, val, n_val, r.meta.mean, r.meta.std, &r.loss,
+                                  focal_select_resolve(cfg->select, d->task), &r.state.stage2);
+        } else {
+            st = train_epoch(&r, epoch, train, n_train, &rec.train_loss, cb, t0);
+        }
+        if (st != FOCAL_OK)
             goto out;
         if (comm) {
             /* rank 0 validates and commits the epoch; the others wait to
@@ -668,6 +712,8 @@ focal_status focal_run_train(const struct focal_run_config *cfg, const struct fo
     }
 out:
     focal_dir_unlock(&lock);
+out_unlocked:
+    focal_stage2_free(r.s2);
     cJSON_Delete(r.settings);
     r.meta.class_names = NULL;
     focal_ckpt_meta_release(&r.meta);
@@ -681,5 +727,6 @@ out:
     free(r.thresholds);
     free(r.prior);
     free(r.drw);
+    focal_run_mixup_free(&r.mixup);
     return st;
 }

@@ -33,6 +33,7 @@ void focal_run_defaults(struct focal_run_config *cfg)
     cfg->batch = 32;
     cfg->select = FOCAL_SELECT_AUTO;
     cfg->reweight_beta = 0.9999;
+    cfg->max_norm = 0.1;
 }
 
 enum focal_select focal_select_resolve(enum focal_select s, enum focal_task task)
@@ -58,6 +59,8 @@ cJSON *focal_run_config_json(const struct focal_run_config *cfg, int classes)
 
     cJSON_AddStringToObject(o, "model", cfg->model_name ? cfg->model_name : "");
     cJSON_AddStringToObject(o, "model_description", cfg->model_desc);
+    if (cfg->head_normalised)
+        cJSON_AddStringToObject(o, "model_head", "dense-norm, made so for ldam");
     cJSON *lj = cJSON_AddObjectToObject(o, "loss");
     cJSON_AddStringToObject(lj, "kind", focal_loss_kind_name(l->kind));
     cJSON_AddStringToObject(lj, "reduction", focal_reduction_name(l->reduction));
@@ -88,6 +91,8 @@ cJSON *focal_run_config_json(const struct focal_run_config *cfg, int classes)
         cJSON_AddItemToObject(lj, "class_weights", cJSON_CreateDoubleArray(l->class_weights, classes));
     else
         cJSON_AddNullToObject(lj, "class_weights");
+    if (cfg->mixup > 0)
+        cJSON_AddNumberToObject(o, "mixup", cfg->mixup);
     if (cfg->reweight_from > 0) {
         cJSON *dj = cJSON_AddObjectToObject(o, "drw");
         cJSON_AddNumberToObject(dj, "from_epoch", cfg->reweight_from);

@@ -242,6 +242,21 @@ void focal_run_probs(double *probs, const float *logits, int n, int c, int softm
     }
 }
 
+focal_status focal_run_batch_out(double *probs, double *total, const float *logits, int b, int classes, int softmax,
+                                const struct focal_loss *l, const struct focal_dataset *d, const int *idx,
+                                void *targets)
+{
+    focal_run_probs(probs, logits, b, classes, softmax);
+    if (!l)
+        return FOCAL_OK;
+    double v = 0;
+    focal_run_targets(targets, d, idx, b);
+    focal_status st = softmax ? focal_softmax_loss(l, (size_t)b, (size_t)classes, logits, targets, NULL, NULL, &v)
+                              : focal_sigmoid_loss(l, (size_t)b, (size_t)classes, logits, targets, NULL, NULL, &v);
+    *total += v * b;
+    return st;
+}
+
 focal_status focal_run_scores(struct focal_model *m, const struct focal_dataset *d, const int *idx, int n,
                               const float *mean, const float *std, const struct focal_loss *loss,
                               double *probs, double *mean_loss)
@@ -265,16 +280,9 @@ focal_status focal_run_scores(struct focal_model *m, const struct focal_dataset 
         focal_run_inputs(x, d, idx + at, b, NULL, 0, mean, std);
         if ((st = focal_model_forward(m, x, b, 0, &logits)) != FOCAL_OK)
             goto out;
-        focal_run_probs(probs + (size_t)at * (size_t)classes, logits, b, classes, softmax);
-        if (loss) {
-            double v = 0;
-            focal_run_targets(t, d, idx + at, b);
-            st = softmax ? focal_softmax_loss(loss, (size_t)b, (size_t)classes, logits, t, NULL, NULL, &v)
-                         : focal_sigmoid_loss(loss, (size_t)b, (size_t)classes, logits, t, NULL, NULL, &v);
-            if (st != FOCAL_OK)
-                goto out;
-            total += v * b;
-        }
+        if ((st = focal_run_batch_out(probs + (size_t)at * (size_t)classes, &total, logits, b, classes, softmax,
+                                      loss, d, idx + at, t)) != FOCAL_OK)
+            goto out;
     }
     if (mean_loss)
         *mean_loss = n > 0 ? total / n : NAN;

@@ -92,6 +92,8 @@ focal_status focal_run_write_run_json(const char *dir, const struct focal_run_co
     focal_run_fingerprint(settings, fp);
     cJSON_AddStringToObject(o, "fingerprint", fp);
     cJSON_AddItemToObject(o, "config", cJSON_Duplicate(settings, 1));
+    if (cfg->stage2 != FOCAL_STAGE2_NONE)
+        cJSON_AddItemToObject(o, "stage2", focal_stage2_run_json(cfg, settings, s->stage2));
     char *text = cJSON_Print(o);
     cJSON_Delete(o);
     if (!text)

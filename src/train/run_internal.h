@@ -54,6 +54,13 @@ void focal_run_targets(void *targets, const struct focal_dataset *d, const int *
 /* probs (n × c) from logits (n × c): softmax per row, or a sigmoid per element. */
 void focal_run_probs(double *probs, const float *logits, int n, int c, int softmax);
 
+/* The probabilities (b × classes) of a batch's logits into probs; with l
+ * non-NULL also its loss against the targets of samples idx[0..b) (targets:
+ * room for b × classes floats) times b, added to *total. */
+focal_status focal_run_batch_out(double *probs, double *total, const float *logits, int b, int classes, int softmax,
+                                const struct focal_loss *l, const struct focal_dataset *d, const int *idx,
+                                void *targets);
+
 /* Evaluation-mode probabilities (n × outputs) of samples idx[0..n) and, with
  * loss non-NULL, the mean of the batches' losses weighted by batch size. */
 focal_status focal_run_scores(struct focal_model *m, const struct focal_dataset *d, const int *idx, int n,
@@ -116,6 +123,7 @@ struct focal_run_state {
     double *thresholds;      /* outputs values, chosen at the best epoch */
     struct focal_epoch_record *history;  /* epoch rows */
     int n_history, cap_history;
+    cJSON *stage2;           /* what a second stage found (focal_stage2_tau), or NULL */
 };
 
 /* "dir/name" in a new string (caller frees); NULL, with FOCAL_ERR_NOMEM
@@ -193,6 +201,73 @@ focal_status focal_ensemble_load(struct focal_run *r, const char *dir, int max_b
 focal_status focal_ensemble_predict_rest(struct focal_run *r, const struct focal_dataset *d, const int *idx, int n,
                                          double *probs);
 
+/* ---- decoupled training's second stage (stage2.c) ---- */
+
+/* What a second stage keeps: its scheme, the stage-1 run's fingerprint,
+ * network and data settings, and the classifier trained alone. */
+struct focal_stage2_ctx;
+void focal_stage2_free(struct focal_stage2_ctx *s);
+
+/* Reads cfg->stage2_from's run.json (a finished single run that is not a
+ * second stage itself) into *s, and *own = *cfg with its network (the
+ * strings live in *s). FOCAL_ERR_ARG for a bad scheme, tau-norm with epochs
+ * other than 1, WB without a positive max_norm, a weight average (ema), an
+ * unfinished run;
+ * focal_read_json's errors naming the folder. */
+focal_status focal_stage2_open(struct focal_stage2_ctx **s, const struct focal_run_config *cfg,
+                               struct focal_run_config *own);
+
+/* Checks that settings' "data" (focal_run_settings_json) is the stage-1
+ * run's (FOCAL_ERR_ARG naming the difference and the folder `from`), and
+ * adds settings."stage2": the scheme, the stage-1 fingerprint and the
+ * scheme's parameters, so that a changed stage 1 changes this run's
+ * settings. */
+focal_status focal_stage2_settings(struct focal_stage2_ctx *s, const char *from, cJSON *settings);
+
+/* Loads the stage-1 run's best checkpoint into *model (for cfg->batch
+ * samples), its input normalisation into meta (channels, mean, std), and
+ * builds the classifier trained alone: re-initialised from cfg->seed (and
+ * cfg->prior for a sigmoid head) for cRT, stage 1's otherwise, and the same
+ * in *model. FOCAL_ERR_ARG when its outputs or head differ from outputs and
+ * head, or its last layer is not dense; the checkpoint's errors. */
+focal_status focal_stage2_model(struct focal_stage2_ctx *s, const struct focal_run_config *cfg, int outputs,
+                                enum focal_head head, struct focal_model **model, struct focal_ckpt_meta *meta);
+
+/* The model whose parameters a run's optimiser updates: m for an ordinary
+ * run (s NULL); for a second stage its classifier alone, first set to m's
+ * last layer (after m was loaded from a checkpoint). */
+struct focal_model *focal_stage2_trained(struct focal_stage2_ctx *s, struct focal_model *m);
+
+/* Tells s the run's training samples: when the run does not augment (aug)
+ * and their features (train[0..n_train) × the classifier's inputs) take at
+ * most a quarter of focal_memory_limit(), they are computed once, at the
+ * first focal_stage2_step, in train's order (with the input normalisation
+ * mean, std; every pointer must outlive s). */
+void focal_stage2_cache(struct focal_stage2_ctx *s, const struct focal_dataset *d, const int *train, int n_train,
+                        const struct focal_augment *aug, const float *mean, const float *std);
+
+/* focal_train_step of a second stage on samples idx[0..n) (inputs x): their
+ * features (cached, or m's evaluation-mode forward of x), one step of the
+ * classifier alone on them with optimiser o (made for
+ * focal_stage2_trained), WB's MaxNorm projection, and the classifier copied
+ * into m's last layer. */
+focal_status focal_stage2_step(struct focal_stage2_ctx *s, struct focal_model *m, struct focal_optim *o,
+                               const struct focal_loss *l, const int *idx, const float *x, const void *targets,
+                               int n, double *loss);
+
+/* τ-normalisation's one epoch: for τ = 0, 0.1, ..., 2, m's classifier rows
+ * w_c/‖w_c‖^τ scored on the validation samples (features computed once)
+ * by the selection metric sel (resolved; the loss l for LOSS); m keeps the
+ * best τ (the smallest on ties). *found (replaced) receives {"search":
+ * [{"tau", "value"}...], "tau", "chosen_by"}. */
+focal_status focal_stage2_tau(struct focal_stage2_ctx *s, struct focal_model *m, const struct focal_dataset *d,
+                              const int *val, int n_val, const float *mean, const float *std,
+                              const struct focal_loss *l, enum focal_select sel, cJSON **found);
+
+/* run.json's "stage2": settings' "stage2", "from" (the stage-1 folder) and
+ * the members of found (may be NULL). NULL when out of memory. */
+cJSON *focal_stage2_run_json(const struct focal_run_config *cfg, const cJSON *settings, const cJSON *found);
+
 /* ---- test-time augmentation (tta.c) ---- */
 
 /* As focal_run_scores without a loss, averaging the probabilities of the
@@ -205,9 +280,11 @@ focal_status focal_run_scores_flips(struct focal_model *m, const struct focal_da
 
 /* The checks of a training step (the loss fits the head, its parameters are
  * valid), the training-mode forward of x (n samples) and the loss l of
- * targets, its gradient in the model's dlogits and its value in *value. */
+ * targets (mixed as focal_mixup_loss says when mix is not NULL), its
+ * gradient in the model's dlogits and its value in *value. */
+struct focal_mixup_batch;
 focal_status focal_step_loss(struct focal_model *m, const struct focal_loss *l, const float *x, const void *targets,
-                             int n, double *value);
+                             const struct focal_mixup_batch *mix, int n, double *value);
 
 /* ---- run_dp.c: data-parallel runs (focal_run_config.comm) -------------------------- */
 

@@ -21,7 +21,7 @@ focal_status focal_train_step_dp(struct focal_model *m, struct focal_optim *o, c
     struct focal_loss sum_loss = *l;
     sum_loss.reduction = FOCAL_REDUCTION_SUM;
     double value = 0;
-    focal_status st = focal_step_loss(m, &sum_loss, x, targets, n, &value);
+    focal_status st = focal_step_loss(m, &sum_loss, x, targets, NULL, n, &value);
     /* a rank that failed still takes part in the exchange, so that none waits for it */
     double red[RED_LEN] = { 0 };
     red[RED_SUM] = st == FOCAL_OK ? value : 0.0;

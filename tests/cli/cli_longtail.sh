@@ -7,11 +7,7 @@ NAME=cli_longtail
 cd "$T" || exit 1
 
 # an imbalanced three-class table: class 2 rare
-awk 'BEGIN { s = 777
-  for (i = 0; i < 600; i++) {
-    for (j = 0; j < 3; j++) { s = (s * 1103515245 + 12345) % 2147483648; x[j] = s / 2147483648 * 4 - 2 }
-    y = (x[0] + x[1] > 2.2) ? 2 : (x[2] > 0 ? 1 : 0)
-    printf "%.4f,%.4f,%.4f,%d\n", x[0], x[1], x[2], y } }' > m.csv
+imbalanced_table 777 > m.csv
 rare=$(awk -F, '$4 == 2' m.csv | wc -l)
 expect "class 2 is rare ($rare of 600)" test "$rare" -gt 5 -a "$rare" -lt 60
 

@@ -39,6 +39,16 @@ fails() {
     else bad "$desc: rc=$rc (expected $want) stdout='$out' stderr='$err' (expected to contain '$text')"; fi
 }
 
+# imbalanced_table SEED: prints 600 rows x0,x1,x2,y of an imbalanced
+# three-class table drawn with SEED: class 2 (x0 + x1 > 2.2) is rare.
+imbalanced_table() {
+    awk -v s="$1" 'BEGIN {
+      for (i = 0; i < 600; i++) {
+        for (j = 0; j < 3; j++) { s = (s * 1103515245 + 12345) % 2147483648; x[j] = s / 2147483648 * 4 - 2 }
+        y = (x[0] + x[1] > 2.2) ? 2 : (x[2] > 0 ? 1 : 0)
+        printf "%.4f,%.4f,%.4f,%d\n", x[0], x[1], x[2], y } }'
+}
+
 # no_temp_files DIR: no leftover temporary file in DIR.
 no_temp_files() { ! ls -a "$1" | grep -q '\.tmp\.'; }
 

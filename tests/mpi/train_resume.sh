@@ -53,6 +53,9 @@ mpi 3 train "${common[@]}" --batch 5 --epochs 1 --out small
 expect "a batch of fewer than 2 per rank fails with usage status" test "$rc" -ne 0
 expect "... saying what batch would do" grep -q 'batch >= 6' "$T/stderr"
 expect "... and writes nothing" test ! -e small/run.json
+mpi 2 train "${common[@]}" --epochs 1 --mixup 0.2 --out mixed
+expect "mixup under mpirun is refused" grep -q 'mixup trains on one process' "$T/stderr"
+expect "... and writes nothing" test ! -e mixed/run.json
 mpi 2 train "${common[@]}" --epochs 1 --seeds 2 --out seeds
 expect "--seeds under mpirun is refused" grep -q -- '--seeds trains one run after another' "$T/stderr"
 run train --data "$T/t.csv" --seed 7 --threads 1 --batch 20 --epochs 1 --sync-bn --out single

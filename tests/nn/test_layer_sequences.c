@@ -20,6 +20,7 @@
 static const char *const kinds[] = {
     "conv 4 3",          "batchnorm",        "relu",    "leakyrelu slope=0.1", "maxpool 2 stride=1",
     "avgpool 2 stride=1 pad=1", "gap", "dropout 0.3", "flatten", "dense 5", "block 4",
+    "dense-norm 5", /* last: checked in a pass of its own (main) */
 };
 enum { NKINDS = sizeof kinds / sizeof kinds[0] };
 
@@ -183,19 +184,25 @@ out:
     return worst;
 }
 
-/* Every sequence of `len` kinds after `prefix`: the accepted ones must give
+/* Every sequence of `len` of the first nk kinds after `prefix` (with
+ * `must` >= 0: only those holding that kind): the accepted ones must give
  * the unfused network's gradient and, for pairs, agree with central
  * differences (deeper float32 networks are too noisy for them; the unfused
  * comparison is exact enough at any depth). Returns how many were accepted. */
-static int check_sequences(const char *prefix, int len, uint64_t *rs, double worst_all[2])
+static int check_sequences(const char *prefix, int len, int nk, int must, uint64_t *rs, double worst_all[2])
 {
     int seq[3] = {0, 0, 0}, accepted = 0, total = 1;
     for (int i = 0; i < len; i++)
-        total *= NKINDS;
+        total *= nk;
     char desc[512];
     for (int code = 0; code < total; code++) {
-        for (int i = 0, v = code; i < len; i++, v /= NKINDS)
-            seq[i] = v % NKINDS;
+        int has = must < 0;
+        for (int i = 0, v = code; i < len; i++, v /= nk) {
+            seq[i] = v % nk;
+            has |= seq[i] == must;
+        }
+        if (!has)
+            continue;
         struct focal_model *m = build(prefix, seq, len, desc, sizeof desc);
         if (!m)
             continue;
@@ -231,14 +238,21 @@ int main(void)
     uint64_t rs = 0x9e3779b97f4a7c15ull;
     double worst[2] = {0, 0};
     /* pairs at the network's input and behind a convolution; triples behind it */
-    const int pairs_first = check_sequences("", 2, &rs, worst);
-    const int pairs = check_sequences("conv 4 3\n", 2, &rs, worst);
-    const int triples = check_sequences("conv 4 3\n", 3, &rs, worst);
+    const int pairs_first = check_sequences("", 2, NKINDS - 1, -1, &rs, worst);
+    const int pairs = check_sequences("conv 4 3\n", 2, NKINDS - 1, -1, &rs, worst);
+    const int triples = check_sequences("conv 4 3\n", 3, NKINDS - 1, -1, &rs, worst);
     CHECKF(pairs_first > 20 && pairs > 20 && triples > 200, "too few networks accepted: %d, %d, %d", pairs_first,
            pairs, triples);
-    printf("layer sequences: %d pairs first, %d pairs and %d triples behind a convolution; worst difference "
-           "from the unfused network %.3g, worst median error against central differences %.3g\n",
-           pairs_first, pairs, triples, worst[0], worst[1]);
+    /* the normalised dense layer (last in kinds) next to every other kind, from a stream of its own */
+    uint64_t rs_norm = 0x6a09e667f3bcc909ull;
+    const int norm_pairs = check_sequences("conv 4 3\n", 2, NKINDS, NKINDS - 1, &rs_norm, worst) +
+                           check_sequences("conv 4 3\ngap\n", 2, NKINDS, NKINDS - 1, &rs_norm, worst);
+    const int norm_triples = check_sequences("conv 4 3\n", 3, NKINDS, NKINDS - 1, &rs_norm, worst);
+    CHECKF(norm_pairs > 10 && norm_triples > 20, "too few networks with dense-norm accepted: %d, %d", norm_pairs,
+           norm_triples);
+    printf("layer sequences: %d pairs first, %d pairs and %d triples behind a convolution (%d and %d more with "
+           "dense-norm); worst difference from the unfused network %.3g, worst median error against central "
+           "differences %.3g\n", pairs_first, pairs, triples, norm_pairs, norm_triples, worst[0], worst[1]);
     printf("test_layer_sequences: %d checks, %d failed\n", check_count, check_failed);
     return check_failed != 0;
 }

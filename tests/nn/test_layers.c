@@ -1401,6 +1401,83 @@ static void test_dense_db_blocks(void)
     free(db);
 }
 
+/* ---- normalised dense ------------------------------------------------------------------ */
+
+struct dnorm_ctx {
+    int n, in, out_n;
+    float *x, *w, *out, *xn, *wn, *nrm;
+};
+
+/* forward_fn for a dnorm_ctx. */
+static void dnorm_fwd(void *v)
+{
+    struct dnorm_ctx *d = v;
+    focal_dense_norm_forward(d->out, d->xn, d->wn, d->nrm, d->x, d->w, d->n, d->in, d->out_n);
+}
+
+/* Forward against cosine similarities in double; dinp and dw against finite
+ * differences (smooth: Richardson); dw accumulated, dinp overwritten; a zero
+ * input row gives zero outputs and, its norm clamped at eps, the gradient of
+ * x/eps, as PyTorch's F.normalize. */
+static void test_dense_norm(void)
+{
+    enum { N = 4, I = 7, O = 5 };
+    float x[N * I], w[O * I], out[N * O], dout[N * O], dx[N * I], dx2[N * I], dw[O * I] = {0}, dw1[O * I];
+    float xn[N * I], wn[O * I], nrm[N + O], scratch[O * I];
+    struct dnorm_ctx d = {N, I, O, x, w, out, xn, wn, nrm};
+    fill(x, N * I, -1, 1);
+    fill(w, O * I, -1, 1);
+    fill(dout, N * O, -1, 1);
+    dnorm_fwd(&d);
+    double e = 0;
+    for (int i = 0; i < N; i++)
+        for (int o = 0; o < O; o++) {
+            double s = 0, sx = 0, sw = 0;
+            for (int j = 0; j < I; j++) {
+                s += (double)x[i * I + j] * w[o * I + j];
+                sx += (double)x[i * I + j] * x[i * I + j];
+                sw += (double)w[o * I + j] * w[o * I + j];
+            }
+            e = fmax(e, fabs(out[i * O + o] - s / sqrt(sx * sw)));
+        }
+    CHECKF(e < 1e-6, "dense-norm forward: %.3g", e);
+    for (int i = 0; i < N * I; i++)
+        dx[i] = 1e30f;
+    focal_dense_norm_backward(dx, dw, scratch, dout, xn, wn, nrm, N, I, O);
+    memcpy(dw1, dw, sizeof dw);
+    struct gc_problem pr = {dnorm_fwd, &d, out, dout, N * O, 1};
+    gradcheck(&pr, x, dx, N * I, H_SMOOTH, "dense-norm", "dinp");
+    gradcheck(&pr, w, dw, O * I, H_SMOOTH, "dense-norm", "dw");
+    focal_dense_norm_backward(dx2, dw, scratch, dout, xn, wn, nrm, N, I, O);
+    double acc = 0;
+    for (int i = 0; i < O * I; i++)
+        acc = fmax(acc, fabs(dw[i] - 2.0 * dw1[i]));
+    CHECKF(acc < 1e-6, "dense-norm dw does not accumulate: %.3g", acc);
+    CHECK(memcmp(dx, dx2, sizeof dx) == 0);
+    /* a zero row: no NaN, outputs 0, gradient (dout · ŵ)/eps */
+    for (int j = 0; j < I; j++)
+        x[I + j] = 0.0f;
+    dnorm_fwd(&d);
+    focal_dense_norm_backward(dx, dw, scratch, dout, xn, wn, nrm, N, I, O);
+    int finite = 1;
+    double ez = 0, ezd = 0;
+    for (int o = 0; o < O; o++)
+        ez = fmax(ez, fabs(out[O + o]));
+    for (int j = 0; j < I; j++) {
+        double g = 0;
+        for (int o = 0; o < O; o++)
+            g += (double)dout[O + o] * wn[o * I + j];
+        ezd = fmax(ezd, fabs(dx[I + j] - g / FOCAL_NORM_EPS) / fmax(fabs(g / FOCAL_NORM_EPS), 1.0));
+    }
+    for (int i = 0; i < N * I; i++)
+        finite &= isfinite(dx[i]);
+    for (int i = 0; i < O * I; i++)
+        finite &= isfinite(dw[i]);
+    CHECK(finite);
+    CHECKF(ez == 0, "dense-norm output of a zero row: %.3g", ez);
+    CHECKF(ezd < 1e-5, "dense-norm gradient of a zero row against dout·ŵ/eps: %.3g", ezd);
+}
+
 /* ---- thread-count invariance ------------------------------------------------------ */
 
 /* Runs every layer whose loops are the library's own (no BLAS) on shapes
@@ -1527,6 +1604,7 @@ int main(void)
     test_dense_case(1);
     test_dense_case(0);
     test_dense_db_blocks();
+    test_dense_norm();
     test_thread_invariance();
     printf("gradient checks: relative error |a-n|/max(|a|,|n|,%g), tolerance %g\n", GC_FLOOR, GC_TOL);
     for (int i = 0; i < n_reports; i++) {

@@ -293,8 +293,57 @@ static void test_training(void)
     CHECKF(last < 0.5 * first, "loss went from %.5f to %.5f", first, last);
 }
 
+/* focal_model_normalise_head: the last layer line (comments and blank lines
+ * after it aside) becomes dense-norm, keeping its width and comment, dropping
+ * a bias option; dense-norm is kept; anything else is refused naming the
+ * line; every preset's rewrite builds. */
+static void test_normalise_head(void)
+{
+    static const struct {
+        const char *in, *out;
+        int changed;
+    } cases[] = {
+        {"flatten\ndense 8\ndense classes\n", "flatten\ndense 8\ndense-norm classes\n", 1},
+        {"flatten\n  dense classes bias=0   # logits\n\n# end\n", "flatten\n  dense-norm classes # logits\n\n# end\n",
+         1},
+        {"flatten\ndense-norm classes\n", "flatten\ndense-norm classes\n", 0},
+        {"gap\ndense 4", "gap\ndense-norm 4", 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *out = NULL;
+        int changed = -1;
+        CHECK(focal_model_normalise_head(cases[i].in, "net.txt", &out, &changed) == FOCAL_OK);
+        CHECKF(out && strcmp(out, cases[i].out) == 0 && changed == cases[i].changed, "case %zu: '%s' (changed %d)",
+               i, out ? out : "(null)", changed);
+        free(out);
+    }
+    char *out = (char *)1;
+    int changed;
+    CHECK(focal_model_normalise_head("flatten\ndense 8\nrelu # r\n\n", "net.txt", &out, &changed) ==
+              FOCAL_ERR_FORMAT && out == NULL);
+    CHECKF(strstr(focal_last_error(), "net.txt:3: the last layer must be") != NULL, "%s", focal_last_error());
+    CHECK(focal_model_normalise_head("# nothing\n", "net.txt", &out, &changed) == FOCAL_ERR_FORMAT);
+    const char *presets[] = {"keras-cnn", "resnet-mini", "mlp"};
+    for (int p = 0; p < 3; p++) {
+        struct focal_model *m = NULL;
+        CHECK(focal_model_normalise_head(focal_model_preset(presets[p]), presets[p], &out, &changed) == FOCAL_OK &&
+              changed == 1);
+        CHECKF(focal_model_create(&m, out, presets[p], p == 2 ? 9 : 3, p == 2 ? 1 : 64, p == 2 ? 1 : 64, 5,
+                                  FOCAL_HEAD_SOFTMAX, 4) == FOCAL_OK, "%s: %s", presets[p], focal_last_error());
+        const char *kind;
+        int line;
+        double fs, bs;
+        if (m)
+            focal_model_layer_time(m, focal_model_num_layers(m) - 1, &kind, &line, &fs, &bs);
+        CHECKF(m && strcmp(kind, "dense-norm") == 0, "%s: the last layer is not dense-norm", presets[p]);
+        focal_model_free(m);
+        free(out);
+    }
+}
+
 int main(void)
 {
+    test_normalise_head();
     test_parse_errors();
     test_presets();
     test_whole_network_gradients();

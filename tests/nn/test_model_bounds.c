@@ -87,6 +87,22 @@ static void case_set_limit(void)
     CHECK(focal_memory_limit(&dflt) > ((size_t)64 << 20) && dflt == 1);
 }
 
+/* dense-norm keeps its normalised weights and a weight-gradient scratch, two
+ * more copies of its weight: 4096 × 1024 floats (16 MiB) take 32 MiB as
+ * dense and 64 MiB as dense-norm; under a 48 MiB limit the first builds and
+ * the second is refused, naming its line. */
+static void case_dense_norm(void)
+{
+    focal_set_memory_limit((size_t)48 << 20);
+    struct focal_model *m = NULL;
+    CHECKF(focal_model_create(&m, "flatten\ndense 1024\ndense classes", "net.txt", 1, 64, 64, 4, FOCAL_HEAD_SIGMOID,
+                              8) == FOCAL_OK, "dense 1024 under 48 MiB: %s", focal_last_error());
+    focal_model_free(m);
+    expect_refused("dense-norm 1024 under 48 MiB", "flatten\ndense-norm 1024\ndense classes", 1, 64, 64, 8,
+                   FOCAL_ERR_ARG, "line 2 (dense-norm)", "the limit is 48.0 MiB");
+    focal_set_memory_limit(0);
+}
+
 /* Activations alone: a modest network at a batch far too large for memory. */
 static void case_huge_batch(void)
 {
@@ -219,6 +235,7 @@ int main(void)
     in_child(case_huge_dense, "huge dense");
     in_child(case_set_limit, "set limit");
     in_child(case_huge_batch, "huge batch");
+    in_child(case_dense_norm, "dense-norm");
     in_child(case_sum_overflow, "sum overflow");
     test_shape_limits();
     test_range_messages();

@@ -105,6 +105,11 @@ EOF
 train --data synth --size 48x40 --model all.net --out r_all
 check all-layers r_all 10 multilabel images synth/Test
 
+# --- LDAM's normalised classifier: cosine similarities of normalised rows
+printf 'conv 8 3\nrelu\nmaxpool 2\nflatten\ndense 16\nrelu\ndense-norm classes\n' >norm.net
+train --data synth --size 32x32 --model norm.net --out r_norm
+check dense-norm r_norm 10 multilabel images synth/Test
+
 # --- RetinaMNIST (multi-class, softmax): resnet-mini and keras-cnn -------------------------
 npz=$DATA/medmnist/retinamnist.npz
 if [ -f "$npz" ]; then

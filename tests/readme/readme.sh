@@ -9,7 +9,8 @@
 #   ```sh      every command: scripts/, tools/ and build/ files exist and accept the
 #              options used; `cc ... pkg-config` and ```cmake blocks name what
 #              install_consumer builds (that test compiles them)
-#   ``` plain  `$ focal ...` lines and `focal ...` command lines: the command exists,
+#   ``` plain  `$ focal ...` lines and `focal ...` command lines (also after mpirun or
+#              srun and their options, never run): the command exists,
 #              every --option is one its --help lists; concrete lines are parsed by
 #              the program itself (the line plus a final --help must exit 0); cheap
 #              ones (loss, explain, metrics, small synth, export of a tiny run, cat)
@@ -260,6 +261,20 @@ check_line() {
     focal | build/focal)
         words[0]=focal
         if [ "$kind" = run ] && ! cheap "${words[@]}"; then kind=parse; fi
+        check_focal "$where" "$kind" "${words[@]}"
+        ;;
+    mpirun | srun)
+        # an MPI launcher: its own options, then the focal line it starts,
+        # checked as a synopsis or parsed by the program, never run here
+        for k in "${!words[@]}"; do
+            [[ ${words[$k]} == focal || ${words[$k]} == build/focal ]] && break
+        done
+        if [[ ${words[$k]} != focal && ${words[$k]} != build/focal ]]; then
+            bad "$where: $line: ${words[0]} starts no focal command"
+            return
+        fi
+        words=(focal "${words[@]:$((k + 1))}")
+        [ "$kind" = synopsis ] || kind=parse
         check_focal "$where" "$kind" "${words[@]}"
         ;;
     cat)
