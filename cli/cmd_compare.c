@@ -54,11 +54,14 @@ static const struct builtin {
     { "la", NULL, NULL, "loss:la", "logit-adjusted cross-entropy, tau 1 (Menon et al. 2021); multi-class" },
     { "balanced-softmax", NULL, NULL, "loss:balanced-softmax",
       "Balanced Softmax (Ren et al. 2020; la with tau 1 by name); multi-class" },
+    { "la-posthoc", NULL, NULL, "loss:ce,posthoc-la:auto",
+      "ce, then post-hoc logit adjustment (Menon et al. 2021), tau 0..2 by validation bal. acc.; multi-class" },
     { "db", "loss:db", "loss:db", NULL,
       "distribution-balanced loss (Wu et al. 2020; alpha .1, beta 10, mu .2, lambda 2, kappa .05); sigmoid tasks" },
     { "ldam-drw", NULL, NULL, "loss:ldam,reweight-from:80%",
       "LDAM (margin 0.5, scale 30) on a normalised last layer, with DRW (effective number, beta 0.9999) after "
-      "80% of the epochs (Cao et al. 2019); multi-class" },
+      "80% of the epochs (Cao et al. 2019); multi-class (a --model file's last dense layer becomes dense-norm "
+      "for it)" },
     { "crt", "loss:ce,stage2:crt", "loss:ce,stage2:crt", "loss:ce,stage2:crt",
       "classifier re-training (cRT, Kang et al. 2020): ce's features frozen, its classifier re-initialised and "
       "trained alone with class-balanced sampling for --epochs" },
@@ -101,6 +104,12 @@ void cmd_compare_help(FILE *fp)
 "again. DIR and each run folder are locked while in use; the results and the\n"
 "report always come from the runs of this command.\n"
 "\n"
+"Every table compares with cross-entropy measured here: ce always runs under\n"
+"the same recipe (it is added, with a note, when --methods lacks it), and a\n"
+"column \"Δ vs ce\" gives each method's selection metric minus ce's, seed by\n"
+"seed (same seed, same split), as mean ± std (results.csv: <metric>_vs_ce;\n"
+"results.json: \"baseline\" and each method's \"vs_ce\"; the report).\n"
+"\n"
 "On a cluster, 'mpirun -np N focal compare ...' (or 'srun -n N focal compare\n"
 "...' under Slurm) shares the runs out over N processes (ranks): rank 0 hands\n"
 "each run to whichever rank is free and trains runs itself in between; each\n"
@@ -136,7 +145,8 @@ void cmd_compare_help(FILE *fp)
 "                       epsilon, label-smoothing, weights (balanced,\n"
 "                       effective:B or W1,...), sampler, prior, reweight-from\n"
 "                       (E or P%), reweight-beta, mixup, weight-decay, stage2\n"
-"                       (crt, tau-norm, wb), max-norm; e.g.\n"
+"                       (crt, tau-norm, wb), max-norm, posthoc-la (auto or a\n"
+"                       tau); e.g.\n"
 "                       --method fl1=loss:focal,gamma:1 --methods ce,fl1\n"
 "\n"
 "Two-stage methods (a spec with stage2, see 'focal train --stage2') train\n"
@@ -173,7 +183,13 @@ struct method {
     int have_ens;
     struct exp_result ens;
     char ens_name[96];                 /* "<name> (ensemble of K)" */
+    /* the selection metric minus the baseline's (ce), per split: mean and
+     * std of the seed-by-seed differences, and the seed ensembles' */
+    double gain[EXP_NSPLITS][2], ens_gain[EXP_NSPLITS];
 };
+
+/* The method every table compares with. */
+#define BASELINE "ce"
 
 /* The spec of `name`: a user definition, else a built-in for the task. */
 static const char *method_spec(const char *name, char **defs, int n_defs, enum focal_task task, int *na)
@@ -206,8 +222,20 @@ static void print_cell(double mu, double sd, int k, int seeds)
         printf(" %17.*f", prec, mu);
 }
 
-/* Prints one table (split s) of every method: mean ± std; then the seed
- * ensembles' rows (one model each: no spread). */
+/* Prints a gain over the baseline: mean ± std, the mean alone, or n/a. */
+static void print_gain(double mu, double sd, int seeds)
+{
+    if (!isfinite(mu))
+        printf(" %17s", "n/a");
+    else if (seeds > 1 && isfinite(sd))
+        printf(" %+9.3f ± %5.3f", mu, sd);
+    else
+        printf(" %+17.3f", mu);
+}
+
+/* Prints one table (split s) of every method: mean ± std, and the gain of
+ * the selection metric over the baseline; then the seed ensembles' rows
+ * (one model each: no spread). */
 static void print_table(struct method *m, int n, int s, int seeds, int best)
 {
     int w = 16;
@@ -217,11 +245,12 @@ static void print_table(struct method *m, int n, int s, int seeds, int best)
     printf("%-*s", w + 2, s == EXP_VAL ? "validation" : "test");
     for (int k = 0; k < EXP_N; k++)
         printf(" %17s", exp_metric_label((enum exp_metric)k));
-    putchar('\n');
+    printf(" %*s\n", 17 + 1, "Δ vs " BASELINE);   /* Δ is two bytes, one column */
     for (int i = 0; i < n; i++) {
         printf("%-*.16s%s", w, m[i].name, i == best ? " *" : "  ");
         for (int k = 0; k < EXP_N; k++)
             print_cell(m[i].mean[s][k], m[i].std[s][k], k, seeds);
+        print_gain(m[i].gain[s][0], m[i].gain[s][1], seeds);
         putchar('\n');
     }
     for (int i = 0; i < n; i++) {
@@ -230,12 +259,25 @@ static void print_table(struct method *m, int n, int s, int seeds, int best)
         printf("%-*s  ", w, m[i].ens_name);
         for (int k = 0; k < EXP_N; k++)
             print_cell(m[i].ens.values[s][k], NAN, k, seeds);
+        print_gain(m[i].ens_gain[s], NAN, seeds);
         putchar('\n');
     }
 }
 
-/* results.csv: method, split, metric, mean, std, seeds. */
-static int write_csv(const char *dir, struct method *m, int n, int seeds)
+/* results.json's "vs_ce" of a method or an ensemble: the metric (key) and,
+ * per split, the gain's mean and std (NULL: no spread). */
+static cJSON *gain_json(int key, const double *mean, const double *std, int have_test)
+{
+    cJSON *g = cJSON_CreateObject();
+    cJSON_AddStringToObject(g, "metric", exp_metric_key((enum exp_metric)key));
+    for (int sp = 0; sp < (have_test ? 2 : 1); sp++)
+        cJSON_AddItemToObject(g, sp == EXP_VAL ? "val" : "test", exp_stat_json(mean[sp], std ? std[sp] : NAN));
+    return g;
+}
+
+/* results.csv: method, split, metric, mean, std, seeds; the gain over the
+ * baseline as metric <key>_vs_ce. */
+static int write_csv(const char *dir, struct method *m, int n, int seeds, int key)
 {
     char path[4096];
     struct focal_wfile wf;
@@ -256,6 +298,16 @@ static int write_csv(const char *dir, struct method *m, int n, int seeds)
                     fprintf(wf.fp, "%.6g", m[i].std[s][k]);
                 fprintf(wf.fp, ",%d\n", seeds);
             }
+    for (int i = 0; i < n; i++)
+        for (int s = 0; s < EXP_NSPLITS; s++) {
+            if (!isfinite(m[i].gain[s][0]))
+                continue;
+            fprintf(wf.fp, "%s,%s,%s_vs_%s,%.6g,", m[i].name, s == EXP_VAL ? "val" : "test",
+                    exp_metric_key((enum exp_metric)key), BASELINE, m[i].gain[s][0]);
+            if (isfinite(m[i].gain[s][1]))
+                fprintf(wf.fp, "%.6g", m[i].gain[s][1]);
+            fprintf(wf.fp, ",%d\n", seeds);
+        }
     /* the seed ensembles: one model each, no spread */
     for (int i = 0; i < n; i++)
         for (int s = 0; m[i].have_ens && s < EXP_NSPLITS; s++)
@@ -263,6 +315,11 @@ static int write_csv(const char *dir, struct method *m, int n, int seeds)
                 if (isfinite(m[i].ens.values[s][k]))
                     fprintf(wf.fp, "%s,%s,%s,%.6g,,%d\n", m[i].ens_name, s == EXP_VAL ? "val" : "test",
                             exp_metric_key((enum exp_metric)k), m[i].ens.values[s][k], seeds);
+    for (int i = 0; i < n; i++)
+        for (int s = 0; m[i].have_ens && s < EXP_NSPLITS; s++)
+            if (isfinite(m[i].ens_gain[s]))
+                fprintf(wf.fp, "%s,%s,%s_vs_%s,%.6g,,%d\n", m[i].ens_name, s == EXP_VAL ? "val" : "test",
+                        exp_metric_key((enum exp_metric)key), BASELINE, m[i].ens_gain[s], seeds);
     if (focal_wfile_commit(&wf) != FOCAL_OK) {
         cli_error("%s", focal_last_error());
         return -1;
@@ -437,9 +494,21 @@ int cmd_compare(int argc, char **argv)
             CLI_EXIT_OK)
         goto out;
 
-    /* the methods */
+    /* the methods, with the baseline every table compares with */
     status = CLI_EXIT_USAGE;
-    list = strdup(methods);
+    int have_base = 0;
+    if ((list = strdup(methods))) {
+        char *sv = NULL;
+        for (char *name = strtok_r(list, ",", &sv); name; name = strtok_r(NULL, ",", &sv))
+            have_base |= strcmp(name, BASELINE) == 0;
+        free(list);
+        if ((list = malloc(strlen(methods) + sizeof BASELINE + 1)))
+            sprintf(list, "%s%s", have_base ? "" : BASELINE ",", methods);
+    }
+    if (!list) {
+        cli_error("out of memory");
+        goto out;
+    }
     char *save = NULL;
     for (char *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
         int na;
@@ -495,6 +564,9 @@ int cmd_compare(int argc, char **argv)
         cli_error("compare: no method applies to this data");
         goto out;
     }
+    if (!have_base && !base.quiet && cli_mpi_rank() == 0)
+        printf("compare: adding %s, cross-entropy under the same recipe, as the baseline every table compares "
+               "with\n", BASELINE);
     /* rank 0 holds the experiment; the other ranks train only the runs it gives them */
     if (cli_mpi_rank() == 0 && (status = exp_begin(base.out, &lock)) != CLI_EXIT_OK)
         goto out;
@@ -569,6 +641,20 @@ int cmd_compare(int argc, char **argv)
             second = i;
         }
     }
+    /* the gain of the selection metric over the baseline, seed by seed */
+    int bi = -1;
+    for (int i = 0; i < n_methods; i++)
+        if (strcmp(m[i].name, BASELINE) == 0)
+            bi = i;
+    for (int i = 0; i < n_methods; i++)
+        for (int sp = 0; sp < EXP_NSPLITS; sp++) {
+            double diff[MAX_SEEDS];
+            for (int s = 0; s < seeds; s++)
+                diff[s] = bi < 0 ? NAN : m[i].res[s].values[sp][key] - m[bi].res[s].values[sp][key];
+            focal_mean_std(&m[i].gain[sp][0], &m[i].gain[sp][1], diff, (size_t)seeds, 1);
+            m[i].ens_gain[sp] = bi >= 0 && m[i].have_ens && m[bi].have_ens
+                                    ? m[i].ens.values[sp][key] - m[bi].ens.values[sp][key] : NAN;
+        }
     char sentence[512] = "";
     double lead = NAN, spread = NAN;
     int beyond = 0;
@@ -601,6 +687,8 @@ int cmd_compare(int argc, char **argv)
         }
         printf("\nmean ± std over %ld seed%s; * best on validation %s. Test numbers are reported, never used to "
                "choose.\n%s\n", seeds, seeds == 1 ? "" : "s", mlabel, sentence);
+        printf("Δ vs %s: the method's %s minus that of %s (cross-entropy, the same recipe) on the same seed and "
+               "split, %s.\n", BASELINE, mlabel, BASELINE, seeds > 1 ? "mean ± std over the seeds" : "one seed");
         if (seeds >= 2)
             printf("<method> (ensemble of %ld): one model averaging the %ld seeds' probabilities, thresholds chosen "
                    "on validation; train s is the seeds' total. Shown for reference, never chosen as the best.\n",
@@ -612,9 +700,10 @@ int cmd_compare(int argc, char **argv)
     }
 
     /* files */
-    if (write_csv(base.out, m, n_methods, (int)seeds) != 0)
+    if (write_csv(base.out, m, n_methods, (int)seeds, key) != 0)
         goto out;
     results = exp_results_head("compare", base.data.path, d, train, n_train, sel, (int)seeds, rare, n_rare);
+    cJSON_AddStringToObject(results, "baseline", BASELINE);
     cJSON *arr = cJSON_AddArrayToObject(results, "methods");
     for (int i = 0; i < n_methods; i++) {
         cJSON *o = cJSON_CreateObject();
@@ -632,6 +721,9 @@ int cmd_compare(int argc, char **argv)
                 cJSON_AddItemToObject(so, exp_metric_key((enum exp_metric)k), exp_stat_json(m[i].mean[sp][k],
                                                                                        m[i].std[sp][k]));
         }
+        const double gsd[EXP_NSPLITS] = { m[i].gain[EXP_VAL][1], m[i].gain[EXP_TEST][1] };
+        const double gmu[EXP_NSPLITS] = { m[i].gain[EXP_VAL][0], m[i].gain[EXP_TEST][0] };
+        cJSON_AddItemToObject(o, "vs_" BASELINE, gain_json(key, gmu, gsd, have_test));
         cJSON_AddItemToArray(arr, o);
     }
     /* the seed ensembles: beside "methods", so that choosing and the
@@ -653,6 +745,7 @@ int cmd_compare(int argc, char **argv)
                 cJSON_AddItemToObject(so, exp_metric_key((enum exp_metric)k),
                                       exp_stat_json(m[i].ens.values[sp][k], NAN));
         }
+        cJSON_AddItemToObject(o, "vs_" BASELINE, gain_json(key, m[i].ens_gain, NULL, have_test));
         cJSON_AddItemToArray(ens, o);
     }
     cJSON *bo = cJSON_AddObjectToObject(results, "best");

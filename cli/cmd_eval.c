@@ -27,7 +27,8 @@ void cmd_eval_help(FILE *fp)
 "prints the metrics table (per class: support, precision, recall, F1, ROC-AUC,\n"
 "average precision; then accuracy, balanced accuracy, macro/micro/weighted F1,\n"
 "MCC, macro ROC-AUC, mAP, and for RFMiD labels with Disease_Risk the RIADD\n"
-"score). Images are cropped and resized as in training.\n"
+"score). Images are cropped and resized as in training. A run trained with\n"
+"--posthoc-la is evaluated on its adjusted logits (run.json's posthoc_la).\n"
 "\n"
 "Options\n"
 "  --model RUNDIR       the run folder written by 'focal train'.\n"
@@ -164,6 +165,8 @@ int cmd_eval(int argc, char **argv)
         putchar('\n');
     } else {
         printf("%s split of %s: %d samples\n", split ? split : "all", dopt.path, n);
+        if (run.logit_shift)
+            printf("post-hoc logit adjustment of the run: logits - %g * log(training prior)\n", run.posthoc_tau);
         metrics_print_table(stdout, &m, (const char *const *)d->class_names, have_riadd ? &riadd : NULL);
     }
     status = CLI_EXIT_OK;

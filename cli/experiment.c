@@ -53,6 +53,7 @@ static const struct {
     { "reweight-from", TRAINOPT_REWEIGHT_FROM }, { "reweight-beta", TRAINOPT_REWEIGHT_BETA },
     { "mixup", TRAINOPT_MIXUP }, { "weight-decay", TRAINOPT_WEIGHT_DECAY }, { "stage2", TRAINOPT_STAGE2 },
     { "max-norm", TRAINOPT_MAX_NORM },
+    { "posthoc-la", TRAINOPT_POSTHOC_LA },
 };
 #define N_SPEC_KEYS (sizeof spec_keys / sizeof spec_keys[0])
 
@@ -70,7 +71,7 @@ int exp_apply_spec(struct trainopt *t, char *spec)
         if (!colon || k == N_SPEC_KEYS || !colon[1]) {
             cli_error("method spec: '%s%s%s' is not KEY:VALUE with KEY one of loss, weights, sampler, prior, gamma, "
                       "alpha, beta, gamma-pos, gamma-neg, margin, epsilon, label-smoothing, reweight-from, "
-                      "reweight-beta, mixup, weight-decay, stage2, max-norm", item,
+                      "reweight-beta, mixup, weight-decay, stage2, max-norm, posthoc-la", item,
                       colon ? ":" : "", colon ? colon + 1 : "");
             return -1;
         }

@@ -26,9 +26,9 @@ struct exp_result {
 
 /* Applies a method spec "key:value,key:value" (keys: loss, gamma, alpha,
  * beta, gamma-pos, gamma-neg, margin, epsilon, label-smoothing, weights,
- * sampler, prior, weight-decay, stage2, max-norm) to t as if given on the
- * command line. The spec text must outlive t. Returns 0, or -1 after
- * printing an error naming the key. */
+ * sampler, prior, weight-decay, stage2, max-norm, posthoc-la) to t as if
+ * given on the command line. The spec text must outlive t. Returns 0, or -1
+ * after printing an error naming the key. */
 int exp_apply_spec(struct trainopt *t, char *spec);
 
 /* Where the stage 1 of method k's seed `seed` trains, when its spec

@@ -246,6 +246,19 @@ int trainopt_take(struct trainopt *t, int id, const char *v)
     case TRAINOPT_REWEIGHT_BETA:
         return cli_parse_double_in("--reweight-beta", v, 0.0, 0, 1.0, 1, "a number in [0, 1)", &c->reweight_beta)
                    ? -1 : 1;
+    case TRAINOPT_POSTHOC_LA:
+        if (strcmp(v, "auto") == 0) {
+            c->posthoc = FOCAL_POSTHOC_AUTO;
+            return 1;
+        }
+        char *end;
+        c->posthoc_tau = strtod(v, &end);
+        if (!*v || *end || !(c->posthoc_tau >= 0 && c->posthoc_tau <= 100)) {
+            cli_error("--posthoc-la: '%s'; expected auto or a tau in [0, 100]", v);
+            return -1;
+        }
+        c->posthoc = FOCAL_POSTHOC_TAU;
+        return 1;
     case TRAINOPT_STAGE2:
         if (focal_stage2_parse(v, &c->stage2) != FOCAL_OK || c->stage2 == FOCAL_STAGE2_NONE) {
             cli_error("--stage2: '%s'; expected crt, tau-norm or wb", v);
@@ -385,6 +398,12 @@ int trainopt_check(struct trainopt *t, const struct focal_dataset *d, const int 
     int status = trainopt_resolve_loss(t, d->task, ctx, 0);
     if (status != CLI_EXIT_OK)
         return status;
+    if (t->cfg.posthoc != FOCAL_POSTHOC_OFF && d->task != FOCAL_TASK_MULTICLASS) {
+        cli_error("%s%s--posthoc-la: post-hoc logit adjustment needs multi-class data (a softmax head); this is "
+                  "%s data, whose thresholds chosen on validation absorb any logit shift", ctx ? ctx : "",
+                  ctx ? ": " : "", focal_task_name(d->task));
+        return CLI_EXIT_USAGE;
+    }
     int quiet = t->quiet;
     t->quiet = 1;
     int bad = t->weights && resolve_weights(t, d, train, n_train) != 0;
@@ -543,7 +562,9 @@ static int ldam_head(struct trainopt *t)
         cli_error("--loss ldam: %s", focal_last_error());
         return -1;
     }
-    if (changed && !focal_model_preset(name)) {
+    /* a comparison runs every method on one network: its ldam methods get the
+     * normalised head, recorded in their run.json, as presets do */
+    if (changed && !focal_model_preset(name) && !t->experiment) {
         cli_error("--model %s: --loss ldam needs LDAM's normalised classifier as the last layer: write "
                   "`dense-norm classes` in place of `dense classes` (on a plain dense layer LDAM's scaled margins "
                   "diverge)", name);
@@ -789,6 +810,13 @@ int trainopt_run(struct trainopt *t, const struct focal_dataset *d, const int *t
             rmdir(dir); /* a folder this run made and left empty goes again; one with files stays */
         return st == FOCAL_ERR_ARG ? CLI_EXIT_USAGE : CLI_EXIT_DATA;
     }
+    struct focal_run done;
+    if (!t->quiet && !t->brief && t->cfg.posthoc != FOCAL_POSTHOC_OFF && focal_run_load(&done, dir, 1) == FOCAL_OK) {
+        printf("post-hoc logit adjustment: tau %g (%s), applied to metrics.json and scores.csv\n", done.posthoc_tau,
+               t->cfg.posthoc == FOCAL_POSTHOC_AUTO ? "chosen by validation balanced accuracy; grid in run.json"
+                                                    : "given");
+        focal_run_release(&done);
+    }
     if (!t->quiet && !t->brief) {
         printf("wrote %s/model.safetensors, history.csv, run.json, metrics.json (%.1f s)\n", dir,
                progress_now() - view.start);
@@ -825,8 +853,9 @@ void trainopt_help(FILE *fp)
 "  --momentum M, --nesterov, --weight-decay W\n"
 "                       SGD momentum; weight decay (not on biases and batch-norm\n"
 "                       parameters).\n"
-"  --schedule S         constant (default), cosine (over the whole run) or\n"
-"                       step:STEPS,GAMMA.   --warmup N   linear warm-up steps.\n"
+"  --schedule S         cosine (default: one cosine from --lr to 0 over the whole\n"
+"                       run), constant or step:STEPS,GAMMA.\n"
+"  --warmup N           linear warm-up steps (default 0).\n"
 "  --clip-norm C        clip the gradient's L2 norm to C.\n"
 "  --reweight-from E    deferred re-weighting (DRW, Cao et al. 2019): plain\n"
 "                       training until epoch E, then class-balanced weights\n"
@@ -840,6 +869,18 @@ void trainopt_help(FILE *fp)
 "                       l*L(y_i) + (1-l)*L(y_j); any loss and task; validation\n"
 "                       and test are not mixed. 0 (default): off; 0.2 to 0.4\n"
 "                       are usual.\n"
+"  --posthoc-la auto|TAU\n"
+"                       post-hoc logit adjustment (Menon et al., ICLR 2021),\n"
+"                       multi-class data: after training, the best\n"
+"                       checkpoint's logits become z - TAU*log(prior), prior\n"
+"                       the training split's class frequencies, for the\n"
+"                       run's metrics and scores and for eval, predict,\n"
+"                       ensembles, export and the Python loader. auto chooses\n"
+"                       TAU in 0, 0.25, ..., 2 by validation balanced accuracy\n"
+"                       (the paper targets the balanced error; the smallest\n"
+"                       TAU on a tie); run.json records TAU and the grid.\n"
+"                       Default off. Binary and multi-label runs refuse it:\n"
+"                       their thresholds, chosen on validation, absorb a shift.\n"
 "  --stage2 S           a second stage of the finished run --from RUNDIR (same\n"
 "                       data and splits): its features frozen, only the last\n"
 "                       layer changes. crt: classifier re-training (Kang et al.\n"
@@ -872,7 +913,9 @@ void trainopt_help(FILE *fp)
 "                       gradients and activations for one batch need more than\n"
 "                       SIZE (e.g. 4G, 512M; default: the machine's memory).\n"
 "  --resume             continue the run in RUNDIR after its last committed\n"
-"                       epoch (same settings and data; --epochs may be raised).\n"
+"                       epoch (same settings and data; --epochs may be raised:\n"
+"                       a cosine schedule is then stretched over the new\n"
+"                       length from the step reached, so its rate rises again).\n"
 "  --overwrite          replace the run RUNDIR holds; without it (or --resume)\n"
 "                       a folder that holds a run is refused.\n"
 "  --quiet              print nothing but errors.\n"

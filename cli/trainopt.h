@@ -16,8 +16,8 @@ enum trainopt_id {
     TRAINOPT_MOMENTUM, TRAINOPT_NESTEROV, TRAINOPT_WEIGHT_DECAY, TRAINOPT_SCHEDULE, TRAINOPT_WARMUP,
     TRAINOPT_CLIP_NORM, TRAINOPT_SEED, TRAINOPT_THREADS, TRAINOPT_PATIENCE, TRAINOPT_SELECT, TRAINOPT_AUGMENT,
     TRAINOPT_OUT, TRAINOPT_RESUME, TRAINOPT_QUIET, TRAINOPT_HELP, TRAINOPT_STEPS_CSV, TRAINOPT_OVERWRITE,
-    TRAINOPT_MAX_MEMORY, TRAINOPT_REWEIGHT_FROM, TRAINOPT_REWEIGHT_BETA, TRAINOPT_EMA, TRAINOPT_MIXUP, TRAINOPT_STAGE2,
-    TRAINOPT_FROM, TRAINOPT_MAX_NORM, TRAINOPT_END
+    TRAINOPT_MAX_MEMORY, TRAINOPT_REWEIGHT_FROM, TRAINOPT_REWEIGHT_BETA, TRAINOPT_POSTHOC_LA,
+    TRAINOPT_EMA, TRAINOPT_MIXUP, TRAINOPT_STAGE2, TRAINOPT_FROM, TRAINOPT_MAX_NORM, TRAINOPT_END
 };
 
 #define TRAINOPT_CLI_OPTS                                                                               \
@@ -34,9 +34,9 @@ enum trainopt_id {
     { "--resume", 0, TRAINOPT_RESUME }, { "--quiet", 0, TRAINOPT_QUIET }, { "--help", 0, TRAINOPT_HELP },  \
     { "--steps-csv", 1, TRAINOPT_STEPS_CSV }, { "--overwrite", 0, TRAINOPT_OVERWRITE },              \
     { "--max-memory", 1, TRAINOPT_MAX_MEMORY }, { "--reweight-from", 1, TRAINOPT_REWEIGHT_FROM },     \
-    { "--reweight-beta", 1, TRAINOPT_REWEIGHT_BETA }, { "--ema", 1, TRAINOPT_EMA },                  \
-    { "--mixup", 1, TRAINOPT_MIXUP }, { "--stage2", 1, TRAINOPT_STAGE2 }, { "--from", 1, TRAINOPT_FROM },           \
-    { "--max-norm", 1, TRAINOPT_MAX_NORM }
+    { "--reweight-beta", 1, TRAINOPT_REWEIGHT_BETA }, { "--posthoc-la", 1, TRAINOPT_POSTHOC_LA },   \
+    { "--ema", 1, TRAINOPT_EMA }, { "--mixup", 1, TRAINOPT_MIXUP }, { "--stage2", 1, TRAINOPT_STAGE2 },   \
+    { "--from", 1, TRAINOPT_FROM }, { "--max-norm", 1, TRAINOPT_MAX_NORM }
 
 struct trainopt {
     struct dataopt data;

@@ -732,7 +732,7 @@ static int meta_entry(struct ex *x, Onnx__StringStringEntryProto **e, const char
     return (*e)->key && (*e)->value ? 0 : fail(x, "out of memory");
 }
 
-#define N_META 10
+#define N_META 11
 
 /* The run's class names, thresholds and input conventions as metadata. */
 static int emit_metadata(struct ex *x, Onnx__StringStringEntryProto **e, int table)
@@ -783,6 +783,10 @@ static int emit_metadata(struct ex *x, Onnx__StringStringEntryProto **e, int tab
     st = st || meta_entry(x, &e[k++], "fundus_crop", &t);
     text_json_string(&t, focal_model_description(r->model));
     st = st || meta_entry(x, &e[k++], "network", &t);
+    if (r->logit_shift) {
+        text_add_number(&t, "", r->posthoc_tau);
+        st = st || meta_entry(x, &e[k++], "posthoc_la_tau", &t);
+    }
     free(t.s);
     return st ? -1 : k;
 }
@@ -853,6 +857,19 @@ int export_onnx(const struct focal_run *r, const char *path, struct export_onnx_
     }
     const char *lin[1] = {"logits"};
     const int softmax = focal_model_head(r->model) == FOCAL_HEAD_SOFTMAX;
+    /* post-hoc logit adjustment: the run's constant shift added to the logits before the softmax */
+    if (softmax && r->logit_shift) {
+        float *shift = ex_alloc(&x, (size_t)classes * sizeof *shift);
+        const int64_t dims[1] = {classes};
+        for (int j = 0; shift && j < classes; j++)
+            shift[j] = (float)r->logit_shift[j];
+        const char *in[2] = {"logits", shift ? init_floats(&x, "logit_shift", shift, (size_t)classes, 1, dims) : NULL};
+        if (!in[1] || !node(&x, "Add", "adjusted_logits", 2, in)) {
+            fail(&x, "out of memory");
+            goto out;
+        }
+        lin[0] = "adjusted_logits";
+    }
     Onnx__NodeProto *act = node(&x, softmax ? "Softmax" : "Sigmoid", "probabilities", 1, lin);
     if (softmax)
         attr_int(&x, act, "axis", 1);

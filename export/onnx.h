@@ -20,10 +20,14 @@
  *   the layers, one or a few nodes each (dropout is left out);
  *   output "probabilities", float32 [N, K]: Sigmoid of the logits for binary
  *     (K = 1, the positive class) and multi-label runs, Softmax over the
- *     classes for multi-class runs.
+ *     classes for multi-class runs; a run with post-hoc logit adjustment
+ *     (struct focal_run's logit_shift) adds its shift, a constant
+ *     "logit_shift" [K], to the logits before the Softmax (Add ->
+ *     "adjusted_logits").
  * Metadata (metadata_props; values are JSON): class_names, thresholds, task,
  * head, input (a sentence saying the above), input_size [C, H, W], mean, std,
- * fundus_crop, network (the description text).
+ * fundus_crop, network (the description text), and posthoc_la_tau (the τ)
+ * for a run with post-hoc logit adjustment.
  */
 #ifndef FOCAL_EXPORT_ONNX_H
 #define FOCAL_EXPORT_ONNX_H

@@ -35,6 +35,18 @@ static void rp_fmt_stat(char *buf, size_t n, struct rp_stat s, const char *key)
         snprintf(buf, n, "%.*f", dec, s.mean);
 }
 
+/* A gain over the baseline: "+0.0123 ± 0.0050", signed; the mean alone
+ * without a std; an en dash when undefined. */
+static void rp_fmt_gain(char *buf, size_t n, struct rp_stat s)
+{
+    if (!isfinite(s.mean))
+        snprintf(buf, n, "\xE2\x80\x93");
+    else if (isfinite(s.std))
+        snprintf(buf, n, "%+.4f \xC2\xB1 %.4f", s.mean, s.std);
+    else
+        snprintf(buf, n, "%+.4f", s.mean);
+}
+
 /* ---- text ---------------------------------------------------------------------------------- */
 
 /* s as literal Markdown text: punctuation that would format is
@@ -150,10 +162,20 @@ static void rp_para(FILE *fp, int html, const char *cls, const char *s)
     }
 }
 
-/* The results table of one split (0 val, 1 test): mean ± std per method and metric. */
+/* The results table of one split (0 val, 1 test): mean ± std per method and
+ * metric, and with a baseline each method's gain over it. */
 static void rp_results_table(FILE *fp, int html, const struct rp *r, int split)
 {
-    rp_table_head(fp, html, "method", r->metric_labels, r->n_metrics);
+    const char *cols[RP_MAX_METRICS + 1];
+    char gain_label[160];
+    const size_t nc = r->n_metrics;
+    memcpy(cols, r->metric_labels, nc * sizeof *cols);
+    if (r->baseline) {
+        snprintf(gain_label, sizeof gain_label, "\xCE\x94 %s vs %s", r->sel_label, r->baseline);
+        cols[nc] = gain_label;
+    }
+    const char *split_key = split ? "test" : "val";
+    rp_table_head(fp, html, "method", cols, nc + (r->baseline != NULL));
     for (size_t i = 0; i < r->n_methods; i++) {
         const struct rp_method *m = &r->methods[i];
         int best = (int)i == r->best;
@@ -167,9 +189,14 @@ static void rp_results_table(FILE *fp, int html, const struct rp *r, int split)
             md_text(fp, m->name);
             fputs(best ? "** (best) |" : " |", fp);
         }
-        for (size_t k = 0; k < r->n_metrics; k++) {
+        for (size_t k = 0; k < nc; k++) {
             char buf[96];
             rp_fmt_stat(buf, sizeof buf, rp_stat_of(m->stats[split], r->metric_keys[k]), r->metric_keys[k]);
+            rp_cell(fp, html, 1, best, buf);
+        }
+        if (r->baseline) {
+            char buf[96];
+            rp_fmt_gain(buf, sizeof buf, rp_stat_of(m->gain, split_key));
             rp_cell(fp, html, 1, best, buf);
         }
         rp_row_end(fp, html);
@@ -187,9 +214,14 @@ static void rp_results_table(FILE *fp, int html, const struct rp *r, int split)
             md_text(fp, e->name);
             fputs("* |", fp);
         }
-        for (size_t k = 0; k < r->n_metrics; k++) {
+        for (size_t k = 0; k < nc; k++) {
             char buf[96];
             rp_fmt_stat(buf, sizeof buf, rp_stat_of(e->stats[split], r->metric_keys[k]), r->metric_keys[k]);
+            rp_cell(fp, html, 1, 0, buf);
+        }
+        if (r->baseline) {
+            char buf[96];
+            rp_fmt_gain(buf, sizeof buf, rp_stat_of(e->gain, split_key));
             rp_cell(fp, html, 1, 0, buf);
         }
         rp_row_end(fp, html);
@@ -393,6 +425,12 @@ int rp_document(FILE *fp, int html, const struct rp *r, const struct rp_chart *c
     snprintf(buf, sizeof buf, "mean \xC2\xB1 std over seeds; the best method on validation %s is highlighted. "
              "Test numbers are reported, but never used to choose.", r->sel_label);
     rp_para(fp, html, "note", buf);
+    if (r->baseline) {
+        snprintf(buf, sizeof buf, "\xCE\x94 %s vs %s: each method's validation (test) %s minus that of %s, "
+                 "measured here under the same recipe, seed by seed on the same splits; mean \xC2\xB1 std over "
+                 "the seeds.", r->sel_label, r->baseline, r->sel_label, r->baseline);
+        rp_para(fp, html, "note", buf);
+    }
     if (r->n_ensembles)
         rp_para(fp, html, "note", "Rows marked ensemble (in italics): one model per method that averages its "
                 "seeds' probabilities, with thresholds chosen on validation; its training time is the seeds' "

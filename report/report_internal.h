@@ -19,6 +19,9 @@
 #define RP_PRINTF(a, b)
 #endif
 
+/* The most metrics (table columns) results.json may name. */
+#define RP_MAX_METRICS 32
+
 /* At most this many rarest classes get a precision-recall chart. */
 #define RP_MAX_RARE 3
 
@@ -48,6 +51,7 @@ struct rp_pr {
 struct rp_method {
     const char *name, *spec;     /* owned by the cJSON tree */
     const cJSON *stats[2];       /* "val" and "test" objects (test may be NULL) */
+    const cJSON *gain;           /* "vs_<baseline>": {"val": {mean, std}, "test": ...}, or NULL */
     size_t n_runs;
     struct rp_run *runs;
     struct rp_pr pr[RP_MAX_RARE];
@@ -59,6 +63,7 @@ struct rp_method {
 struct rp_ensemble {
     const char *name, *method;   /* owned by the cJSON tree */
     const cJSON *stats[2];       /* "val" and "test" objects of {mean, std} (test may be NULL) */
+    const cJSON *gain;           /* "vs_<baseline>" as a method's, or NULL */
 };
 
 /* The grid of a tune. */
@@ -80,6 +85,8 @@ struct rp {
     cJSON *root;
     const char *kind, *task, *data, *sentence;
     const char *sel_key, *sel_label;  /* the validation metric that chose */
+    const char *baseline;             /* compare: the method every table compares with ("baseline";
+                                         each method's "vs_<baseline>" its gain), or NULL */
     enum focal_select sel;            /* the same, resolved for the task: which history value */
     int seeds;
     size_t n_classes;

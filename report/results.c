@@ -195,6 +195,17 @@ static int rp_read_grid(struct rp *r, const char *file)
     return 0;
 }
 
+/* The gain over the baseline of a method or an ensemble o: its
+ * "vs_<baseline>" object, or NULL (no baseline, or none given). */
+static const cJSON *rp_gain(const struct rp *r, const cJSON *o)
+{
+    char key[96];
+    if (!r->baseline || (size_t)snprintf(key, sizeof key, "vs_%s", r->baseline) >= sizeof key)
+        return NULL;
+    const cJSON *g = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsObject(g) ? g : NULL;
+}
+
 /* The optional "ensembles" array: name, method and a "val" object each. */
 static int rp_read_ensembles(struct rp *r, const char *file)
 {
@@ -217,6 +228,7 @@ static int rp_read_ensembles(struct rp *r, const char *file)
         if (rp_str(r, file, e, where, "name", NULL, &x->name) != 0 ||
             rp_str(r, file, e, where, "method", "", &x->method) != 0)
             return -1;
+        x->gain = rp_gain(r, e);
         x->stats[0] = cJSON_GetObjectItemCaseSensitive(e, "val");
         x->stats[1] = cJSON_GetObjectItemCaseSensitive(e, "test");
         if (!cJSON_IsObject(x->stats[0]))
@@ -291,6 +303,10 @@ int rp_read_results(struct rp *r)
     }
     if (rp_str_array(r, file, r->root, "", "metrics", 0, &r->metric_keys, &r->n_metrics) != 0)
         goto out;
+    if (r->n_metrics > RP_MAX_METRICS) {
+        rp_fail(r, "%s: metrics: %zu entries; a report shows at most %d", file, r->n_metrics, RP_MAX_METRICS);
+        goto out;
+    }
     r->metric_labels = malloc(r->n_metrics * sizeof *r->metric_labels);
     if (!r->metric_labels) {
         rp_fail(r, "out of memory");
@@ -314,6 +330,10 @@ int rp_read_results(struct rp *r)
     }
     free(rare);
 
+    if (rp_str(r, file, r->root, "", "baseline", "", &r->baseline) != 0)
+        goto out;
+    if (!*r->baseline)
+        r->baseline = NULL;
     const cJSON *methods = cJSON_GetObjectItemCaseSensitive(r->root, "methods");
     if (!cJSON_IsArray(methods) || cJSON_GetArraySize(methods) == 0) {
         rp_fail(r, "%s: methods: %s; expected a non-empty array of methods", file,
@@ -358,6 +378,7 @@ int rp_read_results(struct rp *r)
                 rp_fail(r, "%s: methods[%zu].name: '%s' is also the name of methods[%zu]", file, i, m->name, k);
                 goto out;
             }
+        m->gain = rp_gain(r, mo);
         m->stats[0] = cJSON_GetObjectItemCaseSensitive(mo, "val");
         m->stats[1] = cJSON_GetObjectItemCaseSensitive(mo, "test");
         if (!cJSON_IsObject(m->stats[0])) {

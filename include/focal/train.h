@@ -88,6 +88,28 @@ focal_status focal_select_parse(const char *name, enum focal_select *s);
  * and AUC otherwise; any other value is returned as it is. */
 enum focal_select focal_select_resolve(enum focal_select s, enum focal_task task);
 
+/* Post-hoc logit adjustment (Menon et al., "Long-tail learning via logit
+ * adjustment", ICLR 2021): once training has chosen its best checkpoint,
+ * the logits z of a softmax head become z − τ·log π, π the training split's
+ * class frequencies (a class without training samples counts as half a
+ * sample), for the run's metrics.json and scores.csv and for everything
+ * that loads the run afterwards (focal_run_predict, focal_run_evaluate,
+ * ensembles of it, the ONNX export, the Python loader). Training, the
+ * history and the choice of the checkpoint are those of the run without it.
+ * AUTO chooses τ on the validation split alone: the τ of
+ * FOCAL_POSTHOC_GRID (0, 0.25, ..., 2) with the highest validation balanced
+ * accuracy (the paper's target is the balanced error, 1 − balanced
+ * accuracy), the smallest such τ on a tie. TAU applies cfg.posthoc_tau.
+ * run.json records τ, π, the shift −τ·log π and AUTO's grid with each τ's
+ * validation balanced accuracy ("posthoc_la"). Only multi-class runs: a
+ * sigmoid output's decision threshold is chosen on validation, which
+ * absorbs any shift of its logit (the binary analogue τ·log(π₊/π₋) would
+ * change no decision and no ranking metric), so binary and multi-label
+ * runs refuse it. */
+enum focal_posthoc { FOCAL_POSTHOC_OFF, FOCAL_POSTHOC_AUTO, FOCAL_POSTHOC_TAU };
+/* AUTO's grid: τ = k·FOCAL_POSTHOC_GRID_STEP for k = 0 .. FOCAL_POSTHOC_GRID_N − 1. */
+#define FOCAL_POSTHOC_GRID_N 9
+#define FOCAL_POSTHOC_GRID_STEP 0.25
 /* Decoupled training's second stage (Kang et al. 2020, "Decoupling
  * Representation and Classifier for Long-Tailed Recognition"; Alshammari et
  * al. 2022, "Long-Tailed Recognition via Weight Balancing"): a run that starts
@@ -138,6 +160,9 @@ struct focal_run_config {
                                     in place of loss.class_weights; 0: off. Multi-class and
                                     multi-label data */
     double reweight_beta;        /* DRW's β in [0, 1); default 0.9999 */
+    enum focal_posthoc posthoc;  /* post-hoc logit adjustment of a multi-class (softmax) run; OFF by
+                                    default (see enum focal_posthoc) */
+    double posthoc_tau;          /* FOCAL_POSTHOC_TAU: the τ to apply, in [0, 100] */
     enum focal_stage2 stage2;    /* a second stage (see enum focal_stage2); NONE: an ordinary run */
     const char *stage2_from;     /* stage 2: the finished stage-1 run folder. Its network replaces
                                     model_desc and model_name; its settings' fingerprint is part of
@@ -169,9 +194,11 @@ struct focal_run_config {
     int sync_bn;                 /* with comm: batch norm with the statistics of the global batch
                                     (focal_model_sync_bn); 0: each rank's own (as PyTorch DDP) */
 };
-/* Defaults: Adam lr 1e-3, batch 32, 10 epochs, shuffle, no augmentation, seed 0,
- * patience 0, select AUTO, no DRW (β 0.9999), no second stage (MaxNorm 0.1);
- * model_desc and loss are the caller's to set. */
+/* Defaults: Adam lr 1e-3 annealed by one cosine over the whole run (no
+ * warm-up), batch 32, 10 epochs, shuffle, no augmentation, seed 0,
+ * patience 0, select AUTO, no DRW (β 0.9999), no second stage (MaxNorm 0.1),
+ * no post-hoc logit adjustment (posthoc_tau 1 for TAU); model_desc and loss
+ * are the caller's to set. */
 void focal_run_defaults(struct focal_run_config *cfg);
 
 /* One epoch of a run: a row of history.csv. */
@@ -242,7 +269,8 @@ focal_status focal_run_split(const struct focal_dataset *d, double val_frac, dou
  * holder's pid); every epoch's files and the final metrics are each one
  * atomic commit. With RESUME, `dir` must hold a run with the same settings
  * (configuration and data); training continues after its last completed
- * epoch (epochs may be raised). FOCAL_ERR_NUMERIC when the loss becomes NaN
+ * epoch (epochs may be raised; a cosine schedule with total_steps 0 is then
+ * stretched over the new length from the step reached). FOCAL_ERR_NUMERIC when the loss becomes NaN
  * or Inf: training stops, the files of the last good epoch stay, and the
  * message names the epoch and batch. */
 focal_status focal_run_train(const struct focal_run_config *cfg, const struct focal_dataset *d,
@@ -266,6 +294,10 @@ struct focal_run {
                                         focal_run_evaluate: FOCAL_TTA_NONE (as loaded) or
                                         FOCAL_TTA_FLIPS; the caller sets it */
     int trained_vflip;               /* the run trained with vertical flips (run.json's augment) */
+    double *logit_shift;             /* post-hoc logit adjustment (enum focal_posthoc): num_classes
+                                        values −τ·log π added to the logits before the softmax by
+                                        focal_run_predict; NULL when the run has none */
+    double posthoc_tau;              /* its τ (NaN when the run has none) */
 };
 /* Test-time augmentation: FLIPS averages the probabilities of the image and
  * its horizontal flip, and when the run trained with vertical flips also of

@@ -15,8 +15,11 @@ a run on a table, (N, features) floats with NaN for a missing value; it
 normalises them with the training statistics, runs the network and returns
 probabilities: a sigmoid per output (binary: one column, the positive class;
 multi-label: one per label), or a softmax over the classes (multi-class).
-model.logits(x) returns the network's raw outputs; model.net is the bare
-torch.nn.Sequential (what to fine-tune or export).
+A run trained with post-hoc logit adjustment (`focal train --posthoc-la`)
+adds run.json's posthoc_la.logit_shift (−τ·log of the training prior) to the
+logits before that softmax, as focal predict does (model.logit_shift, None
+without it). model.logits(x) returns the network's raw outputs, unadjusted;
+model.net is the bare torch.nn.Sequential (what to fine-tune or export).
 """
 import json
 import os
@@ -69,6 +72,17 @@ class RunModule(nn.Module):
         self.class_names = list(run.get("class_names") or json.loads(meta.get("class_names", "[]")))
         self.thresholds = list(run.get("thresholds", []))
         self.fundus_crop = bool(run.get("fundus_crop", False))
+        posthoc = run.get("posthoc_la")
+        self.posthoc_tau = None
+        if posthoc is None:
+            self.register_buffer("logit_shift", None)
+        else:
+            shift = posthoc.get("logit_shift") if isinstance(posthoc, dict) else None
+            if self.head != "softmax" or not isinstance(shift, list) or len(shift) != int(meta["classes"]):
+                raise ValueError("run.json: posthoc_la needs a softmax head and a logit_shift of %s numbers"
+                                 % meta["classes"])
+            self.register_buffer("logit_shift", torch.tensor(shift, dtype=torch.float32))
+            self.posthoc_tau = float(posthoc["tau"])
         mean = json.loads(meta.get("mean", "[]"))
         std = json.loads(meta.get("std", "[]"))
         if mean and len(mean) != c:
@@ -102,6 +116,8 @@ class RunModule(nn.Module):
 
     def forward(self, x):
         z = self.logits(x)
+        if self.logit_shift is not None:
+            z = z + self.logit_shift
         return torch.softmax(z, dim=1) if self.head == "softmax" else torch.sigmoid(z)
 
     def load_images(self, paths):

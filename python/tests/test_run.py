@@ -62,6 +62,35 @@ def test_dense_norm_run_matches_focal_predict():
     check_run_matches_focal_predict("dense-norm")
 
 
+def test_posthoc_logit_adjustment_matches_scores():
+    """A multi-class run with --posthoc-la 1: the module's probabilities are
+    the softmax of its logits plus run.json's shift, as in the run's scores.csv."""
+    import random
+    with tempfile.TemporaryDirectory() as tmp:
+        rng = random.Random(5)
+        rows = []
+        for _ in range(300):
+            x = [rng.uniform(-2, 2) for _ in range(3)]
+            rows.append(x + [2 if x[0] + x[1] > 2.2 else (1 if x[2] > 0 else 0)])
+        with open(os.path.join(tmp, "m.csv"), "w") as f:
+            f.writelines("%.4f,%.4f,%.4f,%d\n" % tuple(r) for r in rows)
+        sh("train", "--data", "m.csv", "--model", "mlp", "--epochs", "2", "--posthoc-la", "1", "--out", "R",
+           "--threads", "1", "--quiet", cwd=tmp)
+        model = focal.run.load(os.path.join(tmp, "R"))
+        assert model.posthoc_tau == 1.0 and model.logit_shift is not None
+        with open(os.path.join(tmp, "R", "scores.csv")) as f:
+            test = [r for r in csv.reader(f) if r[0] == "test"]
+        # a table's sample id is its line in the file
+        x = torch.tensor([rows[int(r[1]) - 1][:3] for r in test], dtype=torch.float32)
+        want = torch.tensor([[float(v) for v in r[2:5]] for r in test], dtype=torch.float64)
+        with torch.no_grad():
+            got = model(x).double()
+            plain = torch.softmax(model.logits(x), dim=1).double()
+        err = (got - want).abs().max().item()
+        assert err <= 1e-5, "largest difference from scores.csv %.3g" % err
+        assert (plain - want).abs().max().item() > 1e-2, "the shift changes the probabilities"
+
+
 def test_installed_package():
     build = os.environ["FOCAL_BUILD_DIR"]
     with tempfile.TemporaryDirectory() as prefix:

@@ -209,6 +209,15 @@ static focal_status run_check(const struct focal_run_config *cfg, const struct f
     if (cfg->reweight_from < 0 || !(cfg->reweight_beta >= 0 && cfg->reweight_beta < 1))
         return focal_fail(FOCAL_ERR_ARG, "deferred re-weighting from epoch %d with beta %g; expected an epoch >= 0 "
                           "(0: off) and beta in [0, 1)", cfg->reweight_from, cfg->reweight_beta);
+    if (cfg->posthoc != FOCAL_POSTHOC_OFF && d->task != FOCAL_TASK_MULTICLASS)
+        return focal_fail(FOCAL_ERR_ARG, "post-hoc logit adjustment shifts the logits of a softmax head "
+                          "(multi-class data); on %s data each output's decision threshold is chosen on "
+                          "validation, which absorbs any shift of its logit, so it would change nothing%s",
+                          focal_task_name(d->task), d->task == FOCAL_TASK_BINARY
+                              ? " (two classes as a two-way softmax: --head softmax)" : "");
+    if (cfg->posthoc == FOCAL_POSTHOC_TAU && !(cfg->posthoc_tau >= 0 && cfg->posthoc_tau <= 100))
+        return focal_fail(FOCAL_ERR_ARG, "post-hoc logit adjustment with tau %g; expected tau in [0, 100]",
+                          cfg->posthoc_tau);
     int softmax = focal_loss_is_softmax(cfg->loss.kind);
     if (softmax != (d->task == FOCAL_TASK_MULTICLASS))
         return focal_fail(FOCAL_ERR_ARG, "loss '%s' is a %s loss; a %s task needs a %s loss",
@@ -278,21 +287,13 @@ static focal_status run_prior(struct run_ctx *r, const int *train, int n_train)
     r->loss = r->cfg->loss;
     if (!(focal_loss_info(r->loss.kind)->params & FOCAL_PARAM_CLASS_PRIOR) || r->loss.class_prior)
         return FOCAL_OK;
-    const struct focal_dataset *d = r->d;
-    double *counts = calloc((size_t)d->num_classes, sizeof *counts);
     r->prior = malloc((size_t)r->outputs * sizeof *r->prior);
-    if (!counts || !r->prior) {
-        free(counts);
+    if (!r->prior)
         return focal_fail(FOCAL_ERR_NOMEM, "out of memory");
-    }
-    focal_dataset_class_counts(d, train, n_train, counts);
-    const int softmax = focal_loss_is_softmax(r->loss.kind);
-    for (int j = 0; j < r->outputs; j++) {
-        const double n = counts[d->task == FOCAL_TASK_BINARY ? 1 : j];
-        const double c = n < 0.5 ? 0.5 : n > n_train - 0.5 ? n_train - 0.5 : n;
-        r->prior[j] = softmax ? c : c / n_train;
-    }
-    free(counts);
+    const focal_status st = focal_run_class_prior(r->prior, r->d, train, n_train, r->outputs,
+                                                  !focal_loss_is_softmax(r->loss.kind));
+    if (st != FOCAL_OK)
+        return st;
     r->loss.class_prior = r->prior;
     return focal_loss_check(&r->loss, (size_t)r->outputs);
 }
@@ -531,14 +532,18 @@ static focal_status epoch_files(struct run_ctx *r, struct focal_epoch_record *re
     return end_epoch(r, rec);
 }
 
-/* Evaluates the best checkpoint on validation and test and commits
- * metrics.json, scores.csv and run.json marked finished together. */
-static focal_status final_metrics(struct run_ctx *r, const int *val, int n_val, const int *test, int n_test)
+/* Evaluates the best checkpoint on validation and test, with the post-hoc
+ * logit adjustment when the run has one (chosen from the training prior and
+ * the validation probabilities only, then applied to both splits), and
+ * commits metrics.json, scores.csv and run.json marked finished together. */
+static focal_status final_metrics(struct run_ctx *r, const int *train, int n_train, const int *val, int n_val,
+                                  const int *test, int n_test)
 {
     char path[4096];
     struct focal_model *best = NULL;
     double *tp = NULL;
     struct focal_commit c = { 0 };
+    struct focal_run_posthoc ph = { 0 };
     focal_status st = focal_run_path(path, sizeof path, r->dir, "model.safetensors");
     if (st != FOCAL_OK || (st = focal_checkpoint_load(path, r->cfg->batch, &best, NULL)) != FOCAL_OK)
         return st;
@@ -549,6 +554,13 @@ static focal_status final_metrics(struct run_ctx *r, const int *val, int n_val, 
             st = focal_fail(FOCAL_ERR_NOMEM, "out of memory");
         else
             st = focal_run_scores(best, r->d, test, n_test, r->meta.mean, r->meta.std, NULL, tp, NULL);
+    }
+    if (st == FOCAL_OK && r->cfg->posthoc != FOCAL_POSTHOC_OFF &&
+        (st = focal_run_posthoc_choose(&ph, r->cfg, r->d, train, n_train, val, n_val, r->probs)) == FOCAL_OK) {
+        focal_run_adjust(r->probs, n_val, r->outputs, ph.shift);
+        if (n_test > 0)
+            focal_run_adjust(tp, n_test, r->outputs, ph.shift);
+        r->state.posthoc = &ph;
     }
     if (st == FOCAL_OK)
         st = focal_commit_begin(&c, r->dir);
@@ -562,6 +574,8 @@ static focal_status final_metrics(struct run_ctx *r, const int *val, int n_val, 
         st = focal_commit_end(&c);
     else
         focal_commit_abort(&c);
+    r->state.posthoc = NULL;
+    focal_run_posthoc_release(&ph);
     free(tp);
     focal_model_free(best);
     return st;
@@ -705,7 +719,7 @@ focal_status focal_run_train(const struct focal_run_config *cfg, const struct fo
             cb->epoch(cb->ctx, &rec);
     }
     if (writer)
-        st = final_metrics(&r, val, n_val, test, n_test);
+        st = final_metrics(&r, train, n_train, val, n_val, test, n_test);
     if (comm) {
         int unused = 0;
         st = focal_dp_agree(comm, st, &unused);

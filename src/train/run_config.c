@@ -27,12 +27,16 @@ void focal_run_defaults(struct focal_run_config *cfg)
     memset(cfg, 0, sizeof *cfg);
     focal_loss_init(&cfg->loss, FOCAL_LOSS_BCE);
     focal_optim_defaults(&cfg->optim, FOCAL_OPTIM_ADAM);
+    /* the default recipe (README "The default recipe"): one cosine over the run */
+    cfg->optim.schedule = FOCAL_SCHED_COSINE;
     cfg->sampler = FOCAL_SAMPLER_SHUFFLE;
     cfg->repeat_threshold = 0.1;
     cfg->epochs = 10;
     cfg->batch = 32;
     cfg->select = FOCAL_SELECT_AUTO;
     cfg->reweight_beta = 0.9999;
+    cfg->posthoc = FOCAL_POSTHOC_OFF;
+    cfg->posthoc_tau = 1.0;
     cfg->max_norm = 0.1;
 }
 
@@ -98,6 +102,11 @@ cJSON *focal_run_config_json(const struct focal_run_config *cfg, int classes)
         cJSON_AddNumberToObject(dj, "from_epoch", cfg->reweight_from);
         cJSON_AddNumberToObject(dj, "beta", cfg->reweight_beta);
     }
+    /* only when on, so that the settings of runs without it stay as they were */
+    if (cfg->posthoc == FOCAL_POSTHOC_AUTO)
+        cJSON_AddStringToObject(o, "posthoc_la", "auto");
+    else if (cfg->posthoc == FOCAL_POSTHOC_TAU)
+        cJSON_AddItemToObject(o, "posthoc_la", focal_run_exact_number(cfg->posthoc_tau));
     if (cfg->ema_decay > 0)
         cJSON_AddNumberToObject(o, "ema_decay", cfg->ema_decay);
     cJSON *oj = cJSON_AddObjectToObject(o, "optimizer");

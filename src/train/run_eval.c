@@ -91,6 +91,100 @@ focal_status focal_run_summarise(const struct focal_dataset *d, const int *idx, 
     return st;
 }
 
+/* ---- the class prior and post-hoc logit adjustment ------------------------------------- */
+
+focal_status focal_run_class_prior(double *prior, const struct focal_dataset *d, const int *train, int n_train,
+                                   int outputs, int frequencies)
+{
+    double *counts = calloc((size_t)d->num_classes, sizeof *counts);
+    if (!counts)
+        return focal_fail(FOCAL_ERR_NOMEM, "out of memory");
+    focal_dataset_class_counts(d, train, n_train, counts);
+    for (int j = 0; j < outputs; j++) {
+        const double n = counts[d->task == FOCAL_TASK_BINARY ? 1 : j];
+        const double c = n < 0.5 ? 0.5 : n > n_train - 0.5 ? n_train - 0.5 : n;
+        prior[j] = frequencies ? c / n_train : c;
+    }
+    free(counts);
+    return FOCAL_OK;
+}
+
+void focal_run_adjust(double *probs, int n, int c, const double *shift)
+{
+    double mx = shift[0];
+    for (int j = 1; j < c; j++)
+        mx = shift[j] > mx ? shift[j] : mx;
+    for (int i = 0; i < n; i++) {
+        double *p = probs + (size_t)i * (size_t)c, s = 0;
+        for (int j = 0; j < c; j++)
+            s += (p[j] *= exp(shift[j] - mx));
+        for (int j = 0; j < c; j++)
+            p[j] /= s;
+    }
+}
+
+void focal_run_posthoc_release(struct focal_run_posthoc *p)
+{
+    free(p->prior);
+    free(p->shift);
+    memset(p, 0, sizeof *p);
+}
+
+/* shift = −τ·log prior. */
+static void posthoc_shift(double *shift, const double *prior, int c, double tau)
+{
+    for (int j = 0; j < c; j++)
+        shift[j] = -tau * log(prior[j]);
+}
+
+focal_status focal_run_posthoc_choose(struct focal_run_posthoc *p, const struct focal_run_config *cfg,
+                                      const struct focal_dataset *d, const int *train, int n_train, const int *val,
+                                      int n_val, const double *val_probs)
+{
+    const int c = d->num_classes;
+    const size_t len = (size_t)n_val * (size_t)c;
+    memset(p, 0, sizeof *p);
+    p->mode = cfg->posthoc;
+    p->tau = cfg->posthoc_tau;
+    p->prior = malloc((size_t)c * sizeof *p->prior);
+    p->shift = malloc((size_t)c * sizeof *p->shift);
+    double *adj = p->mode == FOCAL_POSTHOC_AUTO ? malloc((len ? len : 1) * sizeof *adj) : NULL;
+    double *th = malloc((size_t)c * sizeof *th);
+    focal_status st = FOCAL_OK;
+    if (!p->prior || !p->shift || !th || (p->mode == FOCAL_POSTHOC_AUTO && !adj)) {
+        st = focal_fail(FOCAL_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    if ((st = focal_run_class_prior(p->prior, d, train, n_train, c, 1)) != FOCAL_OK)
+        goto out;
+    for (int j = 0; j < c; j++)
+        th[j] = 0.5;    /* unused: multi-class decisions are the argmax */
+    /* AUTO: every τ of the grid on the validation probabilities; the best
+     * balanced accuracy wins, the smallest τ on a tie */
+    int best = -1;
+    for (int k = 0; p->mode == FOCAL_POSTHOC_AUTO && k < FOCAL_POSTHOC_GRID_N; k++) {
+        const double tau = k * FOCAL_POSTHOC_GRID_STEP;
+        struct focal_run_summary sum;
+        memcpy(adj, val_probs, len * sizeof *adj);
+        posthoc_shift(p->shift, p->prior, c, tau);
+        focal_run_adjust(adj, n_val, c, p->shift);
+        if ((st = focal_run_summarise(d, val, n_val, adj, th, 0, &sum)) != FOCAL_OK)
+            goto out;
+        const double v = p->grid_bacc[k] = sum.balanced_accuracy;
+        if (best < 0 || (!isnan(v) && (isnan(p->grid_bacc[best]) || v > p->grid_bacc[best]))) {
+            best = k;
+            p->tau = tau;
+        }
+    }
+    posthoc_shift(p->shift, p->prior, c, p->tau);
+out:
+    free(adj);
+    free(th);
+    if (st != FOCAL_OK)
+        focal_run_posthoc_release(p);
+    return st;
+}
+
 /* The index of the Disease_Risk label of an RFMiD-style multi-label dataset,
  * or -1. */
 static int risk_column(const struct focal_dataset *d)

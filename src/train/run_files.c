@@ -56,6 +56,28 @@ focal_status focal_run_write_history(const char *dir, const struct focal_run_sta
     return focal_wfile_commit(&wf);
 }
 
+/* run.json's "posthoc_la": τ, how it was chosen, the prior, the shift
+ * focal_run_load applies, and AUTO's grid with its validation scores. */
+static cJSON *posthoc_json(const struct focal_run_posthoc *p, int outputs)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "tau", focal_run_exact_number(p->tau));
+    cJSON_AddStringToObject(o, "chosen_by", p->mode == FOCAL_POSTHOC_AUTO
+                                                ? "validation balanced accuracy over the grid" : "given");
+    cJSON_AddItemToObject(o, "prior", focal_run_exact_array(p->prior, outputs));
+    cJSON_AddItemToObject(o, "logit_shift", focal_run_exact_array(p->shift, outputs));
+    if (p->mode == FOCAL_POSTHOC_AUTO) {
+        cJSON *g = cJSON_AddArrayToObject(o, "grid");
+        for (int k = 0; k < FOCAL_POSTHOC_GRID_N; k++) {
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddItemToObject(e, "tau", focal_run_exact_number(k * FOCAL_POSTHOC_GRID_STEP));
+            cJSON_AddItemToObject(e, "val_balanced_accuracy", focal_run_exact_number(p->grid_bacc[k]));
+            cJSON_AddItemToArray(g, e);
+        }
+    }
+    return o;
+}
+
 /* run.json: what focal eval and focal predict need, and how the run went. */
 focal_status focal_run_write_run_json(const char *dir, const struct focal_run_config *cfg,
                                       const struct focal_dataset *d, const struct focal_run_state *s, int outputs,
@@ -78,6 +100,8 @@ focal_status focal_run_write_run_json(const char *dir, const struct focal_run_co
     if (d->task == FOCAL_TASK_BINARY)
         cJSON_AddStringToObject(o, "positive", d->class_names[1]);
     cJSON_AddItemToObject(o, "thresholds", focal_run_exact_array(s->thresholds, outputs));
+    if (s->posthoc)
+        cJSON_AddItemToObject(o, "posthoc_la", posthoc_json(s->posthoc, outputs));
     int shape[3] = { c, h, w };
     cJSON_AddItemToObject(o, "input", cJSON_CreateIntArray(shape, 3));
     cJSON_AddBoolToObject(o, "fundus_crop", cfg->fundus_crop);

@@ -79,6 +79,38 @@ struct focal_run_summary {
 focal_status focal_run_summarise(const struct focal_dataset *d, const int *idx, int n, const double *probs,
                                  double *thresholds, int choose, struct focal_run_summary *s);
 
+/* The training split's class prior per output (outputs values into prior):
+ * the training samples of each class (counts), or with frequencies the
+ * fraction of training samples with the label (binary: the positive class);
+ * a class without training samples counts as half a sample, so the prior
+ * stays positive (and below 1). FOCAL_ERR_NOMEM. */
+focal_status focal_run_class_prior(double *prior, const struct focal_dataset *d, const int *train, int n_train,
+                                   int outputs, int frequencies);
+
+/* Post-hoc logit adjustment of softmax probabilities probs (n × c) in place:
+ * softmax(z + shift) from softmax(z), i.e. p_j·e^{shift_j} renormalised. */
+void focal_run_adjust(double *probs, int n, int c, const double *shift);
+
+/* A run's post-hoc logit adjustment (enum focal_posthoc), as run.json
+ * records it. */
+struct focal_run_posthoc {
+    enum focal_posthoc mode;         /* AUTO or TAU */
+    double tau;                      /* the τ applied */
+    double *prior;                   /* c class frequencies of the training split */
+    double *shift;                   /* c values −τ·log prior */
+    double grid_bacc[FOCAL_POSTHOC_GRID_N]; /* AUTO: validation balanced accuracy at each grid τ */
+};
+
+/* Chooses the adjustment of a multi-class run of cfg (cfg->posthoc is AUTO
+ * or TAU) into *p (release with focal_run_posthoc_release): the prior from
+ * the training samples train[0..n_train) and, for AUTO, τ from the
+ * validation samples val[0..n_val) and their unadjusted probabilities
+ * val_probs (n_val × classes, left unchanged) alone. FOCAL_ERR_NOMEM. */
+focal_status focal_run_posthoc_choose(struct focal_run_posthoc *p, const struct focal_run_config *cfg,
+                                      const struct focal_dataset *d, const int *train, int n_train, const int *val,
+                                      int n_val, const double *val_probs);
+void focal_run_posthoc_release(struct focal_run_posthoc *p);
+
 /* Metrics of probs (n × outputs) for samples idx[0..n) of d with the given
  * thresholds into m (zeroed by the caller; release with focal_metrics_release);
  * when the labels include Disease_Risk, *have_riadd = 1 and *riadd the RIADD
@@ -123,6 +155,8 @@ struct focal_run_state {
     double *thresholds;      /* outputs values, chosen at the best epoch */
     struct focal_epoch_record *history;  /* epoch rows */
     int n_history, cap_history;
+    const struct focal_run_posthoc *posthoc; /* the post-hoc adjustment once chosen (the final
+                                                run.json records it), else NULL; not owned */
     cJSON *stage2;           /* what a second stage found (focal_stage2_tau), or NULL */
 };
 
@@ -272,9 +306,11 @@ cJSON *focal_stage2_run_json(const struct focal_run_config *cfg, const cJSON *se
 
 /* As focal_run_scores without a loss, averaging the probabilities of the
  * identity and the horizontal flip, and with vflip also of the vertical flip
- * and both flips. FOCAL_ERR_ARG for inputs of height and width 1 (a table). */
+ * and both flips; with shift non-NULL, each view's softmax probabilities are
+ * adjusted by it (focal_run_adjust) before the mean. FOCAL_ERR_ARG for inputs of height and width 1 (a table). */
 focal_status focal_run_scores_flips(struct focal_model *m, const struct focal_dataset *d, const int *idx, int n,
-                                   const float *mean, const float *std, int vflip, double *probs);
+                                   const float *mean, const float *std, int vflip, const double *shift,
+                                   double *probs);
 
 /* ---- step.c ------------------------------------------------------------------------ */
 

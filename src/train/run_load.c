@@ -1,5 +1,6 @@
 /* run_load.c — finished runs: loading a run folder for evaluation and
  * prediction, its image options, predictions and metrics. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,13 +19,40 @@ void focal_run_release(struct focal_run *r)
     focal_model_free(r->model);
     focal_ckpt_meta_release(&r->meta);
     free(r->thresholds);
+    free(r->logit_shift);
     for (int k = 0; r->members && k < r->n_members - 1; k++)
         focal_run_release(&r->members[k]);
     free(r->members);
     memset(r, 0, sizeof *r);
 }
 
-/* Reads run.json's task, thresholds and image options into r. */
+/* Reads run.json's "posthoc_la" (o's member ph, a multi-class run's) into
+ * r: its τ and its shift of `outputs` finite numbers. */
+static focal_status read_posthoc(struct focal_run *r, const cJSON *ph, int outputs, const char *path)
+{
+    const cJSON *shift = cJSON_GetObjectItemCaseSensitive(ph, "logit_shift"), *x;
+    const double tau = focal_run_get_num(ph, "tau");
+    if (r->task != FOCAL_TASK_MULTICLASS || !cJSON_IsArray(shift) || cJSON_GetArraySize(shift) != outputs ||
+        !(tau >= 0))
+        return focal_fail(FOCAL_ERR_FORMAT, "%s: \"posthoc_la\" needs a multi-class run, \"tau\" >= 0 and "
+                          "\"logit_shift\" of %d numbers", path, outputs);
+    free(r->logit_shift);
+    if (!(r->logit_shift = malloc((size_t)outputs * sizeof *r->logit_shift)))
+        return focal_fail(FOCAL_ERR_NOMEM, "out of memory");
+    int j = 0;
+    cJSON_ArrayForEach(x, shift) {
+        if (!cJSON_IsNumber(x) || !isfinite(x->valuedouble) || fabs(x->valuedouble) > 1e6)
+            return focal_fail(FOCAL_ERR_FORMAT, "%s: posthoc_la.logit_shift[%d] is not a number in [-1e6, 1e6]",
+                              path, j);
+        r->logit_shift[j++] = x->valuedouble;
+    }
+    r->posthoc_tau = tau;
+    return FOCAL_OK;
+}
+
+/* Reads run.json's task, thresholds, post-hoc adjustment and image options
+ * into r (an ensemble's run.json has no adjustment: its first member's
+ * stays). */
 static focal_status read_run_json(struct focal_run *r, const char *path)
 {
     char *text = NULL;
@@ -76,6 +104,9 @@ static focal_status read_run_json(struct focal_run *r, const char *path)
     cJSON_ArrayForEach(x, th) {
         r->thresholds[j++] = cJSON_IsNumber(x) ? x->valuedouble : 0.5;
     }
+    const cJSON *ph = cJSON_GetObjectItemCaseSensitive(o, "posthoc_la");
+    if (ph && (st = read_posthoc(r, ph, outputs, path)) != FOCAL_OK)
+        goto out;
     r->fundus_crop = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "fundus_crop"));
     /* for test-time flips (an ensemble's run.json has no config: its first member's stays) */
     const cJSON *aug = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "config"), "augment");
@@ -104,6 +135,7 @@ focal_status focal_run_load(struct focal_run *r, const char *dir, int max_batch)
     char path[4096];
     int ensemble;
     memset(r, 0, sizeof *r);
+    r->posthoc_tau = NAN;
     /* an ensemble (ensemble.c): its members, then its own thresholds */
     focal_status st = focal_ensemble_load(r, dir, max_batch, &ensemble);
     if (ensemble) {
@@ -138,8 +170,11 @@ focal_status focal_run_predict(struct focal_run *r, const struct focal_dataset *
                           r->meta.channels, c);
     focal_status st = r->tta == FOCAL_TTA_FLIPS
                           ? focal_run_scores_flips(r->model, d, idx, n, r->meta.mean, r->meta.std, r->trained_vflip,
-                                                   probs)
+                                                   r->logit_shift, probs)
                           : focal_run_scores(r->model, d, idx, n, r->meta.mean, r->meta.std, NULL, probs, NULL);
+    /* post-hoc logit adjustment (with flips, each view's, in focal_run_scores_flips) */
+    if (st == FOCAL_OK && r->logit_shift && r->tta != FOCAL_TTA_FLIPS)
+        focal_run_adjust(probs, n, focal_model_classes(r->model), r->logit_shift);
     /* an ensemble: the mean over its members (ensemble.c) */
     return st == FOCAL_OK ? focal_ensemble_predict_rest(r, d, idx, n, probs) : st;
 }

@@ -31,7 +31,8 @@ static void flip(float *x, int b, int c, int h, int w, int horizontal)
 }
 
 focal_status focal_run_scores_flips(struct focal_model *m, const struct focal_dataset *d, const int *idx, int n,
-                                   const float *mean, const float *std, int vflip, double *probs)
+                                   const float *mean, const float *std, int vflip, const double *shift,
+                                   double *probs)
 {
     int c, h, w;
     focal_model_input_shape(m, &c, &h, &w);
@@ -62,6 +63,8 @@ focal_status focal_run_scores_flips(struct focal_model *m, const struct focal_da
             if ((st = focal_model_forward(m, x, b, 0, &logits)) != FOCAL_OK)
                 goto out;
             focal_run_probs(v ? p : out, logits, b, classes, softmax);
+            if (shift)
+                focal_run_adjust(v ? p : out, b, classes, shift);
             for (size_t i = 0; v && i < len; i++)
                 out[i] += p[i];
         }

@@ -35,6 +35,10 @@ run train --data m.csv --model norm.net --epochs 2 --batch 32 --seed 1 --loss ld
 expect "a file with dense-norm trains with ldam" test "$rc" -eq 0
 expect "without the note" test -z "$(grep 'becomes dense-norm' <<<"$out")"
 expect "and without model_head" test -z "$(grep model_head r-norm/run.json)"
+run compare --data m.csv --model plain.net --methods ce,ldam-drw --seeds 1 --epochs 2 --batch 32 --out cmp-file --quiet
+expect "compare with a network file: ldam-drw gets the normalised head ($err)" test "$rc" -eq 0 -a \
+    -n "$(grep '"model_head":[[:space:]]*"dense-norm, made so for ldam"' cmp-file/runs/ldam-drw/seed0/run.json)"
+expect "... and ce keeps the file's dense head" test -z "$(grep model_head cmp-file/runs/ce/seed0/run.json)"
 printf 'flatten\ndense 16\nrelu\n' > nohead.net
 fails "a file whose last layer is no dense layer is refused" 2 "last layer must be" \
     train --data m.csv --model nohead.net --epochs 1 --loss ldam --out r-nohead

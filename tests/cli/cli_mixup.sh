@@ -9,7 +9,8 @@ cd "$T" || exit 1
 
 imbalanced_table 777 > m.csv
 losses() { cut -d, -f1-3 "$1/history.csv"; }
-tr() { "$FOCAL_BIN" train --data m.csv --epochs 3 --batch 32 --seed 1 --loss ce --quiet "$@"; }
+# a constant rate: a run resumed with more epochs is then the longer run
+tr() { "$FOCAL_BIN" train --data m.csv --epochs 3 --batch 32 --seed 1 --loss ce --schedule constant --quiet "$@"; }
 
 tr --out r-plain
 tr --mixup 0 --out r-zero

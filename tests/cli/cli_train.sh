@@ -54,11 +54,14 @@ expect "same seed, same history" diff <(strip r1/history.csv) <(strip r2/history
 run train --data t.csv --epochs 4 --batch 32 --seed 4 --out r3 --quiet
 differs() { ! cmp -s "$1" "$2"; }
 expect "another seed, another history" differs <(strip r1/history.csv) <(strip r3/history.csv)
-run train --data t.csv --epochs 2 --batch 32 --seed 3 --out r4 --quiet
-run train --data t.csv --epochs 4 --batch 32 --seed 3 --out r4 --quiet --resume
+# --epochs raised on resume: with a constant rate, 2 epochs resumed to 4 are the
+# 4-epoch run (the default cosine spans the epochs the run was given)
+run train --data t.csv --epochs 4 --batch 32 --seed 3 --schedule constant --out c4 --quiet
+run train --data t.csv --epochs 2 --batch 32 --seed 3 --schedule constant --out r4 --quiet
+run train --data t.csv --epochs 4 --batch 32 --seed 3 --schedule constant --out r4 --quiet --resume
 expect "resume succeeds" test "$rc" -eq 0
-expect "2 epochs + resume to 4 = 4 epochs" diff <(strip r1/history.csv) <(strip r4/history.csv)
-expect "resumed model equals the uninterrupted one" cmp -s r1/model.safetensors r4/model.safetensors
+expect "2 epochs + resume to 4 = 4 epochs" diff <(strip c4/history.csv) <(strip r4/history.csv)
+expect "resumed model equals the uninterrupted one" cmp -s c4/model.safetensors r4/model.safetensors
 # --- the rate every step used: cosine over the whole run, after a linear warm-up -------
 run train --data t.csv --epochs 3 --batch 32 --seed 3 --schedule cosine --warmup 5 --lr 0.01 \
     --steps-csv steps.csv --out rcos --quiet
@@ -110,7 +113,7 @@ differs_dir() { ! same_run "$1" "$2" >/dev/null; }
 expect "and it differs from AdamW's default decay (0.01)" differs_dir wa wd
 
 fails "resume refuses other settings" 2 "the run was made with other settings (loss.gamma 2 -> 1)" \
-    train --data t.csv --epochs 4 --batch 32 --seed 3 --out r4 --resume --quiet --gamma 1
+    train --data t.csv --epochs 4 --batch 32 --seed 3 --schedule constant --out r4 --resume --quiet --gamma 1
 
 # SIGKILL during training, then --resume: the same history as without the kill.
 awk 'BEGIN { s = 7

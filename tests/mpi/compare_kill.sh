@@ -38,7 +38,12 @@ for r in 1 0; do
     expect "kill rank $r: it was caught training, and killed" test -n "$victim"
     expect "kill rank $r: the killed job exits non-zero (rc $rc)" test "$rc" -ne 0
     expect "kill rank $r: the launcher says which rank died, and of what" grep -qE "rank $r .*(signal 9|Killed)" killed$r.txt
-    finished=$(cd k$r && find runs -name metrics.json | sed 's|/metrics.json||' | sort)
+    # finished: metrics.json committed, or in a commit the kill caught after its
+    # manifest (the commit point), which the next run completes before anything else
+    finished=$( (cd k$r && find runs -path '*/seed*/metrics.json' -not -path '*/.commit/*' | sed 's|/metrics.json||'
+                 cd k$r && for m in runs/*/seed*/.commit/MANIFEST; do
+                     [ -e "$m" ] && grep -q metrics.json "$m" && dirname "$(dirname "$m")"
+                 done) | sort -u)
     expect "kill rank $r: some runs had finished" test -n "$finished"
     expect "kill rank $r: some had not" test "$(echo "$finished" | wc -l)" -lt 6
     expect "kill rank $r: no results from the killed job" test ! -e k$r/results.csv

@@ -80,9 +80,11 @@ same_runs() {
 }
 
 # tables FILE: the printed tables and verdicts of an experiment, less the
-# training-time column (the last) and the lines naming the folder.
+# training-time column (the last, or the one before compare's signed
+# "Δ vs ce") and the lines naming the folder.
 tables() {
-    sed -n '/^validation/,$p' "$1" | grep -v '^wrote' | sed -E 's/ +[0-9.]+( ± +[0-9.]+)?$//'
+    sed -n '/^validation/,$p' "$1" | grep -v '^wrote' |
+        sed -E 's/ +[0-9.]+( ± +[0-9.]+)?( +[-+][0-9.]+( ± +[0-9.]+)?)?$/\2/'
 }
 
 # reported FILE WORD: the runs an experiment's output reported finished, one

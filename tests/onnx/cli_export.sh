@@ -3,7 +3,8 @@
 # one-epoch runs (the quick start's small CNN on `focal synth` data, a network
 # with every other layer kind, resnet-mini and keras-cnn on RetinaMNIST,
 # keras-cnn on the ten RFMiD photographs, mlp on a UCI table with missing
-# values), exports each, runs onnx.checker (python3-onnx) on it and ONNX
+# values, mlp on a multi-class table with and without post-hoc logit
+# adjustment), exports each, runs onnx.checker (python3-onnx) on it and ONNX
 # Runtime (onnxruntime-node) on the samples focal predict scored: the
 # probabilities must equal focal's within 1e-5. The input tensors come from
 # onnx_inputs, which makes them through the library as focal predict does.
@@ -109,6 +110,26 @@ check all-layers r_all 10 multilabel images synth/Test
 printf 'conv 8 3\nrelu\nmaxpool 2\nflatten\ndense 16\nrelu\ndense-norm classes\n' >norm.net
 train --data synth --size 32x32 --model norm.net --out r_norm
 check dense-norm r_norm 10 multilabel images synth/Test
+
+# --- post-hoc logit adjustment (multi-class table, mlp): the shift is a constant in the graph --
+imbalanced_table 777 > m3.csv
+train --data m3.csv --model mlp --epochs 2 --out r_plain
+train --data m3.csv --model mlp --epochs 2 --posthoc-la 1 --out r_posthoc
+check mlp-plain r_plain 3 multiclass table m3.csv 600
+check mlp-posthoc r_posthoc 3 multiclass table m3.csv 600
+if [ "$have_ort" -eq 1 ] && [ -s mlp-posthoc.in.csv ] && [ -s mlp-plain.in.csv ]; then
+    expect "the adjusted model's probabilities differ from the plain run's (ONNX Runtime tells them apart)" \
+        bash -c '! node "$0/run_ort.js" mlp-posthoc.onnx mlp-posthoc.in.npy mlp-plain.in.csv >/dev/null 2>&1' "$HERE"
+fi
+if [ "$have_checker" -eq 1 ] && [ -s mlp-posthoc.onnx ]; then
+    expect "the graph adds logit_shift before the softmax and records tau" "$PY" -c '
+import sys, onnx
+m = onnx.load(sys.argv[1])
+ops = [(n.op_type, list(n.input)) for n in m.graph.node]
+meta = {p.key: p.value for p in m.metadata_props}
+sys.exit(not (ops[-2] == ("Add", ["logits", "logit_shift"]) and ops[-1][0] == "Softmax"
+              and ops[-1][1] == ["adjusted_logits"] and meta.get("posthoc_la_tau") == "1"))' mlp-posthoc.onnx
+fi
 
 # --- RetinaMNIST (multi-class, softmax): resnet-mini and keras-cnn -------------------------
 npz=$DATA/medmnist/retinamnist.npz

@@ -9,6 +9,7 @@
 
 #include "focal.h"
 #include "check.h"
+#include "tabledata.h"
 #include "testfs.h"
 
 #define N 240
@@ -17,22 +18,10 @@
 /* A binary table: label = x0 + x1 > 0. */
 static struct focal_dataset *make_data(void)
 {
-    struct focal_dataset *d = calloc(1, sizeof *d);
-    uint64_t s = 42;
-    d->task = FOCAL_TASK_BINARY;
-    d->n = N;
-    d->num_classes = 2;
-    d->class_names = calloc(2, sizeof *d->class_names);
-    d->class_names[0] = strdup("no");
-    d->class_names[1] = strdup("yes");
-    d->label = calloc(N, sizeof *d->label);
-    d->features = calloc((size_t)N * F, sizeof *d->features);
-    d->n_features = F;
-    for (int i = 0; i < N; i++) {
-        for (int j = 0; j < F; j++)
-            d->features[i * F + j] = (float)(2 * check_urand(&s) - 1);
+    static const char *const names[2] = { "no", "yes" };
+    struct focal_dataset *d = table_dataset(FOCAL_TASK_BINARY, N, F, names, 2, -1, 2, 42);
+    for (int i = 0; i < N; i++)
         d->label[i] = d->features[i * F] + d->features[i * F + 1] > 0;
-    }
     return d;
 }
 
@@ -72,13 +61,7 @@ int main(void)
         test[i] = 200 + i;
     }
     struct focal_run_config cfg;
-    focal_run_defaults(&cfg);
-    cfg.model_desc = focal_model_preset("mlp");
-    cfg.model_name = "mlp";
-    focal_loss_init(&cfg.loss, FOCAL_LOSS_SIGMOID_FOCAL);
-    cfg.epochs = 1;
-    cfg.batch = 16;
-    cfg.seed = 5;
+    table_run_config(&cfg, FOCAL_LOSS_SIGMOID_FOCAL, 1, 16, 5);
     const char *run = path_in("run");
 
     /* a softmax loss does not fit a binary task */

@@ -121,6 +121,8 @@ int main(void)
     }
     struct focal_run_config s1;
     focal_run_defaults(&s1);
+    /* a constant rate: a run resumed with more epochs is then the longer run */
+    s1.optim.schedule = FOCAL_SCHED_CONSTANT;
     s1.model_desc = NET;
     s1.model_name = "net";
     focal_loss_init(&s1.loss, FOCAL_LOSS_CE);

@@ -2,7 +2,8 @@
  * with FOCAL_TTA_FLIPS are the mean of the model's probabilities on the
  * image and on its flipped copies (horizontal; with trained_vflip also
  * vertical and both), on a non-square image so that width and height
- * cannot be confused; table inputs are refused. */
+ * cannot be confused; with a post-hoc logit shift, of the adjusted views;
+ * table inputs are refused. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,45 @@ int main(void)
     CHECKF(worst_gap(t, want) < 1e-6, "flips with vflip: worst gap %g from the mean of the four", worst_gap(t, want));
     d.pixels = NULL;
     focal_run_release(&r);
+
+    /* a softmax run with post-hoc logit adjustment: every view is adjusted,
+     * then the views are averaged */
+    struct focal_dataset dm = d;
+    dm.task = FOCAL_TASK_MULTICLASS;
+    struct focal_run rm = { .task = FOCAL_TASK_MULTICLASS, .num_classes = K, .channels = C, .height = H, .width = W };
+    CHECK(focal_model_create(&rm.model, "conv 4 3\nrelu\nflatten\ndense classes\n", "tta", C, H, W, K,
+                             FOCAL_HEAD_SOFTMAX, 4) == FOCAL_OK);
+    CHECK(focal_model_init(rm.model, 3, 0) == FOCAL_OK);
+    rm.meta.channels = C;
+    for (int c = 0; c < C; c++) {
+        rm.meta.mean[c] = 0.5f;
+        rm.meta.std[c] = 0.25f;
+    }
+    double plain[N * K];
+    CHECK(predict(&rm, &dm, px, FOCAL_TTA_NONE, plain) == FOCAL_OK);
+    rm.logit_shift = malloc(K * sizeof *rm.logit_shift);
+    rm.logit_shift[0] = 0.3;
+    rm.logit_shift[1] = -1.2;
+    rm.logit_shift[2] = 2.0;
+    CHECK(predict(&rm, &dm, px, FOCAL_TTA_NONE, p) == FOCAL_OK);
+    CHECK(predict(&rm, &dm, ph, FOCAL_TTA_NONE, q) == FOCAL_OK);
+    CHECKF(worst_gap(p, plain) > 1e-3, "the shift changes the probabilities (gap %g)", worst_gap(p, plain));
+    double wsum = 0;
+    for (int i = 0; i < N; i++) {
+        double z = 0;
+        for (int j = 0; j < K; j++)
+            z += plain[i * K + j] * exp(rm.logit_shift[j]);
+        for (int j = 0; j < K; j++)
+            wsum = fmax(wsum, fabs(p[i * K + j] - plain[i * K + j] * exp(rm.logit_shift[j]) / z));
+    }
+    CHECKF(wsum < 1e-12, "adjusted = softmax(z + shift): worst gap %g", wsum);
+    CHECK(predict(&rm, &dm, px, FOCAL_TTA_FLIPS, t) == FOCAL_OK);
+    for (int i = 0; i < N * K; i++)
+        want[i] = (p[i] + q[i]) / 2;
+    CHECKF(worst_gap(t, want) < 1e-6, "flips with a shift: worst gap %g from the mean of the adjusted views",
+           worst_gap(t, want));
+    dm.pixels = NULL;
+    focal_run_release(&rm);
 
     /* a table has nothing to flip */
     static float feat[N * 4];
