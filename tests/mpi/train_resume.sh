@@ -5,7 +5,8 @@
 # it, rank 0 alone writes, and what cannot be split fails cleanly.
 NAME=train_resume
 . "$(dirname "$0")/train_harness.sh"
-common=(--data "$T/t.csv" --seed 7 --threads 1 --quiet --batch 20)
+# a constant rate: the default cosine spans the run, whose length --epochs changes
+common=(--data "$T/t.csv" --seed 7 --threads 1 --quiet --batch 20 --schedule constant)
 strip() { cut -d, -f1-10 "$1"; }   # history without the seconds column
 
 # mlp has dropout: its masks are drawn per rank and epoch
