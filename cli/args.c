@@ -19,8 +19,17 @@ void cli_error(const char *fmt, ...)
     va_end(ap);
 }
 
+static int g_warnings_off;
+
+void cli_warnings_off(void)
+{
+    g_warnings_off = 1;
+}
+
 void cli_warn(const char *fmt, ...)
 {
+    if (g_warnings_off)
+        return;
     va_list ap;
     va_start(ap, fmt);
     fputs("focal: warning: ", stderr);

@@ -25,6 +25,9 @@ void cli_error(const char *fmt, ...) CLI_PRINTF(1, 2);
 
 /* Prints "focal: warning: <message>\n" to stderr. */
 void cli_warn(const char *fmt, ...) CLI_PRINTF(1, 2);
+/* From now on cli_warn prints nothing (ranks of a data-parallel run other
+ * than 0 would repeat rank 0's warnings). */
+void cli_warnings_off(void);
 
 /* One option a command accepts: "--name" (with has_value: "--name VALUE" or
  * "--name=VALUE"). id is returned by cli_next when the option is seen. */

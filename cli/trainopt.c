@@ -589,6 +589,8 @@ struct run_view {
     struct focal_wfile steps;   /* --steps-csv, when steps.fp */
     const char *dir;
     enum focal_run_start how;
+    double batch_s, train_s;    /* the epoch's steps so far; all finished epochs' */
+    long batch_done, train_done;
 };
 
 /* --steps-csv: one line per optimiser step, with the rate the step used. */
@@ -625,7 +627,8 @@ static void on_batch(void *ctx, int epoch, int epochs, long done, long total, do
 {
     struct run_view *v = ctx;
     char label[64], extra[64];
-    (void)seconds;
+    v->batch_s = seconds;
+    v->batch_done = done;
     snprintf(label, sizeof label, "epoch %d/%d", epoch, epochs);
     snprintf(extra, sizeof extra, "loss %.4f", loss);
     v->p.t0 = progress_now() - seconds;   /* rates and ETA within the epoch */
@@ -636,6 +639,10 @@ static void on_epoch(void *ctx, const struct focal_epoch_record *r)
 {
     struct run_view *v = ctx;
     progress_clear(&v->p);
+    v->train_s += v->batch_s;
+    v->train_done += v->batch_done;
+    v->batch_s = 0;
+    v->batch_done = 0;
     if (v->t->quiet || v->t->brief)
         return;
     /* a tau-norm second stage trains nothing: its epoch is the search for tau */
@@ -758,8 +765,9 @@ int trainopt_run(struct trainopt *t, const struct focal_dataset *d, const int *t
         return CLI_EXIT_USAGE;
     }
     /* the run folder first, so that a bad --out fails before any output */
-    const int created = mkdir(dir, 0777) == 0;
-    if (!created && errno != EEXIST) {
+    const int writer = !t->cfg.comm || t->cfg.comm->rank == 0; /* data-parallel: rank 0 alone writes */
+    const int created = writer && mkdir(dir, 0777) == 0;
+    if (writer && !created && errno != EEXIST) {
         cli_error("%s: cannot create the run folder: %s", dir, strerror(errno));
         return CLI_EXIT_DATA;
     }
@@ -789,6 +797,8 @@ int trainopt_run(struct trainopt *t, const struct focal_dataset *d, const int *t
     focal_status st = focal_run_train(&t->cfg, d, train, n_train, val, n_val, test, n_test, dir, run_mode(t), &cb);
     progress_clear(&view.p);
     t->started = view.how;
+    t->train_seconds = view.train_s;
+    t->train_samples = view.train_done;
     if (st == FOCAL_OK && view.steps.fp)
         st = focal_wfile_commit(&view.steps);
     focal_wfile_abort(&view.steps);

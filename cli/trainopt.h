@@ -60,6 +60,8 @@ struct trainopt {
     char *model_text;
     double *class_weights;
     enum focal_run_start started; /* how the run began (experiments: UP_TO_DATE = skipped) */
+    double train_seconds;        /* the epochs' training steps (validation excluded) */
+    long train_samples;          /* the samples those steps took */
 };
 
 /* Parses a whole command line of `cmd` made of the training, loss and data

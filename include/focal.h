@@ -39,10 +39,14 @@
  *   focal/eval.h   metrics (scikit-learn's definitions), the RIADD score
  *   focal/data.h   datasets and their readers, image loading and cache,
  *                  splits, samplers, the synthetic fundus set
- *   focal/nn.h     networks, optimisers, checkpoints
- *   focal/train.h  the training step; training runs, loading, predicting and
- *                  evaluating a finished run (with test-time flips), ensembles
- *                  of runs, a second stage retraining a run's classifier
+ *   focal/nn.h     networks, optimisers, checkpoints; the caller's sums
+ *                  over processes (struct focal_comm) and batch norm
+ *                  synchronised over them
+ *   focal/train.h  the training step (also one rank's of a data-parallel
+ *                  step); training runs, also data-parallel over ranks,
+ *                  loading, predicting and evaluating a finished run (with
+ *                  test-time flips), ensembles of runs, a second stage
+ *                  retraining a run's classifier
  * A program that uses only the losses includes "focal/loss.h" and needs
  * none of the image, BLAS or oneDNN libraries (see the README's "Installed
  * targets").

@@ -213,6 +213,16 @@ focal_status focal_sigmoid_loss_f64(const struct focal_loss *l, size_t n, size_t
                                     const double *logits, const double *targets,
                                     double *grad, double *per, double *loss);
 
+/* What the reduction of l divides a batch's sum by, before the "at least 1":
+ * for MEAN the counted elements (sigmoid: targets >= 0) or rows (softmax:
+ * targets other than ignore_index); for POSITIVES the positive targets
+ * (sigmoid: >= 0.5) or the counted rows (softmax); 0 for SUM and NONE.
+ * targets as for the loss functions (n × c floats, or n int32 classes for a
+ * softmax kind). Parts of a batch add up: a batch split among processes has
+ * the mean loss (its sum over the parts) / max(1, Σ count), and the gradient
+ * of the sum scaled by the same factor. */
+int64_t focal_loss_count(const struct focal_loss *l, size_t n, size_t c, const void *targets);
+
 /* Softmax family, fused forward + backward.
  *   logits: n×c; targets: n class indices in [0,c) or ignore_index.
  *   grad (n×c, may be NULL), per (n, may be NULL), loss (may be NULL): as for

@@ -123,6 +123,32 @@ focal_status focal_model_forward(struct focal_model *m, const float *x, int n, i
 focal_status focal_model_backward(struct focal_model *m, const float *dlogits, int n);
 void focal_model_zero_grad(struct focal_model *m);
 
+/* ---- data-parallel training --------------------------------------------- */
+
+/* How the processes (ranks) of a data-parallel run exchange numbers. The
+ * library does no communication of its own: the caller fills this in (the
+ * focal program with MPI_Allreduce under mpirun; a test with threads or
+ * simulated ranks). Each sum is a collective: every rank calls it at the same
+ * point with the same n, and it replaces buf[0..n) by the element-wise sum
+ * over the ranks, the same bits on every rank and the same bits for the same
+ * inputs (a fixed reduction order). It returns 0, or non-zero when the
+ * exchange failed. */
+struct focal_comm {
+    void *ctx;
+    int rank, size;          /* this process's rank in [0, size), size >= 1 */
+    int (*sum_float)(void *ctx, float *buf, size_t n);
+    int (*sum_double)(void *ctx, double *buf, size_t n);
+};
+
+/* Synchronised batch normalisation: with comm non-NULL, every training
+ * forward of a batchnorm layer (also inside blocks) normalises with the mean
+ * and variance of the whole batch over all ranks (two sums per layer: one in
+ * the forward, one in the backward), and the running statistics follow those,
+ * so that N ranks with n samples each compute what one process computes on
+ * all N·n. NULL (the default): each rank uses its own samples' statistics.
+ * comm must outlive its use. FOCAL_ERR_NOMEM. */
+focal_status focal_model_sync_bn(struct focal_model *m, const struct focal_comm *comm);
+
 /* Multiply-add FLOPs (2 per multiply-add) of the convolutions and dense
  * layers in one forward pass of n samples; a training step costs about three
  * times this (forward, input gradient, weight gradient). */

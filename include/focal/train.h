@@ -29,6 +29,21 @@ extern "C" {
 focal_status focal_train_step(struct focal_model *m, struct focal_optim *o, const struct focal_loss *l,
                               const float *x, const void *targets, int n, double *loss);
 
+/* The same step for one rank of a data-parallel run (struct focal_comm): x
+ * and targets hold this rank's n samples of the global batch (n >= 1; ranks
+ * may hold different counts). The loss is reduced over the global batch (its
+ * sum over the ranks, divided as the reduction says by the count over the
+ * ranks: focal_loss_count), the gradients are summed over the ranks, and
+ * every rank applies the same update, so that N ranks compute what one
+ * process computes on the whole batch (up to float rounding; with per-rank
+ * batch norm, up to the statistics). *loss receives the global batch loss.
+ * Every rank must call it for every step. FOCAL_ERR_NUMERIC on every rank
+ * when the loss or gradient is not finite on any; a failed sum
+ * (FOCAL_ERR_IO) or an error on another rank is reported on each. */
+focal_status focal_train_step_dp(struct focal_model *m, struct focal_optim *o, const struct focal_loss *l,
+                                 const struct focal_comm *comm, const float *x, const void *targets, int n,
+                                 double *loss);
+
 /* ------------------------------------------------------------------------ */
 /* Training runs                                                             */
 /* ------------------------------------------------------------------------ */
@@ -165,6 +180,19 @@ struct focal_run_config {
     int head_normalised;         /* 1: model_desc is a preset whose last `dense` layer was made
                                     `dense-norm` for LDAM (focal_model_normalise_head); recorded
                                     in run.json */
+    /* Data-parallel training: with comm (size >= 2), every rank calls
+     * focal_run_train with the same arguments; each takes its share of every
+     * global batch of `batch` samples (at least 2 per rank; a last batch of
+     * fewer than 2 per rank is dropped), gradients are summed over the ranks
+     * (focal_train_step_dp), and rank 0 alone validates, writes the run folder
+     * and evaluates the test split while the others wait. Augmentation and
+     * sampling follow the global batch position, as with one process; dropout
+     * masks are drawn per rank (seeded by seed, epoch and rank), so they
+     * depend on the rank count. The rank count and sync_bn are part of the
+     * run's settings: a run resumes only with the same. NULL: one process. */
+    const struct focal_comm *comm;
+    int sync_bn;                 /* with comm: batch norm with the statistics of the global batch
+                                    (focal_model_sync_bn); 0: each rank's own (as PyTorch DDP) */
 };
 /* Defaults: Adam lr 1e-3 annealed by one cosine over the whole run (no
  * warm-up), batch 32, 10 epochs, shuffle, no augmentation, seed 0,

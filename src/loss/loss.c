@@ -597,3 +597,21 @@ focal_status focal_softmax_loss_f64(const struct focal_loss *l, size_t n, size_t
     struct run r = {1, n, c, logits, targets, grad, per};
     return softmax_run(l, &r, loss);
 }
+
+int64_t focal_loss_count(const struct focal_loss *l, size_t n, size_t c, const void *targets)
+{
+    int64_t count = 0;
+    if (l->reduction != FOCAL_REDUCTION_MEAN && l->reduction != FOCAL_REDUCTION_POSITIVES)
+        return 0;
+    if (focal_loss_is_softmax(l->kind)) {
+        const int32_t *t = targets;
+        for (size_t i = 0; i < n; i++)
+            count += t[i] != l->ignore_index;
+        return count;
+    }
+    const float *y = targets;
+    const float least = l->reduction == FOCAL_REDUCTION_MEAN ? 0.0f : 0.5f;
+    for (size_t i = 0; i < n * c; i++)
+        count += y[i] >= least;
+    return count;
+}

@@ -134,6 +134,24 @@ void focal_bn_backward(float *dinp, float *dgamma, float *dbeta, const float *do
                        const float *mean, const float *rstd, const float *gamma, const float *relu_out,
                        int relu_in, int n, int c, int hw);
 
+struct focal_comm;
+
+/* Synchronised batch norm over the ranks of comm (focal_model_sync_bn): the
+ * training forward and the backward above with each channel's sums taken
+ * over every rank's samples (n may differ between ranks; their total N·HW
+ * must be >= 2). The forward's sums are taken around run_mean, which every
+ * rank holds alike. The backward adds this rank's Sdy and Sdyx into dbeta and
+ * dgamma (summing the ranks' gradients completes them) and forms dinp with
+ * the sums over all ranks. sums: scratch of 2C + 1 doubles. Return 0, or -1
+ * when comm's sum failed (outputs undefined). */
+int focal_bn_forward_train_sync(float *out, float *mean, float *rstd, float *run_mean, float *run_var,
+                                const float *inp, const float *gamma, const float *beta, int n, int c, int hw,
+                                float momentum, float eps, int relu, const struct focal_comm *comm,
+                                double *sums);
+int focal_bn_backward_sync(float *dinp, float *dgamma, float *dbeta, const float *dout, const float *inp,
+                           const float *mean, const float *rstd, const float *gamma, const float *relu_out,
+                           int relu_in, int n, int c, int hw, const struct focal_comm *comm, double *sums);
+
 /* ---- element-wise (act.c) ------------------------------------------------------ */
 
 /* out = inp > 0 ? inp : slope·inp (slope 0: ReLU). out may equal inp. */

@@ -308,6 +308,7 @@ void focal_model_free(struct focal_model *m)
 {
     if (!m)
         return;
+    free(m->sync_sums);
     for (int i = 0; m->layers && i < m->nl; i++) {
         struct layer *L = &m->layers[i];
         focal_conv_release(&L->conv.p);
@@ -509,11 +510,41 @@ focal_status focal_model_init(struct focal_model *m, uint64_t seed, double prior
 
 /* ---- forward ------------------------------------------------------------------------ */
 
+/* The status of a pass with synchronised batch norm. */
+static focal_status sync_status(const struct focal_model *m)
+{
+    if (m->sync_failed)
+        return focal_fail(FOCAL_ERR_IO, "synchronised batch norm: the sum over %d ranks failed", m->sync->size);
+    return FOCAL_OK;
+}
+
+focal_status focal_model_sync_bn(struct focal_model *m, const struct focal_comm *comm)
+{
+    int widest = 0;
+    for (int i = 0; i < m->nl; i++) {
+        const struct layer *L = &m->layers[i];
+        const int c = L->kind == L_BN ? L->bn.c : L->kind == L_BLOCK ? L->blk->b2.c : 0;
+        widest = c > widest ? c : widest;
+    }
+    double *sums = NULL;
+    if (comm && !(sums = malloc((2 * (size_t)widest + 1) * sizeof *sums)))
+        return focal_fail(FOCAL_ERR_NOMEM, "out of memory");
+    free(m->sync_sums);
+    m->sync_sums = sums;
+    m->sync = comm;
+    return FOCAL_OK;
+}
+
 /* Batch norm, followed by a ReLU in the same pass when relu is set. */
 static void bn_fwd(struct focal_model *m, struct bn_part *b, float *out, const float *in, int n, int training,
                    int relu)
 {
-    if (training) {
+    if (training && m->sync) {
+        if (focal_bn_forward_train_sync(out, b->mean, b->rstd, m->bufs + b->rm, m->bufs + b->rv, in,
+                                        m->params + b->w, m->params + b->b, n, b->c, b->hw, b->momentum, b->eps,
+                                        relu, m->sync, m->sync_sums) != 0)
+            m->sync_failed = 1;
+    } else if (training) {
         focal_bn_forward_train(out, b->mean, b->rstd, m->bufs + b->rm, m->bufs + b->rv, in, m->params + b->w,
                                m->params + b->b, n, b->c, b->hw, b->momentum, b->eps, relu);
     } else {
@@ -568,6 +599,7 @@ focal_status focal_model_forward(struct focal_model *m, const float *x, int n, i
                               "batch normalisation (line %d) needs more than one value per channel to train; "
                               "use a batch of at least 2", L->line);
     }
+    m->sync_failed = 0;
     const float *cur = x;
     for (int i = 0; i < m->nl; i++) {
         struct layer *L = &m->layers[i];
@@ -625,7 +657,7 @@ focal_status focal_model_forward(struct focal_model *m, const float *x, int n, i
     m->last_n = n;
     m->last_training = training;
     *logits = cur;
-    return FOCAL_OK;
+    return sync_status(m);
 }
 
 /* ---- backward ---------------------------------------------------------------------- */
@@ -635,6 +667,13 @@ focal_status focal_model_forward(struct focal_model *m, const float *x, int n, i
 static void bn_bwd(struct focal_model *m, struct bn_part *b, float *dinp, const float *dout, const float *in,
                    const float *relu_out, int relu_in, int n)
 {
+    if (m->sync) {
+        if (focal_bn_backward_sync(dinp, m->grads + b->w, m->grads + b->b, dout, in, b->mean, b->rstd,
+                                   m->params + b->w, relu_out, relu_in, n, b->c, b->hw, m->sync,
+                                   m->sync_sums) != 0)
+            m->sync_failed = 1;
+        return;
+    }
     focal_bn_backward(dinp, m->grads + b->w, m->grads + b->b, dout, in, b->mean, b->rstd, m->params + b->w,
                       relu_out, relu_in, n, b->c, b->hw);
 }
@@ -671,6 +710,7 @@ focal_status focal_model_backward(struct focal_model *m, const float *dlogits, i
     focal_clear_error();
     if (!m->last_training || n != m->last_n)
         return focal_fail(FOCAL_ERR_ARG, "backward needs a training-mode forward of the same %d samples", n);
+    m->sync_failed = 0;
     const float *dy = dlogits;
     float *bufs[2] = {m->g0, m->g1};
     int which = 0;
@@ -735,5 +775,5 @@ focal_status focal_model_backward(struct focal_model *m, const float *dlogits, i
         dy = dx;
         which ^= 1;
     }
-    return FOCAL_OK;
+    return sync_status(m);
 }

@@ -81,6 +81,9 @@ struct focal_model {
     int last_n, last_training;
     struct focal_rng rng;
     int profile;
+    const struct focal_comm *sync;  /* focal_model_sync_bn's, or NULL */
+    double *sync_sums;          /* its scratch: 2C + 1 for the widest batch norm */
+    int sync_failed;            /* a sum over the ranks failed in this pass */
 };
 
 /* The most values one sample's tensor (a layer's input or output, a

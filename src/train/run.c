@@ -198,6 +198,14 @@ static focal_status run_check(const struct focal_run_config *cfg, const struct f
         return focal_fail(FOCAL_ERR_ARG, "no network description");
     if (!(cfg->mixup >= 0 && cfg->mixup <= 1e6))
         return focal_fail(FOCAL_ERR_ARG, "mixup alpha %g; expected a number from 0 (off) to 1e6", cfg->mixup);
+    const struct focal_comm *comm = focal_dp_comm(cfg);
+    if (comm && cfg->batch < 2 * comm->size)
+        return focal_fail(FOCAL_ERR_ARG, "batch %d over %d ranks; each rank needs at least 2 samples of every batch "
+                          "(batch >= %d)", cfg->batch, comm->size, 2 * comm->size);
+    if (comm && (cfg->mixup > 0 || cfg->stage2 != FOCAL_STAGE2_NONE))
+        return focal_fail(FOCAL_ERR_ARG, "%s trains on one process; data-parallel training (%d ranks) does not "
+                          "support it: run it without mpirun", cfg->mixup > 0 ? "mixup" : "a second stage (--stage2)",
+                          comm->size);
     if (cfg->reweight_from < 0 || !(cfg->reweight_beta >= 0 && cfg->reweight_beta < 1))
         return focal_fail(FOCAL_ERR_ARG, "deferred re-weighting from epoch %d with beta %g; expected an epoch >= 0 "
                           "(0: off) and beta in [0, 1)", cfg->reweight_from, cfg->reweight_beta);
@@ -411,10 +419,13 @@ fail:
 }
 
 /* The optimiser steps an epoch of len samples takes in batches of `batch`
- * (a last batch of one sample is dropped, as train_epoch does). */
-static long epoch_steps(int len, int batch)
+ * (a last batch of one sample is dropped, as train_epoch does; over N ranks,
+ * a batch of fewer than 2N samples). */
+static long epoch_steps(int len, int batch, const struct focal_comm *comm)
 {
     const long full = len / batch, rem = len % batch;
+    if (comm)
+        return full + (rem >= 2L * comm->size);
     return full + (rem >= 2 || (rem == 1 && full == 0));
 }
 
@@ -432,7 +443,7 @@ static focal_status run_total_steps(const struct focal_run_config *cfg, const st
         free(order);
         if (st != FOCAL_OK)
             return st;
-        *total += epoch_steps(len, cfg->batch);
+        *total += epoch_steps(len, cfg->batch, focal_dp_comm(cfg));
     }
     if (*total < 1)
         *total = 1;
@@ -449,22 +460,33 @@ static focal_status train_epoch(struct run_ctx *r, int epoch, const int *train, 
                                           cfg->repeat_threshold, &order, &len);
     if (st != FOCAL_OK)
         return st;
+    const struct focal_comm *comm = focal_dp_comm(cfg);
+    if (comm)
+        focal_dp_seed_dropout(r->model, comm, cfg->seed, epoch);
     double sum = 0;
     long seen = 0;
     for (int at = 0; at < len; at += cfg->batch) {
         int b = len - at < cfg->batch ? len - at : cfg->batch;
-        if (b < 2 && at > 0)
-            break;   /* batch norm needs two samples; a last batch of one is dropped */
-        focal_run_inputs(r->x, r->d, order + at, b, &cfg->augment,
-                         focal_run_seed(cfg->seed, (uint64_t)epoch, (uint64_t)at), r->meta.mean, r->meta.std);
-        focal_run_targets(r->targets, r->d, order + at, b);
-        const struct focal_mixup_batch *mix =
-            focal_run_mixup_apply(&r->mixup, r->x, r->targets, b, r->per, r->outputs,
-                                  r->d->task == FOCAL_TASK_MULTICLASS, cfg->seed, epoch, at);
+        if (comm ? b < 2 * comm->size : b < 2 && at > 0)
+            break;   /* batch norm needs two samples (per rank); a smaller last batch is dropped */
+        int lo = 0, hi = b; /* this rank's share */
+        if (comm)
+            focal_dp_shard(b, comm, &lo, &hi);
+        focal_run_inputs_at(r->x, r->d, order + at + lo, hi - lo, &cfg->augment,
+                            focal_run_seed(cfg->seed, (uint64_t)epoch, (uint64_t)at), lo, r->meta.mean,
+                            r->meta.std);
+        focal_run_targets(r->targets, r->d, order + at + lo, hi - lo);
         double v;
         const double lr = focal_optim_lr(r->optim);
-        st = r->s2 ? focal_stage2_step(r->s2, r->model, r->optim, &r->loss, order + at, r->x, r->targets, b, &v)
-                   : focal_train_step_mixed(r->model, r->optim, &r->loss, r->x, r->targets, mix, b, &v);
+        if (comm) { /* no mixup or second stage (run_check) */
+            st = focal_train_step_dp(r->model, r->optim, &r->loss, comm, r->x, r->targets, hi - lo, &v);
+        } else {
+            const struct focal_mixup_batch *mix =
+                focal_run_mixup_apply(&r->mixup, r->x, r->targets, b, r->per, r->outputs,
+                                      r->d->task == FOCAL_TASK_MULTICLASS, cfg->seed, epoch, at);
+            st = r->s2 ? focal_stage2_step(r->s2, r->model, r->optim, &r->loss, order + at, r->x, r->targets, b, &v)
+                       : focal_train_step_mixed(r->model, r->optim, &r->loss, r->x, r->targets, mix, b, &v);
+        }
         if (st == FOCAL_ERR_NUMERIC) {
             st = focal_fail(FOCAL_ERR_NUMERIC,
                             "epoch %d, batch %d: %s; training stopped; the run folder keeps epoch %d "
@@ -487,6 +509,27 @@ static focal_status train_epoch(struct run_ctx *r, int epoch, const int *train, 
 out:
     free(order);
     return st;
+}
+
+/* After an epoch's training: its validation (rec's metrics, this epoch's
+ * thresholds) and its commit (end_epoch). */
+static focal_status epoch_files(struct run_ctx *r, struct focal_epoch_record *rec, const int *val, int n_val,
+                                double t0)
+{
+    struct focal_run_summary sum;
+    const struct focal_dataset *d = r->d;
+    focal_status st = focal_run_scores(r->ema ? r->ema : r->model, d, val, n_val, r->meta.mean, r->meta.std,
+                                       &r->loss, r->probs, &rec->val_loss);
+    if (st != FOCAL_OK || (st = focal_run_summarise(d, val, n_val, r->probs, r->thresholds, 1, &sum)) != FOCAL_OK)
+        return st;
+    rec->val_map = sum.map;
+    rec->val_auc = sum.auc;
+    rec->val_macro_f1 = sum.macro_f1;
+    rec->val_balanced_accuracy = sum.balanced_accuracy;
+    rec->val_accuracy = sum.accuracy;
+    rec->select_value = focal_epoch_select_value(rec, focal_select_resolve(r->cfg->select, d->task));
+    rec->seconds = focal_run_now() - t0;
+    return end_epoch(r, rec);
 }
 
 /* Evaluates the best checkpoint on validation and test, with the post-hoc
@@ -563,17 +606,30 @@ focal_status focal_run_train(const struct focal_run_config *cfg, const struct fo
     r.d = d;
     r.dir = r.out = dir;
     r.outputs = focal_run_outputs(d);
+    /* data-parallel: rank 0 alone touches the run folder */
+    const struct focal_comm *comm = focal_dp_comm(cfg);
+    const int writer = !comm || comm->rank == 0;
     if ((st = run_prior(&r, train, n_train)) != FOCAL_OK || (st = run_drw(&r, train, n_train)) != FOCAL_OK ||
-        (st = make_dir(dir)) != FOCAL_OK)
+        (writer && (st = make_dir(dir)) != FOCAL_OK))
         goto out_unlocked;
     r.settings = focal_run_settings_json(cfg, r.outputs, d, train, n_train, val, n_val, test, n_test);
     if (!r.settings) {
         st = focal_fail(FOCAL_ERR_NOMEM, "out of memory");
         goto out_unlocked;
     }
-    if ((r.s2 && (st = focal_stage2_settings(r.s2, cfg->stage2_from, r.settings)) != FOCAL_OK) ||
-        (st = focal_run_folder_open(&lock, dir, mode, r.settings, &how, why, sizeof why)) != FOCAL_OK)
+    if (r.s2 && (st = focal_stage2_settings(r.s2, cfg->stage2_from, r.settings)) != FOCAL_OK)
         goto out_unlocked;
+    why[0] = '\0';
+    how = FOCAL_RUN_STARTED;
+    if (writer)
+        st = focal_run_folder_open(&lock, dir, mode, r.settings, &how, why, sizeof why);
+    if (comm) { /* how rank 0 found the folder, once it has finished with it */
+        int hw = (int)how;
+        st = focal_dp_agree(comm, st, &hw);
+        how = (enum focal_run_start)hw;
+    }
+    if (st != FOCAL_OK)
+        goto out; /* unlocks what rank 0 locked */
     if (cb && cb->start)
         cb->start(cb->ctx, how, why);
     if (how == FOCAL_RUN_UP_TO_DATE)
@@ -622,12 +678,13 @@ focal_status focal_run_train(const struct focal_run_config *cfg, const struct fo
         r.state.thresholds[j] = r.thresholds[j] = 0.5;
     if (how == FOCAL_RUN_RESUMED && (st = resume_run(&r)) != FOCAL_OK)
         goto out;
+    if (comm && cfg->sync_bn && (st = focal_model_sync_bn(r.model, comm)) != FOCAL_OK)
+        goto out;
     if (r.s2)
         focal_stage2_cache(r.s2, d, train, n_train, &cfg->augment, r.meta.mean, r.meta.std);
 
     for (int epoch = r.state.epoch + 1; epoch <= cfg->epochs && !r.state.stopped; epoch++) {
         struct focal_epoch_record rec = { 0 };
-        struct focal_run_summary sum;
         double t0 = focal_run_now();
         rec.epoch = epoch;
         rec.lr = focal_optim_lr(r.optim);
@@ -643,23 +700,30 @@ focal_status focal_run_train(const struct focal_run_config *cfg, const struct fo
         }
         if (st != FOCAL_OK)
             goto out;
-        if ((st = focal_run_scores(r.ema ? r.ema : r.model, d, val, n_val, r.meta.mean, r.meta.std, &r.loss,
-                                   r.probs, &rec.val_loss)) != FOCAL_OK ||
-            (st = focal_run_summarise(d, val, n_val, r.probs, r.thresholds, 1, &sum)) != FOCAL_OK)
+        if (comm) {
+            /* rank 0 validates and commits the epoch; the others wait to
+             * learn whether the run goes on */
+            if ((st = focal_dp_epoch_end(r.model, comm)) != FOCAL_OK)
+                goto out;
+            if (writer)
+                st = epoch_files(&r, &rec, val, n_val, t0);
+            int stopped = r.state.stopped;
+            if ((st = focal_dp_agree(comm, st, &stopped)) != FOCAL_OK)
+                goto out;
+            r.state.epoch = epoch;
+            r.state.stopped = stopped;
+        } else if ((st = epoch_files(&r, &rec, val, n_val, t0)) != FOCAL_OK) {
             goto out;
-        rec.val_map = sum.map;
-        rec.val_auc = sum.auc;
-        rec.val_macro_f1 = sum.macro_f1;
-        rec.val_balanced_accuracy = sum.balanced_accuracy;
-        rec.val_accuracy = sum.accuracy;
-        rec.select_value = focal_epoch_select_value(&rec, focal_select_resolve(cfg->select, d->task));
-        rec.seconds = focal_run_now() - t0;
-        if ((st = end_epoch(&r, &rec)) != FOCAL_OK)
-            goto out;
-        if (cb && cb->epoch)
+        }
+        if (writer && cb && cb->epoch)
             cb->epoch(cb->ctx, &rec);
     }
-    st = final_metrics(&r, train, n_train, val, n_val, test, n_test);
+    if (writer)
+        st = final_metrics(&r, train, n_train, val, n_val, test, n_test);
+    if (comm) {
+        int unused = 0;
+        st = focal_dp_agree(comm, st, &unused);
+    }
 out:
     focal_dir_unlock(&lock);
 out_unlocked:

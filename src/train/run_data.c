@@ -164,6 +164,13 @@ focal_status focal_run_norm(const struct focal_dataset *d, const int *idx, int n
 void focal_run_inputs(float *x, const struct focal_dataset *d, const int *idx, int n,
                       const struct focal_augment *aug, uint64_t seed, const float *mean, const float *std)
 {
+    focal_run_inputs_at(x, d, idx, n, aug, seed, 0, mean, std);
+}
+
+void focal_run_inputs_at(float *x, const struct focal_dataset *d, const int *idx, int n,
+                         const struct focal_augment *aug, uint64_t seed, int k0, const float *mean,
+                         const float *std)
+{
     int c, h, w;
     focal_run_input_size(d, &c, &h, &w);
     size_t per = (size_t)c * (size_t)h * (size_t)w;
@@ -171,7 +178,7 @@ void focal_run_inputs(float *x, const struct focal_dataset *d, const int *idx, i
     for (int k = 0; k < n; k++) {
         float *out = x + (size_t)k * per;
         if (d->pixels) {
-            focal_augment_image(aug, focal_run_seed(seed, (uint64_t)k, 0x5eed),
+            focal_augment_image(aug, focal_run_seed(seed, (uint64_t)(k0 + k), 0x5eed),
                                 d->pixels + (size_t)idx[k] * per, h, w, c, out);
             size_t hw = (size_t)h * (size_t)w;
             for (int ch = 0; ch < c; ch++) {

@@ -111,6 +111,7 @@ cJSON *focal_run_settings_json(const struct focal_run_config *cfg, int outputs, 
     cJSON_AddNumberToObject(o, "epochs", cfg->epochs);
     cJSON_AddBoolToObject(o, "fundus_crop", cfg->fundus_crop);
     cJSON_AddItemToObject(o, "data", data_json(d, train, n_train, val, n_val, test, n_test));
+    focal_dp_settings(o, cfg);
     return o;
 }
 

@@ -40,6 +40,13 @@ focal_status focal_run_norm(const struct focal_dataset *d, const int *idx, int n
 void focal_run_inputs(float *x, const struct focal_dataset *d, const int *idx, int n,
                       const struct focal_augment *aug, uint64_t seed, const float *mean, const float *std);
 
+/* focal_run_inputs for samples that stand at positions k0, k0 + 1, ... of
+ * the batch whose seed is `seed` (a rank's share of a global batch): each
+ * sample is augmented as it is at its position in the whole batch. */
+void focal_run_inputs_at(float *x, const struct focal_dataset *d, const int *idx, int n,
+                         const struct focal_augment *aug, uint64_t seed, int k0, const float *mean,
+                         const float *std);
+
 /* Training targets of samples idx[0..n): n int32 classes (multi-class) or
  * n × outputs floats. */
 void focal_run_targets(void *targets, const struct focal_dataset *d, const int *idx, int n);
@@ -304,5 +311,41 @@ cJSON *focal_stage2_run_json(const struct focal_run_config *cfg, const cJSON *se
 focal_status focal_run_scores_flips(struct focal_model *m, const struct focal_dataset *d, const int *idx, int n,
                                    const float *mean, const float *std, int vflip, const double *shift,
                                    double *probs);
+
+/* ---- step.c ------------------------------------------------------------------------ */
+
+/* The checks of a training step (the loss fits the head, its parameters are
+ * valid), the training-mode forward of x (n samples) and the loss l of
+ * targets (mixed as focal_mixup_loss says when mix is not NULL), its
+ * gradient in the model's dlogits and its value in *value. */
+struct focal_mixup_batch;
+focal_status focal_step_loss(struct focal_model *m, const struct focal_loss *l, const float *x, const void *targets,
+                             const struct focal_mixup_batch *mix, int n, double *value);
+
+/* ---- run_dp.c: data-parallel runs (focal_run_config.comm) -------------------------- */
+
+/* cfg's comm when it has 2 or more ranks, else NULL (one process). */
+const struct focal_comm *focal_dp_comm(const struct focal_run_config *cfg);
+
+/* The samples [*lo, *hi) of a global batch of b that rank c->rank takes. */
+void focal_dp_shard(int b, const struct focal_comm *c, int *lo, int *hi);
+
+/* Every rank calls it at the same point with its status: rank 0's *value
+ * reaches every rank. Returns st where st failed; else an error when rank 0
+ * or another rank failed (naming rank 0's failure with its status); else
+ * FOCAL_OK with *value rank 0's. */
+focal_status focal_dp_agree(const struct focal_comm *c, focal_status st, int *value);
+
+/* After an epoch's steps: rank 0's batch-norm running statistics copied to
+ * every rank, and a check that all ranks hold the same parameters bit for
+ * bit (FOCAL_ERR_NUMERIC naming the rank that differs). */
+focal_status focal_dp_epoch_end(struct focal_model *m, const struct focal_comm *c);
+
+/* Seeds the model's dropout generator for this rank and epoch. */
+void focal_dp_seed_dropout(struct focal_model *m, const struct focal_comm *c, uint64_t seed, int epoch);
+
+/* Adds "data_parallel": {"ranks", "sync_bn"} to a run's settings when cfg
+ * trains data-parallel (nothing for one process). */
+void focal_dp_settings(cJSON *settings, const struct focal_run_config *cfg);
 
 #endif

@@ -7,6 +7,7 @@
 #include "base/internal.h"
 #include "nn/model_internal.h"
 #include "train/mixup.h"
+#include "train/run_internal.h"
 
 focal_status focal_train_step(struct focal_model *m, struct focal_optim *o, const struct focal_loss *l,
                               const float *x, const void *targets, int n, double *loss)
@@ -14,16 +15,14 @@ focal_status focal_train_step(struct focal_model *m, struct focal_optim *o, cons
     return focal_train_step_mixed(m, o, l, x, targets, NULL, n, loss);
 }
 
-focal_status focal_train_step_mixed(struct focal_model *m, struct focal_optim *o, const struct focal_loss *l,
-                                    const float *x, const void *targets, const struct focal_mixup_batch *mix, int n,
-                                    double *loss)
+focal_status focal_step_loss(struct focal_model *m, const struct focal_loss *l, const float *x, const void *targets,
+                             const struct focal_mixup_batch *mix, int n, double *value)
 {
     /* refuse before the forward pass, which changes batch-norm statistics and
      * the dropout generator */
     const int softmax = focal_loss_is_softmax(l->kind);
     const enum focal_head head = focal_model_head(m);
     const size_t classes = (size_t)focal_model_classes(m);
-    float *dlogits = focal_model_dlogits(m);
     if (softmax != (head == FOCAL_HEAD_SOFTMAX))
         return focal_fail(FOCAL_ERR_ARG, "loss '%s' does not fit the network's %s head", focal_loss_kind_name(l->kind),
                           head == FOCAL_HEAD_SOFTMAX ? "softmax" : "sigmoid");
@@ -33,14 +32,21 @@ focal_status focal_train_step_mixed(struct focal_model *m, struct focal_optim *o
     const float *logits;
     if ((st = focal_model_forward(m, x, n, 1, &logits)) != FOCAL_OK)
         return st;
+    return focal_mixup_loss(l, (size_t)n, classes, logits, targets, mix, focal_model_dlogits(m), value);
+}
+
+focal_status focal_train_step_mixed(struct focal_model *m, struct focal_optim *o, const struct focal_loss *l,
+                                    const float *x, const void *targets, const struct focal_mixup_batch *mix, int n,
+                                    double *loss)
+{
     double value = 0;
-    st = focal_mixup_loss(l, (size_t)n, classes, logits, targets, mix, dlogits, &value);
+    focal_status st = focal_step_loss(m, l, x, targets, mix, n, &value);
     if (st != FOCAL_OK)
         return st;
     if (!isfinite(value))
         return focal_fail(FOCAL_ERR_NUMERIC, "the loss is %g; parameters left unchanged", value);
     focal_model_zero_grad(m);
-    if ((st = focal_model_backward(m, dlogits, n)) != FOCAL_OK)
+    if ((st = focal_model_backward(m, focal_model_dlogits(m), n)) != FOCAL_OK)
         return st;
     if ((st = focal_optim_step(o, NULL)) != FOCAL_OK)
         return st;

@@ -33,7 +33,7 @@ static struct focal_dataset *make_data(void)
     d->num_classes = C;
     d->class_names = calloc(C, sizeof *d->class_names);
     for (int j = 0; j < C; j++) {
-        char name[8];
+        char name[16];
         snprintf(name, sizeof name, "c%d", j);
         d->class_names[j] = strdup(name);
     }
