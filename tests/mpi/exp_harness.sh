@@ -1,42 +1,8 @@
 # exp_harness.sh — what the MPI tests of `focal compare` and `focal tune` share
-# (sourced after NAME is set, as tests/cli/harness.sh is, whose helpers it adds
-# to): mpi runs the program on several ranks of this machine, the data every
-# test starts with, and the checks that two experiment folders hold the same
-# runs and results.
-. "$(dirname "${BASH_SOURCE[0]}")/../cli/harness.sh"
-
-# skip WHY: a visible skip (ctest counts exit 77 as skipped)
-skip() {
-    echo "skip: $NAME: $1"
-    exit 77
-}
-command -v mpirun >/dev/null || skip "mpirun is not installed (scripts/deps.sh installs Open MPI)"
-# as root, Open MPI starts only when told (.ci/run says so too)
-if [ "$(id -u)" = 0 ]; then
-    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-fi
-# A sanitized build: Open MPI leaves allocations behind at exit, some from
-# components it has unloaded by then; the slow unwinder reaches the library
-# frames that openmpi.supp names. (Harmless for other builds.)
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0"
-export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/openmpi.supp:print_suppressions=0"
-if ! mpirun --oversubscribe -np 2 "$FOCAL_BIN" synth --help >"$T/probe" 2>&1; then
-    grep -q "built without MPI" "$T/probe" && skip "this focal is built without MPI"
-    echo "$NAME: mpirun cannot start focal on 2 ranks:" >&2
-    cat "$T/probe" >&2
-    exit 1
-fi
-
-# mpi NP ARGS...: runs focal ARGS on NP ranks (more ranks than cores is
-# allowed); sets out, err and rc as run does.
-mpi() {
-    local np=$1
-    shift
-    mpirun --oversubscribe -np "$np" "$FOCAL_BIN" "$@" >"$T/stdout" 2>"$T/stderr"
-    rc=$?
-    out=$(cat "$T/stdout")
-    err=$(cat "$T/stderr")
-}
+# (sourced after NAME is set), beside mpi_common.sh's harness, skip and `mpi`:
+# the data every test starts with, and the checks that two experiment folders
+# hold the same runs and results.
+. "$(dirname "${BASH_SOURCE[0]}")/mpi_common.sh"
 
 # succeeds NP FILE ARGS...: runs focal ARGS on NP ranks (1: one process, no
 # launcher), keeps its output in FILE and expects it to succeed.

@@ -1,27 +1,7 @@
 # train_harness.sh — shared by tests/mpi/train_*.sh (sourced after NAME is
-# set): the shell harness, a skip (exit 77) where mpirun is missing, `mpi N
-# ARGS` running `focal ARGS` on N local ranks, a small table of three
-# classes, and comparisons of weights and of numbers within a tolerance.
-. "$(dirname "$0")/../cli/harness.sh"
-if ! command -v mpirun >/dev/null 2>&1; then
-    echo "skip: mpirun not found (Debian: openmpi-bin); $NAME did not run"
-    exit 77
-fi
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-# a sanitized build: what Open MPI still holds at exit is not ours to free
-# (openmpi.supp); the slow unwinder reaches the library frames it names
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0"
-export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/openmpi.supp:print_suppressions=0"
-
-# mpi N ARGS...: `focal ARGS` on N ranks; sets out, err and rc as run does.
-mpi() {
-    local n=$1
-    shift
-    mpirun --oversubscribe -np "$n" "$FOCAL_BIN" "$@" >"$T/stdout" 2>"$T/stderr"
-    rc=$?
-    out=$(cat "$T/stdout")
-    err=$(cat "$T/stderr")
-}
+# set), beside mpi_common.sh's harness, skip and `mpi N ARGS`: a small table
+# of three classes, and comparisons of weights and of numbers within a tolerance.
+. "$(dirname "${BASH_SOURCE[0]}")/mpi_common.sh"
 
 # A learnable table of three classes, 400 rows (240 training samples), in
 # $T/t.csv: 4 features from a linear congruential generator, the class from
