@@ -339,7 +339,6 @@ def grid():
 def case_text(cid, kind, red, flavor, P, d):
     n, c = d["x"].shape
     softmax = kind in SOFTMAX_KINDS
-    loss, per, grad = d["ref"]
     f = base.fmt17
     head = ("case %d kind=%s red=%s n=%d c=%d gamma=%s alpha=%s beta=%s gpos=%s gneg=%s "
             "margin=%s eps=%s ls=%s ignore=%d weights=%d tau=%s scale=%s dba=%s dbb=%s dbmu=%s "
@@ -348,20 +347,7 @@ def case_text(cid, kind, red, flavor, P, d):
              f(P["gneg"]), f(P["margin"]), f(P["eps"]), f(P["ls"]), P["ignore"], P["weights"],
              f(P["tau"]), f(P["scale"]), f(P["dba"]), f(P["dbb"]), f(P["dbmu"]), f(P["dblam"]),
              f(P["dbkappa"]), flavor, d["src"]))
-    lines = [head, "logits " + " ".join(base.fmt_input(v) for v in d["x"].reshape(-1))]
-    if softmax:
-        lines.append("targets " + " ".join("%d" % v for v in d["y"]))
-    else:
-        lines.append("targets " + " ".join(base.fmt_input(v) for v in d["y"].reshape(-1)))
-    if d["w"] is not None:
-        lines.append("weights " + " ".join(f(v) for v in d["w"]))
-    lines.append("prior " + " ".join(f(v) for v in d["v"]))
-    lines.append("loss " + f(loss))
-    if red == "none":
-        lines.append("per " + " ".join(f(v) for v in np.asarray(per).reshape(-1)))
-    lines.append("grad " + " ".join(f(v) for v in np.asarray(grad).reshape(-1)))
-    lines.append("end")
-    return "\n".join(lines) + "\n"
+    return base.case_body(head, d, softmax, red, ["prior " + " ".join(f(v) for v in d["v"])])
 
 
 def main():

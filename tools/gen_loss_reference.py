@@ -630,15 +630,10 @@ def build_softmax(kind, P, red, flavor, rng, stats, what):
     return dict(x=z32, y=t, w=w, ref=ref, src=src)
 
 
-def case_text(cid, kind, red, flavor, P, d):
-    n, c = d["x"].shape
-    softmax = kind in SOFTMAX_KINDS
+def case_body(head, d, softmax, red, extra=()):
+    """A case's text after its head line: the inputs, the lines of extra (after
+    the weights), then the reference loss, per-element losses and gradient."""
     loss, per, grad = d["ref"]
-    head = ("case %d kind=%s red=%s n=%d c=%d gamma=%s alpha=%s beta=%s gpos=%s gneg=%s "
-            "margin=%s eps=%s ls=%s ignore=%d weights=%d inputs=%s src=%s" %
-            (cid, kind, red, n, c, fmt17(P["gamma"]), fmt17(P["alpha"]), fmt17(P["beta"]),
-             fmt17(P["gpos"]), fmt17(P["gneg"]), fmt17(P["margin"]), fmt17(P["eps"]),
-             fmt17(P["ls"]), P["ignore"], P["weights"], flavor, d["src"]))
     lines = [head, "logits " + " ".join(fmt_input(v) for v in d["x"].reshape(-1))]
     if softmax:
         lines.append("targets " + " ".join("%d" % v for v in d["y"]))
@@ -646,12 +641,24 @@ def case_text(cid, kind, red, flavor, P, d):
         lines.append("targets " + " ".join(fmt_input(v) for v in d["y"].reshape(-1)))
     if d["w"] is not None:
         lines.append("weights " + " ".join(fmt17(v) for v in d["w"]))
+    lines.extend(extra)
     lines.append("loss " + fmt17(loss))
     if red == "none":
         lines.append("per " + " ".join(fmt17(v) for v in np.asarray(per).reshape(-1)))
     lines.append("grad " + " ".join(fmt17(v) for v in np.asarray(grad).reshape(-1)))
     lines.append("end")
     return "\n".join(lines) + "\n"
+
+
+def case_text(cid, kind, red, flavor, P, d):
+    n, c = d["x"].shape
+    softmax = kind in SOFTMAX_KINDS
+    head = ("case %d kind=%s red=%s n=%d c=%d gamma=%s alpha=%s beta=%s gpos=%s gneg=%s "
+            "margin=%s eps=%s ls=%s ignore=%d weights=%d inputs=%s src=%s" %
+            (cid, kind, red, n, c, fmt17(P["gamma"]), fmt17(P["alpha"]), fmt17(P["beta"]),
+             fmt17(P["gpos"]), fmt17(P["gneg"]), fmt17(P["margin"]), fmt17(P["eps"]),
+             fmt17(P["ls"]), P["ignore"], P["weights"], flavor, d["src"]))
+    return case_body(head, d, softmax, red)
 
 
 def main():
