@@ -26,7 +26,7 @@ import sys
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join(ROOT, "tests", "data", "datasets")
+OUT = os.path.join(ROOT, "tests", "fixtures", "datasets")
 SHARED = os.path.join(os.path.dirname(ROOT), "shared", "data")
 
 

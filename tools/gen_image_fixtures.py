@@ -102,7 +102,7 @@ def round16(v):
 
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "tests", "data", "images")
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "tests", "fixtures", "images")
     os.makedirs(out, exist_ok=True)
     rng = np.random.default_rng(20240611)
     entries = []  # (file, pixels (h, w, c) uint8, tolerance)

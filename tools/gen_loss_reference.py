@@ -60,7 +60,7 @@ torch.set_default_dtype(torch.float64)
 FORMAT_TAG = "focal-loss-reference 1"
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-OUT_REL = os.path.join("tests", "data", "loss_reference.txt")
+OUT_REL = os.path.join("tests", "fixtures", "loss_reference.txt")
 
 SIGMOID_KINDS = ["bce", "sigmoid-focal", "focal-star", "asl", "sigmoid-poly1"]
 SOFTMAX_KINDS = ["ce", "softmax-focal", "softmax-poly1"]

@@ -51,7 +51,7 @@ from sklearn.metrics import (accuracy_score, average_precision_score, balanced_a
 FORMAT_TAG = "focal-metrics-reference 1"
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-OUT_REL = os.path.join("tests", "data", "metrics_reference.txt")
+OUT_REL = os.path.join("tests", "fixtures", "metrics_reference.txt")
 
 SCALARS = ["accuracy", "balanced_accuracy", "macro_f1", "micro_f1", "weighted_f1", "mcc",
            "roc_auc_macro", "average_precision_macro"]

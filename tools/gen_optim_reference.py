@@ -62,7 +62,7 @@ from torch import nn
 
 FORMAT_TAG = "focal-optim-reference 1"
 HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "tests", "data", "optim_reference.txt")
+OUT = os.path.join(HERE, "..", "tests", "fixtures", "optim_reference.txt")
 STEPS = 9
 
 # Config keys in the order a case line writes them; values not set by a case

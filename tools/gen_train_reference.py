@@ -314,7 +314,7 @@ def write_safetensors(path, tensors, meta):
 def main():
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
-    out_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data")
+    out_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures")
     for spec in NETWORKS:
         tensors, meta, noise, fd_worst = run(spec)
         path = os.path.normpath(os.path.join(out_dir, "train_reference_%s.safetensors" % spec["name"]))

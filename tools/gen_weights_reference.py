@@ -14,7 +14,7 @@ import sklearn
 from sklearn.utils.class_weight import compute_class_weight
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join(ROOT, "tests", "data", "weights_reference.txt")
+OUT = os.path.join(ROOT, "tests", "fixtures", "weights_reference.txt")
 
 
 def label_vectors():
