@@ -379,6 +379,10 @@ static focal_status rfmid_select(struct rfmid *rf, const struct focal_data_optio
         for (size_t c = 0; c < t0->cols; c++)
             if (rfmid_is_condition(rf, (int)c))
                 rfmid_push_label(rf, t0->header[c], (int)c);
+        if (rf->nlab == 0 && !opt->include_risk)
+            return focal_fail(FOCAL_ERR_FORMAT, "%s:%zu: no condition columns, only ID and %s; expected 0/1 columns "
+                              "such as DR,MH,... (or --include-risk to learn %s alone)",
+                              first, t0->header_line, RFMID_RISK, RFMID_RISK);
     }
     if (opt->include_risk && !risk_listed) {
         memmove(rf->lab + 1, rf->lab, (size_t)rf->nlab * sizeof *rf->lab);

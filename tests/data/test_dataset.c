@@ -417,6 +417,7 @@ static void test_rfmid_errors(void)
         { "dupcol.csv", "ID,DR,DR\n1,0,0\n", ":1: column name 'DR' appears twice" },
         { "empty.csv", "", ": no data rows" },
         { "header_only.csv", RF_HEAD, ": no data rows" },
+        { "riskonly.csv", "ID,Disease_Risk\n1,0\n2,1\n", ":1: no condition columns, only ID and Disease_Risk" },
     };
     expect_bad_inputs(bad, sizeof bad / sizeof bad[0], &opt, FOCAL_ERR_FORMAT);
     char want[700];
@@ -442,6 +443,12 @@ static void test_rfmid_errors(void)
     opt.include_risk = 1;
     p = put_text("norisk_train.csv", "ID,DR\n1,0\n");
     open_fail(p, &opt, FOCAL_ERR_ARG, "norisk_train.csv", "no Disease_Risk column", NULL);
+    /* Disease_Risk alone is a valid one-label task when asked for */
+    p = put_text("riskonly_train.csv", "ID,Disease_Risk\n1,0\n2,1\n");
+    struct focal_dataset *d = NULL;
+    CHECK(focal_dataset_open(p, &opt, &d) == FOCAL_OK);
+    CHECK(d && d->num_classes == 1 && d->n == 2 && strcmp(d->class_names[0], "Disease_Risk") == 0);
+    focal_dataset_free(d);
 }
 
 /* ---- the real RFMiD label files --------------------------------------------- */
