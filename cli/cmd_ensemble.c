@@ -83,8 +83,18 @@ static int print_row(const char *label, const char *dir)
 
 int ensemble_print(const char *dir, const char *const *members, int n)
 {
-    printf("%-28s %9s %9s %9s %9s %9s %9s\n", "", "val mAP", "val AUC", "val F1", "test mAP", "test AUC",
-           "test F1");
+    /* A binary run scores one output, the positive class: its AP, not a mean. */
+    struct focal_run_scores sc;
+    if (focal_run_read_scores(dir, "val", &sc) != FOCAL_OK) {
+        cli_error("%s", focal_last_error());
+        return -1;
+    }
+    const int binary = sc.outputs == 1;
+    if (binary)
+        printf("binary task: AP and ROC-AUC of the positive class, %s\n", sc.names[0]);
+    focal_run_scores_release(&sc);
+    printf("%-28s %9s %9s %9s %9s %9s %9s\n", "", binary ? "val AP" : "val mAP", "val AUC", "val F1",
+           binary ? "test AP" : "test mAP", "test AUC", "test F1");
     for (int k = 0; k < n; k++)
         if (print_row(members[k], members[k]) != 0)
             return -1;

@@ -53,6 +53,12 @@ expect "eval uses the run's positive class" test "$rc" -eq 0
 fails "--positive must name a class" 1 "no class 'cow' to be the positive one; expected dr or healthy" \
     train --data bin "${common[@]}" --positive cow --out rc
 
+run train --data bin "${common[@]}" --seeds 2 --out re
+expect "--seeds 2 on a binary task succeeds" test "$rc" -eq 0
+expect "the seed table says whose AP and AUC it shows" \
+    grep -qF "binary task: AP and ROC-AUC of the positive class, dr" "$T/stdout"
+expect "the seed table's columns are AP, not mAP" grep -qE '^ +val AP +val AUC +val F1 +test AP ' "$T/stdout"
+
 run train --data bin "${common[@]}" --head softmax --out rs --quiet
 expect "--head softmax: a two-way softmax" grep -q '"task":[[:space:]]*"multiclass"' rs/run.json
 expect "--head softmax: a softmax loss" grep -q '"kind":[[:space:]]*"softmax-focal"' rs/run.json
