@@ -65,9 +65,9 @@ static const struct builtin {
     { "crt", "loss:ce,stage2:crt", "loss:ce,stage2:crt", "loss:ce,stage2:crt",
       "classifier re-training (cRT, Kang et al. 2020): ce's features frozen, its classifier re-initialised and "
       "trained alone with class-balanced sampling for --epochs" },
-    { "tau-norm", "loss:ce,stage2:tau-norm", "loss:ce,stage2:tau-norm", "loss:ce,stage2:tau-norm",
+    { "tau-norm", NULL, NULL, "loss:ce,stage2:tau-norm",
       "tau-normalised classifier (Kang et al. 2020): ce's classifier rows w/|w|^tau, tau from 0, 0.1, ..., 2 "
-      "chosen on validation; no training" },
+      "chosen on validation; no training; multi-class (on sigmoid outputs it changes no ranking)" },
     { "wb", "loss:ce,weight-decay:0.005,stage2:wb", "loss:ce,weight-decay:0.005,stage2:wb",
       "loss:ce,weight-decay:0.005,stage2:wb",
       "weight balancing (Alshammari et al. 2022): ce with weight decay 5e-3, then the classifier trained alone "

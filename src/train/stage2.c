@@ -206,6 +206,12 @@ focal_status focal_stage2_model(struct focal_stage2_ctx *s, const struct focal_r
     struct focal_model *m = NULL;
     float *w, *b;
     int dim;
+    /* With independent sigmoid outputs, w/|w|^tau multiplies each class's
+     * score w.x by a positive constant: no ranking within a class and no
+     * threshold chosen on validation can change, so the search is void. */
+    if (s->scheme == FOCAL_STAGE2_TAU_NORM && head != FOCAL_HEAD_SOFTMAX)
+        return focal_fail(FOCAL_ERR_ARG, "tau-norm needs a softmax head: on sigmoid outputs (multi-label or binary) "
+                          "rescaling a class's weights changes none of its rankings or thresholds; use crt or wb");
     char *path = focal_run_file(cfg->stage2_from, "model.safetensors");
     if (!path)
         return FOCAL_ERR_NOMEM;

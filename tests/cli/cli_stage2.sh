@@ -54,6 +54,18 @@ expect "its epoch line says it is the tau search" grep -q "^epoch   1  tau searc
 fails "tau-norm with --epochs 3 is refused" 2 "expected 1" \
     train $common --epochs 3 --stage2 tau-norm --from r1 --out tau3
 expect "and leaves no folder" test ! -e tau3
+# tau-norm on sigmoid outputs would change no ranking: refused by train, left out by compare
+run synth --out ml --n 80 --size 16 --quiet
+run train --data ml --loss ce --epochs 1 --batch 16 --seed 1 --cache none --out ml1 --quiet
+expect "a multi-label stage 1 trains" test "$rc" -eq 0
+run train --data ml --loss ce --batch 16 --seed 1 --cache none --stage2 tau-norm --from ml1 --out mltau --quiet
+expect "tau-norm on a multi-label run is refused (rc=$rc)" test "$rc" -ne 0
+expect "the refusal says why" grep -qF "tau-norm needs a softmax head" "$T/stderr"
+expect "and leaves no folder" test ! -e mltau
+run compare --data ml --methods ce,tau-norm --seeds 1 --epochs 1 --batch 16 --cache none --out mlcmp --quiet
+expect "compare on multi-label data leaves tau-norm out ($err)" \
+    test "$rc" -eq 0 -a ! -e mlcmp/runs/tau-norm
+expect "and says so" grep -qF "method tau-norm does not apply to multi-label data; left out" "$T/stderr"
 
 # wb: MaxNorm radius in the settings, class-balanced weights by default
 run train $common --epochs 2 --stage2 wb --max-norm 0.2 --from r1 --out wb
