@@ -6,7 +6,15 @@
 # is trained once per seed.
 NAME=compare_stage2
 . "$(dirname "$0")/exp_harness.sh"
-args=(--data s --size 16x16 --model "$net" --methods crt,tau-norm,ce --seeds 2 --epochs 2 --threads 1)
+# tau-norm is for softmax heads: a three-class folder set made of s's images
+mkdir -p mc/common mc/mid mc/rare
+i=0
+for f in s/*/*.png; do
+    i=$((i + 1))
+    case $((i % 10)) in 0) c=rare ;; 1 | 2 | 3) c=mid ;; *) c=common ;; esac
+    cp "$f" "mc/$c/$i.png"
+done
+args=(--data mc --size 16x16 --model "$net" --methods crt,tau-norm,ce --seeds 2 --epochs 2 --threads 1)
 
 succeeds 1 one.txt compare "${args[@]}" --out one
 expect "one process: the table has ce, crt and tau-norm" \
