@@ -18,6 +18,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -215,7 +216,7 @@ static focal_status ckpt_meta_check(const char *path, const struct focal_ckpt_me
         return focal_fail(FOCAL_ERR_ARG, "%s: normalisation channels %d; expected 0 to %d", path, meta->channels,
                           FOCAL_MAX_NORM_CHANNELS);
     for (int i = 0; i < meta->channels; i++)
-        if (!isfinite(meta->mean[i]) || !isfinite(meta->std[i]) || !(meta->std[i] > 0))
+        if (!isfinite(meta->mean[i]) || !isfinite(meta->std[i]) || !(meta->std[i] >= FLT_MIN))
             return focal_fail(FOCAL_ERR_ARG, "%s: normalisation of channel %d (mean %g, std %g) must be finite with std > 0",
                               path, i, (double)meta->mean[i], (double)meta->std[i]);
     if (meta->class_names) {
@@ -292,15 +293,22 @@ out:
     return s;
 }
 
-/* Parses a metadata value holding a JSON array of at most FOCAL_MAX_NORM_CHANNELS finite numbers
- * into v; *n receives the count. */
-static focal_status meta_floats(const struct focal_st *st, const char *path, const char *key, float *v, int *n)
+/* A metadata value's JSON: the whole string, nothing after it. */
+static cJSON *meta_json(const char *text)
+{
+    return cJSON_ParseWithOpts(text, NULL, 1);
+}
+
+/* Metadata key as a JSON array of at most FOCAL_MAX_NORM_CHANNELS finite
+ * numbers into v (*n of them); with positive, each must be > 0. */
+static focal_status meta_floats(const struct focal_st *st, const char *path, const char *key, int positive, float *v,
+                                int *n)
 {
     const char *text;
     focal_status s = meta_get(st, path, key, &text);
     if (s != FOCAL_OK)
         return s;
-    cJSON *a = cJSON_Parse(text);
+    cJSON *a = meta_json(text);
     s = FOCAL_OK;
     if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) > FOCAL_MAX_NORM_CHANNELS) {
         s = focal_fail(FOCAL_ERR_FORMAT, "%s: metadata \"%s\" is not a JSON array of at most %d numbers", path, key,
@@ -312,6 +320,12 @@ static focal_status meta_floats(const struct focal_st *st, const char *path, con
     cJSON_ArrayForEach(x, a) {
         if (!cJSON_IsNumber(x) || !isfinite(x->valuedouble)) {
             s = focal_fail(FOCAL_ERR_FORMAT, "%s: metadata \"%s\" element %d is not a finite number", path, key, *n);
+            goto out;
+        }
+        /* inputs are divided by std: a zero, negative or subnormal one would make them infinite */
+        if (positive && !((float)x->valuedouble >= FLT_MIN)) {
+            s = focal_fail(FOCAL_ERR_FORMAT, "%s: metadata \"%s\" element %d is %g; expected a number > 0", path, key,
+                           *n, x->valuedouble);
             goto out;
         }
         v[(*n)++] = (float)x->valuedouble;
@@ -341,8 +355,8 @@ static focal_status ckpt_meta_read(const struct focal_st *st, const char *path, 
     if (parse_u64(seed, &meta->seed) != 0)
         return focal_fail(FOCAL_ERR_FORMAT, "%s: metadata \"seed\" is '%.40s'; expected an unsigned integer", path,
                           seed);
-    if ((s = meta_floats(st, path, "mean", meta->mean, &meta->channels)) != FOCAL_OK ||
-        (s = meta_floats(st, path, "std", meta->std, &nstd)) != FOCAL_OK)
+    if ((s = meta_floats(st, path, "mean", 0, meta->mean, &meta->channels)) != FOCAL_OK ||
+        (s = meta_floats(st, path, "std", 1, meta->std, &nstd)) != FOCAL_OK)
         goto fail;
     if (nstd != meta->channels || (meta->channels != 0 && meta->channels != in_c)) {
         s = focal_fail(FOCAL_ERR_FORMAT, "%s: normalisation has %d means and %d stds for %d input channels", path,
@@ -353,7 +367,7 @@ static focal_status ckpt_meta_read(const struct focal_st *st, const char *path, 
     meta->num_classes = classes;
     if ((s = meta_get(st, path, "class_names", &names_text)) != FOCAL_OK)
         goto fail;
-    names = cJSON_Parse(names_text);
+    names = meta_json(names_text);
     int nn = cJSON_IsArray(names) ? cJSON_GetArraySize(names) : -1;
     if (nn != 0 && nn != classes) {
         s = focal_fail(FOCAL_ERR_FORMAT, "%s: metadata \"class_names\" is not a JSON array of %d names (or [])", path,

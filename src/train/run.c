@@ -111,7 +111,7 @@ static focal_status state_restore(struct focal_run_state *s, const char *text, c
                                   const cJSON *settings, int outputs)
 {
     focal_status st = FOCAL_OK;
-    cJSON *o = cJSON_Parse(text);
+    cJSON *o = cJSON_ParseWithOpts(text, NULL, 1); /* the whole value, nothing after it */
     char why[256];
     const cJSON *old = cJSON_GetObjectItemCaseSensitive(o, "config");
     const cJSON *th = cJSON_GetObjectItemCaseSensitive(o, "thresholds");

@@ -580,6 +580,12 @@ static void test_refused(void)
             "class name 0");
     REFUSED(rewrite("mean.safetensors", NULL, "mean", "[0.5]", 0), FOCAL_ERR_FORMAT, "normalisation");
     REFUSED(rewrite("mean2.safetensors", NULL, "mean", "{\"a\":1}", 0), FOCAL_ERR_FORMAT, "\"mean\"");
+    /* inputs are divided by std; and a value is its whole string, not a prefix of it */
+    REFUSED(rewrite("std0.safetensors", NULL, "std", "[0.2,0,0.2]", 0), FOCAL_ERR_FORMAT,
+            "\"std\" element 1 is 0; expected a number > 0");
+    REFUSED(rewrite("std1.safetensors", NULL, "std", "[0.2,-1,0.2]", 0), FOCAL_ERR_FORMAT, "expected a number > 0");
+    REFUSED(rewrite("std2.safetensors", NULL, "std", "[0.2,0.2,0.2]25", 0), FOCAL_ERR_FORMAT, "\"std\"");
+    REFUSED(rewrite("names3.safetensors", NULL, "class_names", "[]x", 0), FOCAL_ERR_FORMAT, "\"class_names\"");
     REFUSED(rewrite("epoch.safetensors", NULL, "epoch", "-1", 0), FOCAL_ERR_FORMAT, "\"epoch\"");
     REFUSED(rewrite("seed.safetensors", NULL, "seed", "-1", 0), FOCAL_ERR_FORMAT, "\"seed\"");
     REFUSED(path_in("absent.safetensors"), FOCAL_ERR_IO, "cannot open");
