@@ -203,6 +203,13 @@ void focal_ckpt_meta_release(struct focal_ckpt_meta *meta)
 
 /* Checks the caller's metadata against the model: FOCAL_ERR_ARG naming the
  * field otherwise. meta may be NULL. */
+/* Inputs are divided by std: a zero, negative or subnormal one would make
+ * them infinite. The rule of both save and load. */
+static int std_ok(float s)
+{
+    return s >= FLT_MIN;
+}
+
 static focal_status ckpt_meta_check(const char *path, const struct focal_ckpt_meta *meta, int in_c, int classes)
 {
     if (!meta)
@@ -216,7 +223,7 @@ static focal_status ckpt_meta_check(const char *path, const struct focal_ckpt_me
         return focal_fail(FOCAL_ERR_ARG, "%s: normalisation channels %d; expected 0 to %d", path, meta->channels,
                           FOCAL_MAX_NORM_CHANNELS);
     for (int i = 0; i < meta->channels; i++)
-        if (!isfinite(meta->mean[i]) || !isfinite(meta->std[i]) || !(meta->std[i] >= FLT_MIN))
+        if (!isfinite(meta->mean[i]) || !isfinite(meta->std[i]) || !std_ok(meta->std[i]))
             return focal_fail(FOCAL_ERR_ARG, "%s: normalisation of channel %d (mean %g, std %g) must be finite with std > 0",
                               path, i, (double)meta->mean[i], (double)meta->std[i]);
     if (meta->class_names) {
@@ -300,9 +307,8 @@ static cJSON *meta_json(const char *text)
 }
 
 /* Metadata key as a JSON array of at most FOCAL_MAX_NORM_CHANNELS finite
- * numbers into v (*n of them); with positive, each must be > 0. */
-static focal_status meta_floats(const struct focal_st *st, const char *path, const char *key, int positive, float *v,
-                                int *n)
+ * numbers into v (*n of them). */
+static focal_status meta_floats(const struct focal_st *st, const char *path, const char *key, float *v, int *n)
 {
     const char *text;
     focal_status s = meta_get(st, path, key, &text);
@@ -320,12 +326,6 @@ static focal_status meta_floats(const struct focal_st *st, const char *path, con
     cJSON_ArrayForEach(x, a) {
         if (!cJSON_IsNumber(x) || !isfinite(x->valuedouble)) {
             s = focal_fail(FOCAL_ERR_FORMAT, "%s: metadata \"%s\" element %d is not a finite number", path, key, *n);
-            goto out;
-        }
-        /* inputs are divided by std: a zero, negative or subnormal one would make them infinite */
-        if (positive && !((float)x->valuedouble >= FLT_MIN)) {
-            s = focal_fail(FOCAL_ERR_FORMAT, "%s: metadata \"%s\" element %d is %g; expected a number > 0", path, key,
-                           *n, x->valuedouble);
             goto out;
         }
         v[(*n)++] = (float)x->valuedouble;
@@ -355,9 +355,15 @@ static focal_status ckpt_meta_read(const struct focal_st *st, const char *path, 
     if (parse_u64(seed, &meta->seed) != 0)
         return focal_fail(FOCAL_ERR_FORMAT, "%s: metadata \"seed\" is '%.40s'; expected an unsigned integer", path,
                           seed);
-    if ((s = meta_floats(st, path, "mean", 0, meta->mean, &meta->channels)) != FOCAL_OK ||
-        (s = meta_floats(st, path, "std", 1, meta->std, &nstd)) != FOCAL_OK)
+    if ((s = meta_floats(st, path, "mean", meta->mean, &meta->channels)) != FOCAL_OK ||
+        (s = meta_floats(st, path, "std", meta->std, &nstd)) != FOCAL_OK)
         goto fail;
+    for (int i = 0; i < nstd; i++)
+        if (!std_ok(meta->std[i])) {
+            s = focal_fail(FOCAL_ERR_FORMAT, "%s: metadata \"std\" element %d is %g; expected a number > 0", path, i,
+                           (double)meta->std[i]);
+            goto fail;
+        }
     if (nstd != meta->channels || (meta->channels != 0 && meta->channels != in_c)) {
         s = focal_fail(FOCAL_ERR_FORMAT, "%s: normalisation has %d means and %d stds for %d input channels", path,
                        meta->channels, nstd, in_c);
