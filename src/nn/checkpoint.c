@@ -324,7 +324,8 @@ static focal_status meta_floats(const struct focal_st *st, const char *path, con
     *n = 0;
     const cJSON *x;
     cJSON_ArrayForEach(x, a) {
-        if (!cJSON_IsNumber(x) || !isfinite(x->valuedouble)) {
+        /* finite as the float it is kept in: 1e300 is a finite double but not a float */
+        if (!cJSON_IsNumber(x) || !isfinite((float)x->valuedouble)) {
             s = focal_fail(FOCAL_ERR_FORMAT, "%s: metadata \"%s\" element %d is not a finite number", path, key, *n);
             goto out;
         }

@@ -585,6 +585,8 @@ static void test_refused(void)
             "\"std\" element 1 is 0; expected a number > 0");
     REFUSED(rewrite("std1.safetensors", NULL, "std", "[0.2,-1,0.2]", 0), FOCAL_ERR_FORMAT, "expected a number > 0");
     REFUSED(rewrite("std2.safetensors", NULL, "std", "[0.2,0.2,0.2]25", 0), FOCAL_ERR_FORMAT, "\"std\"");
+    REFUSED(rewrite("mean3.safetensors", NULL, "mean", "[0.5,1e300,0.5]", 0), FOCAL_ERR_FORMAT,
+            "\"mean\" element 1 is not a finite number");
     REFUSED(rewrite("names3.safetensors", NULL, "class_names", "[]x", 0), FOCAL_ERR_FORMAT, "\"class_names\"");
     REFUSED(rewrite("epoch.safetensors", NULL, "epoch", "-1", 0), FOCAL_ERR_FORMAT, "\"epoch\"");
     REFUSED(rewrite("seed.safetensors", NULL, "seed", "-1", 0), FOCAL_ERR_FORMAT, "\"seed\"");
