@@ -77,18 +77,15 @@ timed() {
     t1=$(date +%s.%N)
     awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
 }
-# alone_pair OUT: two single processes of the command at once; prints the
-# wall seconds until both have ended
-alone_pair() {
-    local t0 t1 a b
-    t0=$(date +%s.%N)
-    ${own[@]+"${own[@]}"} "$focal" "${args[@]}" --out "$1a" >"$1a.log" 2>&1 &
+# lone_pair --out OUT: two single processes of the command at once, into
+# OUTa and OUTb (timed as one command: until both have ended)
+lone_pair() {
+    local a b
+    ${own[@]+"${own[@]}"} "$focal" "${args[@]}" --out "$2a" >"$2a.log" 2>&1 &
     a=$!
-    ${own[@]+"${own[@]}"} "$focal" "${args[@]}" --out "$1b" >"$1b.log" 2>&1 &
+    ${own[@]+"${own[@]}"} "$focal" "${args[@]}" --out "$2b" >"$2b.log" 2>&1 &
     b=$!
-    wait "$a" && wait "$b" || { echo "bench_compare_mpi.sh: a lone compare of the pair failed:" >&2; cat "$1a.log" "$1b.log" >&2; exit 1; }
-    t1=$(date +%s.%N)
-    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
+    wait "$a" && wait "$b" || { cat "$2a.log" "$2b.log"; return 1; }
 }
 # in_runs LOG: the seconds its runs' lines report, summed over the ranks
 in_runs() {
@@ -98,7 +95,7 @@ rows=()
 for ((r = 1; r <= reps; r++)); do
     s1=$(timed one$r ${own[@]+"${own[@]}"} "$focal" "${args[@]}")
     s2=$(timed two$r mpirun --oversubscribe -np 2 ${own[@]+"${own[@]}"} "$focal" "${args[@]}")
-    sp=$(alone_pair pair$r)
+    sp=$(timed pair$r lone_pair)
     if [ "$r" = 1 ] && ! diff <(grep -v ',seconds,' one1/results.csv) <(grep -v ',seconds,' two1/results.csv) >/dev/null; then
         echo "bench_compare_mpi.sh: the two configurations' results.csv differ" >&2
         exit 1
@@ -108,7 +105,7 @@ for ((r = 1; r <= reps; r++)); do
 done
 
 echo "focal compare: $n_methods methods x $seeds seeds = $runs runs of small-cnn, $epochs epochs, on $n synthetic ${size}x$size images ($(nproc) cores${own[@]+, each process in its own session}; load average at the start: $load)"
-printf '%s\n' "${rows[@]}" | awk -v n="$runs" -v reps="$reps" '
+printf '%s\n' "${rows[@]}" | awk -v n="$runs" '
 function median(a, k,   i, j, t) {   # sorts a[1..k] in place
     for (i = 2; i <= k; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
     return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
