@@ -201,8 +201,6 @@ void focal_ckpt_meta_release(struct focal_ckpt_meta *meta)
     memset(meta, 0, sizeof *meta);
 }
 
-/* Checks the caller's metadata against the model: FOCAL_ERR_ARG naming the
- * field otherwise. meta may be NULL. */
 /* Inputs are divided by std: a zero, negative or subnormal one would make
  * them infinite. The rule of both save and load. */
 static int std_ok(float s)
@@ -210,6 +208,8 @@ static int std_ok(float s)
     return s >= FLT_MIN;
 }
 
+/* Checks the caller's metadata against the model: FOCAL_ERR_ARG naming the
+ * field otherwise. meta may be NULL. */
 static focal_status ckpt_meta_check(const char *path, const struct focal_ckpt_meta *meta, int in_c, int classes)
 {
     if (!meta)
