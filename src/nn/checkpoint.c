@@ -202,7 +202,8 @@ void focal_ckpt_meta_release(struct focal_ckpt_meta *meta)
 }
 
 /* Inputs are divided by std: a zero, negative or subnormal one would make
- * them infinite. The rule of both save and load. */
+ * them infinite. The rule of both save and load; their messages name the
+ * limit, FLT_MIN. */
 static int std_ok(float s)
 {
     return s >= FLT_MIN;
@@ -224,8 +225,9 @@ static focal_status ckpt_meta_check(const char *path, const struct focal_ckpt_me
                           FOCAL_MAX_NORM_CHANNELS);
     for (int i = 0; i < meta->channels; i++)
         if (!isfinite(meta->mean[i]) || !isfinite(meta->std[i]) || !std_ok(meta->std[i]))
-            return focal_fail(FOCAL_ERR_ARG, "%s: normalisation of channel %d (mean %g, std %g) must be finite with std > 0",
-                              path, i, (double)meta->mean[i], (double)meta->std[i]);
+            return focal_fail(FOCAL_ERR_ARG, "%s: normalisation of channel %d (mean %g, std %g) must be finite with std > 0 "
+                              "and not below %g, the smallest normal float",
+                              path, i, (double)meta->mean[i], (double)meta->std[i], (double)FLT_MIN);
     if (meta->class_names) {
         if (meta->num_classes != classes)
             return focal_fail(FOCAL_ERR_ARG, "%s: %d class names for a model with %d classes", path,
@@ -361,8 +363,8 @@ static focal_status ckpt_meta_read(const struct focal_st *st, const char *path, 
         goto fail;
     for (int i = 0; i < nstd; i++)
         if (!std_ok(meta->std[i])) {
-            s = focal_fail(FOCAL_ERR_FORMAT, "%s: metadata \"std\" element %d is %g; expected a number > 0", path, i,
-                           (double)meta->std[i]);
+            s = focal_fail(FOCAL_ERR_FORMAT, "%s: metadata \"std\" element %d is %g; expected a number > 0 and not below %g, "
+                           "the smallest normal float", path, i, (double)meta->std[i], (double)FLT_MIN);
             goto fail;
         }
     if (nstd != meta->channels || (meta->channels != 0 && meta->channels != in_c)) {

@@ -5,11 +5,12 @@
  * Promises checked: a failure has a status and a message, no model and an
  * empty meta; a success has a model for max_batch 2 with >= 1 classes and
  * consistent metadata (class names as many as the classes, normalisation
- * channels 0 or the model's with std > 0), and frees cleanly.
+ * channels 0 or the model's with std >= FLT_MIN), and frees cleanly.
  * Bound: runs under -rss_limit_mb=2048 -malloc_limit_mb=1024: what a
  * checkpoint makes the reader allocate should be bounded by what the file
  * holds (weights present in it), not by sizes it merely claims. */
 #define _XOPEN_SOURCE 700
+#include <float.h>
 #include <math.h>
 #include "fuzz.h"
 
@@ -36,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_ASSERT(meta.channels == 0 || meta.channels == c);
     FUZZ_ASSERT(meta.channels >= 0 && meta.channels <= FOCAL_MAX_NORM_CHANNELS);
     for (int k = 0; k < meta.channels; k++)
-        FUZZ_ASSERT(meta.std[k] > 0 && isfinite(meta.mean[k]));
+        FUZZ_ASSERT(meta.std[k] >= FLT_MIN && isfinite(meta.mean[k]));
     if (meta.class_names)
         for (int j = 0; j < meta.num_classes; j++)
             FUZZ_ASSERT(meta.class_names[j] != NULL);

@@ -434,6 +434,11 @@ static void test_round_trip(const struct data *d, struct focal_model *m)
     make_meta(&meta, 1);
     meta.std[1] = 0.0f;
     CHECK(focal_checkpoint_save(path_in("bad.safetensors"), m, &meta) == FOCAL_ERR_ARG);
+    make_meta(&meta, 1);
+    meta.std[1] = 1e-40f;   /* > 0, but inputs divided by it overflow: the message names the real limit */
+    CHECK(focal_checkpoint_save(path_in("bad.safetensors"), m, &meta) == FOCAL_ERR_ARG);
+    CHECKF(strstr(focal_last_error(), "not below 1.17549e-38, the smallest normal float") != NULL, "%s",
+           focal_last_error());
     CHECK(access(path_in("bad.safetensors"), F_OK) != 0);
 }
 
@@ -584,6 +589,8 @@ static void test_refused(void)
     REFUSED(rewrite("std0.safetensors", NULL, "std", "[0.2,0,0.2]", 0), FOCAL_ERR_FORMAT,
             "\"std\" element 1 is 0; expected a number > 0");
     REFUSED(rewrite("std1.safetensors", NULL, "std", "[0.2,-1,0.2]", 0), FOCAL_ERR_FORMAT, "expected a number > 0");
+    REFUSED(rewrite("std3.safetensors", NULL, "std", "[0.2,1e-40,0.2]", 0), FOCAL_ERR_FORMAT,
+            "element 1 is 9.99995e-41; expected a number > 0 and not below 1.17549e-38, the smallest normal float");
     REFUSED(rewrite("std2.safetensors", NULL, "std", "[0.2,0.2,0.2]25", 0), FOCAL_ERR_FORMAT, "\"std\"");
     REFUSED(rewrite("mean3.safetensors", NULL, "mean", "[0.5,1e300,0.5]", 0), FOCAL_ERR_FORMAT,
             "\"mean\" element 1 is not a finite number");
